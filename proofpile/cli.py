@@ -1,0 +1,113 @@
+"""The ``proofpile`` command: one subcommand per stage, plus tools (``train-mathscore``, ``publish``, ``deps``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from proofpile.config import ConfigError, StageConfig
+from proofpile.stage import STAGES, dependency_files, marker_path, run_stage, stage_module
+
+# subcommands that are tools rather than stages: name -> module with configure_parser(p) and main(args) -> int
+TOOLS = {
+    "train-mathscore": "proofpile.web.mathscore",
+    "publish": "proofpile.publish",
+}
+
+DESCRIPTION = """\
+Build Proof-Pile-2-class math pretraining corpora, stage by stage.
+
+stages (each reads the previous stages' outputs under one data root):
+  web, code, arxiv, proofsteps   -> documents ({"id", "text", "meta"} jsonl.zst shards)
+  dedup -> decontam (+ splits) -> tokenize (Arrow shards) -> manifest -> report
+
+Run one stage:   proofpile code --config pipelines/code.yaml
+Run them all:    proofpile all --config-dir pipelines     (or `make all`, which also skips what is up to date)
+"""
+
+
+def _first_line(module) -> str:
+    return (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-root", help="override the config's data_root (relative to the working directory)")
+    p.add_argument("--executor", choices=["local", "spark", "ray", "slurm"], help="override executor.kind")
+    p.add_argument("--tasks", type=int, help="override executor.tasks (number of datatrove ranks)")
+    p.add_argument("--workers", type=int, help="override executor.workers (ranks run at once)")
+    p.add_argument("--force", action="store_true", help="clear this stage's outputs and rerun it from scratch")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="proofpile", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in STAGES:
+        module = stage_module(name)
+        p = sub.add_parser(name, help=_first_line(module), description=module.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--config", default=f"pipelines/{name}.yaml",
+                       help=f"the stage's YAML config (default: pipelines/{name}.yaml)")
+        _add_run_options(p)
+    p = sub.add_parser("all", help="run every stage in order, skipping the finished ones")
+    p.add_argument("--config-dir", default="pipelines", help="folder holding <stage>.yaml configs")
+    _add_run_options(p)
+    p = sub.add_parser("deps", help="print Makefile dependencies of every stage (used by the Makefile)")
+    p.add_argument("--config-dir", default="pipelines")
+    p.add_argument("--data-root")
+    for name, module_name in TOOLS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        p = sub.add_parser(name, help=_first_line(module), description=module.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.configure_parser(p)
+        p.set_defaults(tool=module)
+    return parser
+
+
+def _overrides(args) -> dict:
+    ex = {k: v for k, v in (("kind", args.executor), ("tasks", args.tasks), ("workers", args.workers)) if v}
+    return {"executor": ex} if ex else {}
+
+
+def _print_deps(config_dir: Path, data_root: str | None) -> None:
+    """Make rules: each stage marker depends on its config files, inputs and code."""
+    for name in STAGES:
+        cfg = StageConfig.load(name, config_dir / f"{name}.yaml", data_root=data_root)
+        files = " ".join(os.path.relpath(f).replace(" ", "\\ ") for f in dependency_files(cfg))
+        print(f"{os.path.relpath(marker_path(cfg))}: {files}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        if getattr(args, "tool", None):
+            return int(args.tool.main(args) or 0)
+        if args.command == "deps":
+            _print_deps(Path(args.config_dir), args.data_root)
+            return 0
+        if args.command == "all":
+            for name in STAGES:
+                cfg = StageConfig.load(name, Path(args.config_dir) / f"{name}.yaml", args.data_root, _overrides(args))
+                run_stage(cfg, force=args.force)
+            return 0
+        cfg = StageConfig.load(args.command, args.config, args.data_root, _overrides(args))
+        run_stage(cfg, force=args.force)
+        return 0
+    except (ConfigError, FileNotFoundError, RuntimeError) as e:
+        print(f"proofpile {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Running a stage: skip finished work, resume killed work, redo changed work.
+
+A stage module (``proofpile/stages/<name>.py``) declares
+
+- ``UPSTREAM``: the stages whose outputs it reads;
+- ``OUTPUTS``: the folders under the data root it owns;
+- ``inputs(cfg) -> list[str]``: local files or folders outside the data root it reads (samples, filter lists,
+  models, benchmark sets), so that a change to one of them reruns it;
+- ``run(cfg)``: the work, usually ``run_pipeline(cfg, [reader, step, ..., writer])``.
+
+``run_stage`` computes a fingerprint of everything a stage's outputs depend on: its config, the size and mtime of
+its config files, inputs and code, and its upstream stages' markers. If the fingerprint matches the one its last run
+recorded, datatrove's completion files make finished ranks skip and a killed run resume. If it differs, the stage's
+outputs and logs are cleared first, so a rerun never mixes old and new shards. When the work is done, the marker
+``<data_root>/markers/<stage>.json`` is written last, atomically: the Makefile's targets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from types import ModuleType
+
+from datatrove.utils.logging import logger
+
+from proofpile.config import StageConfig
+
+STAGES = ("web", "code", "arxiv", "proofsteps", "dedup", "decontam", "tokenize", "manifest", "report")
+PACKAGE_DIR = Path(__file__).resolve().parent
+# executor settings that do not change what a stage writes (tasks does: it fixes the shard layout)
+_EXECUTION_ONLY = ("kind", "workers", "spark", "ray", "slurm", "start_method", "progress")
+
+
+def stage_module(name: str) -> ModuleType:
+    if name not in STAGES:
+        raise KeyError(f"unknown stage {name!r}; stages are {', '.join(STAGES)}")
+    return importlib.import_module(f"proofpile.stages.{name}")
+
+
+def marker_path(cfg: StageConfig, stage: str | None = None) -> Path:
+    return cfg.data_root / "markers" / f"{stage or cfg.stage}.json"
+
+
+def _walk(path: str) -> list[tuple[str, int, int]]:
+    p = Path(path)
+    if not p.exists():
+        return [(str(p), -1, -1)]
+    files = [p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file() and "__pycache__" not in x.parts)
+    out = []
+    for f in files:
+        st = f.stat()
+        out.append((str(f), st.st_size, st.st_mtime_ns))
+    return out
+
+
+def code_paths(name: str) -> list[str]:
+    """The code a stage's output depends on: its step-list module, its step package, the contract."""
+    paths = [PACKAGE_DIR / "stages" / f"{name}.py", PACKAGE_DIR / "contract.py", PACKAGE_DIR / name]
+    return [str(p) for p in paths if p.exists()]
+
+
+def dependency_files(cfg: StageConfig) -> list[str]:
+    """Every local file the stage depends on outside the data root (what make should watch)."""
+    module = stage_module(cfg.stage)
+    paths = [str(f) for f in cfg.files] + list(module.inputs(cfg)) + code_paths(cfg.stage)
+    files = []
+    for path in paths:
+        files += [f for f, size, _ in _walk(path) if size >= 0]
+    return sorted(set(files))
+
+
+def fingerprint(cfg: StageConfig) -> str:
+    module = stage_module(cfg.stage)
+    executor = {k: v for k, v in cfg.executor.items() if k not in _EXECUTION_ONLY}
+    upstream = {}
+    for up in module.UPSTREAM:
+        m = marker_path(cfg, up)
+        upstream[up] = hashlib.sha256(m.read_bytes()).hexdigest() if m.exists() else None
+    paths = [str(f) for f in cfg.files] + list(module.inputs(cfg)) + code_paths(cfg.stage)
+    state = {
+        "stage": cfg.stage,
+        "params": {k: v for k, v in cfg.params.items() if k != "executor"},
+        "common": {k: v for k, v in cfg.raw.items() if k not in STAGES and k not in ("executor", "data_root")},
+        "executor": executor,
+        "files": [_walk(p) for p in paths],
+        "upstream": upstream,
+    }
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def output_files(cfg: StageConfig, outputs) -> dict[str, int]:
+    files = {}
+    for out in outputs:
+        base = cfg.data_root / out
+        if base.exists():
+            for f in sorted(base.rglob("*")):
+                if f.is_file() and not f.name.startswith("."):
+                    files[str(f.relative_to(cfg.data_root))] = f.stat().st_size
+    return files
+
+
+def run_stage(cfg: StageConfig, force: bool = False) -> Path:
+    """Run one stage to completion (or skip it if it is already complete). Returns its marker path."""
+    module = stage_module(cfg.stage)
+    for up in module.UPSTREAM:
+        if not marker_path(cfg, up).exists():
+            raise RuntimeError(f"stage {cfg.stage!r} needs stage {up!r} first (no {marker_path(cfg, up)})")
+    fp = fingerprint(cfg)
+    fp_file = Path(cfg.logs_dir()) / "fingerprint"
+    previous = fp_file.read_text().strip() if fp_file.exists() else None
+    marker = marker_path(cfg)
+    if force or previous != fp:
+        if previous is not None or force:
+            logger.info(f"[{cfg.stage}] inputs or config changed: clearing its outputs and logs")
+        for out in module.OUTPUTS:
+            shutil.rmtree(cfg.data_root / out, ignore_errors=True)
+        shutil.rmtree(cfg.logs_dir(), ignore_errors=True)
+        marker.unlink(missing_ok=True)
+    elif marker.exists():
+        logger.info(f"[{cfg.stage}] already complete; nothing to do")
+        os.utime(marker)  # newer than its prerequisites again, for make
+        return marker
+    atomic_write(fp_file, fp.encode())
+    started = time.time()
+    module.run(cfg)
+    record = {"stage": cfg.stage, "fingerprint": fp, "outputs": output_files(cfg, module.OUTPUTS)}
+    atomic_write(marker, json.dumps(record, indent=1, sort_keys=True).encode())
+    logger.info(f"[{cfg.stage}] done in {time.time() - started:.1f}s -> {marker}")
+    return marker
+
+
+def run_pipeline(cfg: StageConfig, pipeline: list, name: str | None = None, tasks: int | None = None,
+                 workers: int | None = None):
+    """Run a datatrove pipeline for this stage with the configured executor; logs go to logs/<stage>[/<name>]."""
+    from proofpile.executors import build_executor
+
+    logging_dir = os.path.join(cfg.logs_dir(), name) if name else cfg.logs_dir()
+    executor = build_executor(cfg, pipeline, logging_dir, tasks=tasks, workers=workers)
+    executor.run()
+    return executor

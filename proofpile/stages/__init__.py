@@ -1,0 +1,1 @@
+"""One module per stage: UPSTREAM, OUTPUTS, inputs(cfg) and run(cfg) (see proofpile.stage)."""
