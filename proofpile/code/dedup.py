@@ -1,0 +1,96 @@
+"""Exact dedup within a language, the same across any number of ranks, and the per-language table.
+
+Ranks read sources sharded by file, so copies of a file can land on different ranks. ``PartitionByContent`` routes
+every document to a bucket chosen by the hash of (language, content); the filtering pipeline writes one partition
+file per (bucket, rank). The dedup pipeline then runs one rank per bucket: all copies of a (language, content) pair
+are in that bucket, so dedup there is global. Within a bucket the copy kept is the one with the smallest id, read
+in two passes (first the smallest id per hash, then the documents), so which copy survives does not depend on how
+many ranks there were or in which order they finished.
+"""
+
+from __future__ import annotations
+
+import xxhash
+from datatrove.io import DataFolderLike, get_datafolder
+from datatrove.pipeline.base import PipelineStep
+
+from proofpile.contract import ContractReader
+
+BUCKET_KEY = "_dedup_bucket"
+HASH_KEY = "_content_hash"
+
+
+def content_hash(lang: str, text: str) -> str:
+    return xxhash.xxh3_128_hexdigest(f"{lang}\0{text}".encode("utf-8", "surrogatepass"))
+
+
+class PartitionByContent(PipelineStep):
+    """Tags each document with its content hash and dedup bucket (``meta._dedup_bucket``, for the writer's file
+    name)."""
+
+    type = "🫂 - DEDUP"
+    name = "🪣 Partition by content"
+
+    def __init__(self, buckets: int):
+        super().__init__()
+        self.buckets = buckets
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        for doc in data:
+            h = content_hash(doc.metadata.get("lang", ""), doc.text)
+            doc.metadata[HASH_KEY] = h
+            doc.metadata[BUCKET_KEY] = f"{int(h[:16], 16) % self.buckets:05d}"
+            yield doc
+
+
+class ExactDedupWithinLanguage(PipelineStep):
+    """Reads bucket ``rank`` of the partitions and yields one document per (language, content): the smallest id."""
+
+    type = "🫂 - DEDUP"
+    name = "🎯 Exact dedup within language"
+
+    def __init__(self, partitions: DataFolderLike):
+        super().__init__()
+        self.partitions = partitions
+
+    def _docs(self, rank: int):
+        folder = get_datafolder(self.partitions)
+        bucket = f"{rank:05d}"
+        if not folder.isdir(bucket):
+            return
+        reader = ContractReader(folder.path + "/" + bucket, glob_pattern="*.jsonl.zst")
+        reader.stats = self.stats  # malformed partition lines are counted here
+        for path in sorted(reader.data_folder.list_files(glob_pattern="*.jsonl.zst")):
+            yield from reader.read_file(path)
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        if data:
+            yield from data
+        keeper: dict[str, str] = {}
+        for doc in self._docs(rank):
+            h = doc.metadata[HASH_KEY]
+            if h not in keeper or doc.id < keeper[h]:
+                keeper[h] = doc.id
+        for doc in self._docs(rank):
+            meta = doc.metadata
+            h = meta.pop(HASH_KEY)
+            meta.pop(BUCKET_KEY, None)
+            if keeper.get(h) == doc.id:
+                del keeper[h]  # a second record with the same id and content is a duplicate too
+                yield doc
+            else:
+                self.stat_update("dropped_duplicate", f"lang/{meta.get('lang')}/duplicates")
+
+
+class LanguageStats(PipelineStep):
+    """Counts what is written, per language: ``lang/<Language>/files`` and ``lang/<Language>/bytes``."""
+
+    type = "📊 - STATS"
+    name = "🔣 Language table"
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        for doc in data:
+            lang = doc.metadata.get("lang")
+            self.stat_update(f"lang/{lang}/files")
+            self.stat_update(f"lang/{lang}/bytes", value=len(doc.text.encode("utf-8")))
+            yield doc

@@ -1,0 +1,31 @@
+"""Language detection: extension first, file content where an extension is shared (``filters/code/languages.yaml``)."""
+
+from __future__ import annotations
+
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+
+from proofpile.code.data import LanguageTable
+
+
+class DetectLanguage(BaseFilter):
+    """Sets ``meta.lang`` to one of the 17 target languages or drops the file (``not_target_language``, with
+    ``detected/<Language>`` counted; ``unknown_language`` when nothing matched)."""
+
+    name = "🔤 Detect language"
+
+    def __init__(self, languages: str):
+        super().__init__()
+        self.table = LanguageTable.load(languages)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        meta = doc.metadata
+        lang = self.table.detect(meta.get("path") or "", doc.text, meta.pop("stack_lang", None))
+        if lang in self.table.slugs:
+            meta["lang"] = lang
+            self.stat_update(f"lang/{lang}/read")
+            return True
+        if lang is None or lang == "unknown":
+            return False, "unknown_language"
+        self.stat_update(f"detected/{lang}")
+        return False, "not_target_language"

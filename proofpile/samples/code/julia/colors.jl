@@ -1,0 +1,4 @@
+[
+  "red", "green", "blue", "cyan", "magenta", "yellow",
+  "black", "white", "gray", "orange", "purple", "brown"
+]

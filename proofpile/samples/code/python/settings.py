@@ -1,0 +1,1 @@
+{"name": "demo", "version": "1.0", "entry": "main.py", "math": "import numpy"}

@@ -1,0 +1,197 @@
+"""The code stage's data files (filters/code/): each loads, says what it should, and matches what it should."""
+
+import re
+
+import pytest
+from datatrove.data import Document
+
+from proofpile.code.data import LanguageTable, read_list, read_yaml
+from test_code_helpers import PROJECT
+
+FILTERS = PROJECT / "filters" / "code"
+LANGUAGES = ["Agda", "C", "C++", "Coq", "Fortran", "GAP", "Haskell", "Idris", "Isabelle", "Julia", "Jupyter", "Lean",
+             "Maple", "MATLAB", "Python", "R", "TeX"]
+
+
+def doc(text, lang, path="x"):
+    return Document(text=text, id=path, metadata={"lang": lang, "path": path})
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FILTERS.glob("*.txt")))
+def test_lists_are_clean(name):
+    items = read_list(FILTERS / name)
+    assert items, f"{name} is empty"
+    assert len(items) == len(set(items)), f"{name} has duplicates"
+    for item in items:
+        assert "," not in item or name.endswith("markers.txt"), f"{name}: {item!r} looks like two items"
+        if name.endswith("markers.txt"):
+            re.compile(item)  # regexes
+        else:
+            assert not re.search(r"\s", item), f"{name}: {item!r} has whitespace"
+
+
+def test_language_table():
+    table = LanguageTable.load(FILTERS / "languages.yaml")
+    assert sorted(table.slugs) == sorted(LANGUAGES)
+    assert len(set(table.slugs.values())) == 17
+    assert table.extension_of("a/B.LAGDA.TEX") == "lagda.tex"
+    assert table.extension_of("x.tex") == "tex" and table.extension_of("Makefile") is None
+    assert table.detect("x.R", "") == "R" and table.detect("x.ipynb", "{}") == "Jupyter"
+    for ext, rules in table.disambiguation.items():
+        assert rules[-1].pattern is None, f".{ext}: the last rule must be the fallback"
+    assert table.detect("", "", "Jupyter Notebook") == "Jupyter"
+    assert table.detect("", "", "Lean") == "Lean" and table.detect("", "", "Objective-C") == "Objective-C"
+    assert table.detect("", "") is None
+
+
+@pytest.mark.parametrize("path,text,lang", [
+    ("a.m", "function y = f(x)\n  y = x.^2; % square\nend\n", "MATLAB"),
+    ("a.m", "#import <Foundation/Foundation.h>\nint main() {}\n", "Objective-C"),
+    ("a.m", "@interface Foo : NSObject\n@end\n", "Objective-C"),
+    ("a.m", ":- module fib.\n:- interface.\n", "Mercury"),
+    ("a.m", "(* Mathematica *)\nf[x_] := x^2\n", "Mathematica"),
+    ("a.v", "Theorem t : True.\nProof. exact I. Qed.\n", "Coq"),
+    ("a.v", "Module M.\n  Definition x := 1.\nEnd M.\n", "Coq"),  # Coq's Module is capitalised
+    ("a.v", "module top(input clk);\nendmodule\n", "Verilog"),
+    ("a.h", "#include <stdio.h>\nint f(void);\n", "C"),
+    ("a.h", "namespace n { int f(); }\n", "C++"),
+    ("a.h", "template <class T> T id(T x);\n", "C++"),
+    ("a.g", "f := function(x) return x^2; end;\n", "GAP"),
+    ("a.g", "grammar Calc;\nexpr : INT ;\n", "ANTLR"),
+    ("a.g", "G1 X10 Y10\n", "G-code"),
+    ("a.g", "just some words\n", "unknown"),
+    ("a.pl", "parent(a, b).\nanc(X, Y) :- parent(X, Y).\n", "Prolog"),
+    ("a.pl", "use strict;\nmy $x = 1;\n", "Perl"),
+    ("a.pro", "QT += core\nSOURCES += a.cpp\n", "QMake"),
+    ("a.pro", "pro hello\n  print, 'hi'\nend\n", "IDL"),
+])
+def test_disambiguation_rules(path, text, lang):
+    assert LanguageTable.load(FILTERS / "languages.yaml").detect(path, text) == lang
+
+
+def test_rules_yaml():
+    rules = read_yaml(FILTERS / "rules.yaml")
+    assert rules["max_bytes"] == 1048575
+    assert rules["digit_density"] == {"default": 0.5, "C++": 0.1}
+    assert rules["maple_max_bytes"] == 100000
+    assert rules["jupyter_max_read_bytes"] > rules["max_bytes"]
+    assert set(rules["julia"]) == {"large_bytes", "min_tests_if_large"}
+    assert 0 < rules["tex"]["min_english"] < 1
+
+
+def test_vendored_dirs():
+    dirs = set(read_list(FILTERS / "vendored-dirs.txt"))
+    assert {"vendor", "third_party", "node_modules", "build", "dist", ".git", ".lake", ".ipynb_checkpoints"} <= dirs
+    assert "src" not in dirs and "lib" not in dirs  # real code lives there
+
+
+def test_python_imports():
+    from proofpile.code.filters import PythonFilter
+
+    assert len(read_list(FILTERS / "python-math-imports.txt")) == 17
+    f = PythonFilter(FILTERS / "python-math-imports.txt")
+    for text in ("import numpy", "import numpy as np", "from scipy.linalg import eigh", "import os, sympy",
+                 "import jax.numpy as jnp", "from sage.all import *", "    import networkx as nx",
+                 "import os as o, mpmath"):
+        assert f.filter(doc(text + "\n", "Python")) is True, text
+    for text in ("import numpyro", "# import numpy", "x = 'import numpy'", "import os\nprint('numpy')",
+                 "from mynumpy import x"):
+        assert f.filter(doc(text + "\n", "Python")) == (False, "python_no_math_import"), text
+    assert f.filter(doc('["import numpy"]', "Python")) == (False, "python_json_like")
+    assert f.filter(doc("anything", "Lean")) is True  # other languages pass
+
+
+def test_c_and_cpp_includes():
+    from proofpile.code.filters import CFilter, CppFilter
+
+    c = CFilter(FILTERS / "c-math-includes.txt")
+    for inc in ("<fftw3.h>", "<gsl/gsl_matrix.h>", '"cblas.h"', "<lapacke.h>", "<nlopt.h>", "<petscksp.h>"):
+        assert c.filter(doc(f"#include {inc}\n", "C")) is True, inc
+    assert c.filter(doc("/* uses gsl */\n#include <stdio.h>\n", "C")) == (False, "c_no_math_include")
+    cpp = CppFilter(FILTERS / "cpp-math-includes.txt")
+    for inc in ("<Eigen/Dense>", "<boost/math/special_functions.hpp>", "<armadillo>", "<NTL/ZZ.h>",
+                "<deal.II/grid/tria.h>", "<dlib/optimization.h>", "<blitz/array.h>", '"alglib/linalg.h"'):
+        assert cpp.filter(doc(f"#include {inc}\n", "C++")) is True, inc
+    for inc in ("<boost/asio.hpp>", "<boost/filesystem.hpp>", "<vector>"):
+        assert cpp.filter(doc(f"#include {inc}\n", "C++")) == (False, "cpp_no_math_include"), inc
+
+
+def test_haskell_imports():
+    from proofpile.code.filters import HaskellFilter
+
+    f = HaskellFilter(FILTERS / "haskell-math-imports.txt")
+    for text in ("import Numeric.LinearAlgebra", "import qualified Numeric.LinearAlgebra.Data as D",
+                 "import Statistics.Distribution.Normal", "import Data.Complex (Complex(..))", "> import Data.Complex"):
+        assert f.filter(doc(text + "\n", "Haskell")) is True, text
+    for text in ("import Data.ComplexStuff", "import Data.Map", "-- import Data.Complex"):
+        assert f.filter(doc(text + "\n", "Haskell")) == (False, "haskell_no_math_import"), text
+
+
+def test_prover_keywords():
+    from proofpile.code.filters import CoqFilter, IsabelleFilter, LeanFilter
+
+    lean = LeanFilter(FILTERS / "lean-keywords.txt")
+    for text in ("theorem t : True := trivial", "@[simp] lemma l : 1 = 1 := rfl", "private theorem p : True := ⟨⟩",
+                 "example : 1 + 1 = 2 := rfl", "@[simp]\ntheorem t : True := trivial"):
+        assert lean.filter(doc(text + "\n", "Lean")) is True, text
+    for text in ("-- a lemma about rings\ndef f := 1", "/-- the theorem below -/\ndef g := 2"):
+        assert lean.filter(doc(text + "\n", "Lean")) == (False, "lean_no_theorem"), text
+    coq = CoqFilter(FILTERS / "coq-keywords.txt")
+    assert coq.filter(doc("Local Definition x := 1.\n", "Coq")) is True
+    assert coq.filter(doc("#[export] Instance i : C := {}.\n", "Coq")) is True
+    assert coq.filter(doc("(* Theorem in a comment *)\nNotation \"a\" := b.\n", "Coq")) == (False, "coq_no_keywords")
+    isa = IsabelleFilter(FILTERS / "isabelle-keywords.txt")
+    assert isa.filter(doc("corollary c: \"True\" by simp\n", "Isabelle")) is True
+    assert isa.filter(doc("definition d where \"d = 1\"\n", "Isabelle")) == (False, "isabelle_no_theorem")
+
+
+def test_tex_sectioning_and_english():
+    from proofpile.code.filters import TeXFilter
+
+    f = TeXFilter(FILTERS / "tex-sectioning.txt", 0.5)
+    english = "We prove that every bounded monotone sequence of real numbers converges to its supremum. " * 3
+    assert f.filter(doc(f"\\section*{{Intro}}\n{english}", "TeX", "a.tex")) is True
+    assert f.filter(doc(f"\\subsection[short]{{Intro}}\n{english}", "TeX", "a.tex")) is True
+    assert f.filter(doc(english, "TeX", "a.tex")) == (False, "tex_no_sectioning")
+    assert f.filter(doc(f"\\sectionmark{{x}}\n{english}", "TeX", "a.tex")) == (False, "tex_no_sectioning")
+    assert f.filter(doc(f"\\section{{x}}\n{english}", "TeX", "a.sty")) == (False, "tex_extension")
+    import pickle
+
+    f.english("warm the model")
+    assert pickle.loads(pickle.dumps(f))._model is None  # the fastText model is not pickled to workers
+
+
+def test_autogenerated_markers():
+    from proofpile.code.filters import AutogeneratedFilter
+
+    f = AutogeneratedFilter(FILTERS / "autogenerated-markers.txt", 10)
+    for head in ("// Code generated by protoc-gen-go. DO NOT EDIT.", "# This file is auto-generated",
+                 "% Last Modified by GUIDE v2.5", "-- AUTOGENERATED FILE", "/* Automatically generated */"):
+        assert f.filter(doc(head + "\nx = 1\n", "C")) == (False, "autogenerated"), head
+    body = "x = 1\n" * 20 + "# the generated by the solver table is below\n"
+    assert f.filter(doc(body, "C")) is True  # only the header counts
+    assert f.filter(doc("# We generate primes.\n", "Python")) is True
+    assert f.filter(doc('"""Wrappers.\n\n* signatures are generated by inspect\n"""\n', "Python")) is True
+    assert f.filter(doc("# Generated by Django 4.2 on 2023-05-01\n", "Python")) == (False, "autogenerated")
+    assert f.filter(doc("# This module was generated from the IDL\n", "Python")) == (False, "autogenerated")
+
+
+def test_jupyter_math_markers():
+    from proofpile.code.jupyter import JupyterToMarkdown
+
+    f = JupyterToMarkdown(FILTERS / "jupyter-math-markers.txt")
+    for md in ("$x^2$", "$$\\int_0^1 f$$", "\\begin{align*} a &= b \\end{align*}", "where \\(a = b\\)",
+               "\\[ e^{i\\pi} = -1 \\]", "the map $f: X \\to Y$"):
+        assert f.math.search(md), md
+    for md in ("It costs $5 and $10.", "Pay $x$ dollars", "Plain text."):
+        assert not f.math.search(md), md
+
+
+def test_licenses_yaml():
+    data = read_yaml(FILTERS / "licenses.yaml")
+    ids = [e["spdx"] for e in data["licenses"]]
+    assert len(ids) == len(set(ids))
+    assert {"MIT", "Apache-2.0", "GPL-3.0", "GPL-2.0", "BSD-3-Clause", "BSD-2-Clause"} <= set(ids)
+    # more specific licenses come first: LGPL/AGPL texts also say "General Public License"
+    assert ids.index("LGPL-3.0") < ids.index("GPL-3.0") and ids.index("AGPL-3.0") < ids.index("GPL-3.0")
+    assert ids.index("BSD-3-Clause") < ids.index("BSD-2-Clause")
