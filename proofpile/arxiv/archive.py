@@ -1,0 +1,255 @@
+"""Reading arXiv source archives as untrusted input, in memory.
+
+arXiv distributes sources as bulk tars (``arXiv_src_YYMM_NNN.tar``) holding one file per paper: ``<id>.gz``, which
+is either a gzipped tar of the paper's files or a single gzipped ``.tex`` (only the content tells which), or
+``<id>.pdf`` for papers submitted without sources. Every archive here may be hostile, so:
+
+- nothing is ever extracted to disk: members are read into memory through ``tarfile``'s streaming mode;
+- only regular files are read: absolute names, ``..`` components, symlinks, hard links and devices are refused
+  (skipped and counted), so no member can point at, or land on, anything outside the paper;
+- decompression is bounded: the total uncompressed bytes of a paper, the bytes of one kept file and the number of
+  members are capped, so a gzip or tar bomb costs at most the cap, then the paper is dropped with a reason;
+- nothing in a paper is executed (it is only read as text).
+
+Failures are ``ArchiveError(reason)``; the reader turns them into ``dropped_<reason>`` stats.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import IO, Iterator
+
+# files of a paper worth keeping in memory: LaTeX sources and local style files (for their macro definitions)
+TEXT_SUFFIXES = (".tex", ".ltx", ".latex", ".sty", ".def", ".cls", ".bbl")
+# arXiv's processing hints: which file is the top-level one (00README.XXX of old, 00README.json since 2023)
+README_NAMES = ("00readme.xxx", "00readme.json", "00readme")
+_CHUNK = 1 << 16
+
+
+class ArchiveError(Exception):
+    """A paper (or archive) that cannot be read safely; ``reason`` names the stat."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what one archive may cost. Defaults fit real arXiv papers (the largest sources are a few hundred MB
+    of figures; we keep only text files and stream past the rest)."""
+
+    max_paper_bytes: int = 512 << 20  # uncompressed bytes of one paper, all members together
+    max_file_bytes: int = 16 << 20  # one kept text file
+    max_members: int = 5000  # members of one paper's tar
+    max_gz_bytes: int = 256 << 20  # one compressed paper inside a bulk tar
+    max_papers: int = 100_000  # members of one bulk tar
+
+    @classmethod
+    def from_config(cls, values: dict | None) -> "Limits":
+        values = values or {}
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown archive limits: {sorted(unknown)}")
+        return cls(**{k: int(v) for k, v in values.items()})
+
+
+def unsafe_member_reason(member: tarfile.TarInfo) -> str | None:
+    """Why a tar member must not be read, or None for a regular file with a safe relative name."""
+    if member.issym():
+        return "symlink"
+    if member.islnk():
+        return "hardlink"
+    if member.isdev():  # character, block devices and fifos
+        return "device"
+    if not member.isreg():
+        return "not_a_file"  # directories and the like: nothing to read
+    name = member.name
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "absolute_path"
+    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
+        return "parent_path"
+    return None
+
+
+def normalized_name(name: str) -> str:
+    """``./src/a.tex`` -> ``src/a.tex``: the key under which a member is looked up by ``\\input``."""
+    parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in (".", "")]
+    return "/".join(parts)
+
+
+class BoundedGunzip(io.RawIOBase):
+    """A read-only stream of the decompressed bytes of an in-memory gzip (also zlib, and concatenated gzip members),
+    raising ``ArchiveError("too_large")`` as soon as more than ``limit`` bytes would come out, and
+    ``ArchiveError("truncated")`` if the compressed data ends before the stream does."""
+
+    def __init__(self, data: bytes, limit: int):
+        self._data = memoryview(data)
+        self._pos = 0
+        self._limit = limit
+        self.total = 0
+        self._dec = zlib.decompressobj(wbits=47)
+        self._pending = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self, want: int) -> None:
+        while not self._pending and not self._done:
+            if self._dec.eof:
+                rest = self._dec.unused_data + self._dec.unconsumed_tail + bytes(self._data[self._pos:])
+                if rest[:2] == b"\x1f\x8b":  # another gzip member follows; anything else is trailing padding or
+                    self._dec = zlib.decompressobj(wbits=47)
+                    self._data, self._pos = memoryview(rest), 0
+                else:  # garbage, which gunzip ignores too
+                    self._done = True
+                    return
+            if self._dec.unconsumed_tail:
+                chunk = self._dec.unconsumed_tail
+            elif self._pos < len(self._data):
+                chunk = self._data[self._pos:self._pos + _CHUNK]
+                self._pos += len(chunk)
+            else:
+                if not self._dec.eof:
+                    raise ArchiveError("truncated", "gzip stream ends early")
+                continue
+            try:
+                # max_length bounds the output of one call: a bomb never gets to allocate more than the cap
+                out = self._dec.decompress(chunk, max(want, _CHUNK))
+            except zlib.error as e:
+                raise ArchiveError("bad_gzip", str(e)) from None
+            self.total += len(out)
+            if self.total > self._limit:
+                raise ArchiveError("too_large", f"more than {self._limit} bytes uncompressed")
+            self._pending = out
+
+    def readinto(self, buffer) -> int:
+        self._fill(len(buffer))
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def read_bounded(stream: IO[bytes], limit: int, reason: str = "too_large") -> bytes:
+    """Read a stream to its end, refusing more than ``limit`` bytes."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ArchiveError(reason, f"more than {limit} bytes")
+    return data
+
+
+@dataclass
+class PaperSource:
+    """One paper's readable sources: ``files`` maps normalized member names to bytes. ``kind`` is ``tar`` or
+    ``tex`` (a single gzipped file, stored under the name ``main.tex``)."""
+
+    kind: str
+    files: dict[str, bytes]
+
+
+def _looks_like_tar(head: bytes) -> bool:
+    if len(head) < 512:
+        return False
+    if head[257:262] == b"ustar":
+        return True
+    try:  # old v7 tars have no magic; a header whose checksum verifies is one
+        tarfile.TarInfo.frombuf(head[:512], "utf-8", "surrogateescape")
+        return True
+    except tarfile.HeaderError:
+        return False
+
+
+def open_paper(gz: bytes, limits: Limits, skipped: Counter | None = None) -> PaperSource:
+    """Decompress one paper's ``.gz`` and read its text files, all in memory and within ``limits``.
+
+    Raises ``ArchiveError`` with reason ``pdf_only``, ``postscript_only``, ``too_large``, ``truncated``, ``bad_gzip``, ``bad_tar``,
+    ``too_many_members`` or ``empty``. Unsafe or oversized members are skipped and counted in ``skipped``.
+    """
+    skipped = skipped if skipped is not None else Counter()
+    if gz[:2] != b"\x1f\x8b":
+        if gz[:5] == b"%PDF-":
+            raise ArchiveError("pdf_only")
+        raise ArchiveError("bad_gzip", "not a gzip file")
+    stream = io.BufferedReader(BoundedGunzip(gz, limits.max_paper_bytes), buffer_size=_CHUNK)
+    head = stream.peek(512)[:512]
+    if not head:
+        raise ArchiveError("empty")
+    if head.startswith(b"%PDF-"):
+        raise ArchiveError("pdf_only")
+    if head.startswith(b"%!PS"):
+        raise ArchiveError("postscript_only")  # old submissions without LaTeX sources
+    if not _looks_like_tar(head):
+        text = read_bounded(stream, limits.max_file_bytes)
+        return PaperSource("tex", {"main.tex": text})
+    files: dict[str, bytes] = {}
+    members = 0
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
+            for member in tar:
+                members += 1
+                if members > limits.max_members:
+                    raise ArchiveError("too_many_members", f"more than {limits.max_members}")
+                reason = unsafe_member_reason(member)
+                if reason:
+                    if reason != "not_a_file" or not member.isdir():
+                        skipped[reason] += 1
+                    continue
+                name = normalized_name(member.name)
+                if not name.lower().endswith(TEXT_SUFFIXES) and name.lower() not in README_NAMES:
+                    continue  # figures and data: streamed past, never held
+                if member.size > limits.max_file_bytes:
+                    skipped["large_file"] += 1
+                    continue
+                f = tar.extractfile(member)
+                files[name] = read_bounded(f, limits.max_file_bytes)
+    except ArchiveError:
+        raise
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        raise ArchiveError(_tar_error_reason(e), str(e)) from None
+    if stream.raw.total == 0:
+        raise ArchiveError("empty")
+    return PaperSource("tar", files)
+
+
+def _tar_error_reason(error: Exception) -> str:
+    return "truncated" if "unexpected end of data" in str(error) or isinstance(error, EOFError) else "bad_tar"
+
+
+def iter_bulk_tar(fileobj: IO[bytes], limits: Limits, skipped: Counter) -> Iterator[tuple[str, bytes | None]]:
+    """The papers of an arXiv bulk tar, streamed: ``(member name, compressed bytes)`` for ``.gz`` members and
+    ``(member name, None)`` for ``.pdf`` members (papers without sources). Unsafe members are skipped and counted;
+    a damaged tar ends with ``ArchiveError("bad_tar")`` after the papers before the damage."""
+    count = 0
+    try:
+        with tarfile.open(fileobj=fileobj, mode="r|") as tar:  # uncompressed: no amplification
+            for member in tar:
+                count += 1
+                if count > limits.max_papers:
+                    raise ArchiveError("too_many_members", f"more than {limits.max_papers} papers")
+                reason = unsafe_member_reason(member)
+                if reason:
+                    if not member.isdir():
+                        skipped[reason] += 1
+                    continue
+                name = normalized_name(member.name)
+                lower = name.lower()
+                if lower.endswith(".pdf"):
+                    yield name, None
+                elif lower.endswith(".gz"):
+                    if member.size > limits.max_gz_bytes:
+                        skipped["large_paper"] += 1
+                        continue
+                    yield name, read_bounded(tar.extractfile(member), limits.max_gz_bytes)
+                else:
+                    skipped["not_a_paper"] += 1
+    except ArchiveError:
+        raise
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        raise ArchiveError(_tar_error_reason(e), str(e)) from None
