@@ -1,0 +1,497 @@
+"""Math-aware extraction: HTML -> the page's main text, with math as ``$...$`` / ``$$...$$`` LaTeX.
+
+resiliparse is the engine (``HTMLTree`` DOM + ``extract_plain_text(main_content=True)``), but it drops
+``<script type="math/tex">`` and flattens MathML into a jumble of glyphs, so math is rewritten in the DOM first: each
+math node is replaced by a text node holding its LaTeX with delimiters. Sources, in order:
+
+- MathJax 2 ``<script type="math/tex">`` (``; mode=display`` -> ``$$``); the rendered copies MathJax leaves beside
+  it (``.MathJax``, ``.MathJax_Preview``, ``mjx-container``...) are dropped;
+- KaTeX: the TeX ``annotation`` of ``.katex``; the duplicate ``.katex-html`` rendering goes with it;
+- MathML ``<math>`` (Wikipedia, MathJax 3's assistive MathML...): the ``application/x-tex`` annotation, else
+  ``alttext``, else a small MathML -> LaTeX conversion (:mod:`proofpile.web.mathml`); ``display="block"`` -> ``$$``;
+- Stack Exchange ``.math-container`` spans (their text is already ``$``-delimited TeX);
+- images whose alt text or URL carries LaTeX (codecogs, WordPress ``latex.php``, mimetex, ``tex.cgi``,
+  Wikipedia's fallback images);
+- delimited math already in the text: ``\\(...\\)`` -> ``$...$``, ``\\[...\\]`` -> ``$$...$$``, ``$$...$$`` and
+  ``\\begin{align}...\\end{align}``-style environments kept intact.
+
+Two of OpenWebMath's bugs are avoided by construction: a lone ``$`` in prose is never a delimiter (so "costs $5 and
+$10" stays text), and inserted or delimited math is fenced with private-use sentinels while the text is cleaned, so
+``align`` environments (``\\\\[2pt]`` line breaks included) come out exactly as written. ``pre``/``code`` contents
+are fenced the same way: a ``\\(`` in a regex stays a ``\\(``.
+
+After extraction, whole lines that are UI boilerplate ("Share", "Log in", cookie notices) are dropped; the lists
+are data in ``filters/web/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from urllib.parse import unquote_plus, urlsplit
+
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.extractors.base import BaseExtractor, ExtractorSandbox
+from datatrove.utils.typeshelper import StatHints
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.html import HTMLTree
+
+from proofpile.web import mathml
+
+FILTERS_DIR = Path(__file__).resolve().parents[2] / "filters" / "web"
+BOILERPLATE_LINES = FILTERS_DIR / "boilerplate-lines.txt"
+BOILERPLATE_PATTERNS = FILTERS_DIR / "boilerplate-patterns.txt"
+SKIP_ELEMENTS = FILTERS_DIR / "skip-elements.txt"
+
+SOURCES = ("mathjax", "katex", "mathml", "math_container", "img_alt", "img_url", "text_delimited")
+# Math and code are fenced in the DOM by private-use characters, so that nothing after extraction (delimiter
+# normalisation, line filters) touches them: MATH_OPEN + one source char + "$..$" + MATH_CLOSE.
+MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003"
+_SOURCE_CHAR = {name: chr(0xE010 + i) for i, name in enumerate(SOURCES)}
+_CHAR_SOURCE = {char: name for name, char in _SOURCE_CHAR.items()}
+_SENTINELS = (MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE)
+_FENCED = re.compile("\ue000(.)(.*?)\ue001|\ue002(.*?)\ue003", re.S)
+_STRAY = re.compile("[\ue000-\ue003\ue010-\ue01f]")
+
+# delimited math in prose; a backslash before \( or \[ is a TeX line break (\\[2pt]) or an escape, not a delimiter
+_ENVIRONMENTS = r"equation|align|alignat|gather|multline|flalign|eqnarray|displaymath|math"
+_DELIMITED = re.compile(
+    r"\$\$(?P<dd>[^$]+?)\$\$"
+    r"|(?<!\\)\\\[(?P<bd>.+?)(?<!\\)\\\]"
+    r"|(?<!\\)\\\((?P<bi>.+?)(?<!\\)\\\)"
+    r"|(?P<env>\\begin\{(?P<name>(?:" + _ENVIRONMENTS + r")\*?)\}.+?\\end\{(?P=name)\})",
+    re.S,
+)
+# a $...$ span in prose that is certainly TeX, counted (never rewritten: it already is $-delimited): the content
+# starts and ends with a non-space, is not a price ($5, $3.50) and holds a TeX-only character or is one letter
+_DOLLAR_MATH = re.compile(r"(?<![\\$\w])\$(?![\s\d$])([^$\n]{1,400}?)(?<![\s\\])\$(?![\w$])")
+_TEXISH = re.compile(r"[\\^_{}]|^[A-Za-z]$")
+_WIKI_DISPLAYSTYLE = re.compile(r"^\{\\(?:display|text)style\s*(.*)\}$", re.S)
+
+# image URLs that render LaTeX; the formula is the query string (codecogs: the whole query, others: a parameter)
+_LATEX_IMG_URL = re.compile(
+    r"latex\.codecogs\.com|codecogs\.com/(?:gif|png|svg)\.latex|/latex\.php|mimetex|mathtex|/tex\.cgi|"
+    r"chart\.apis\.google\.com/chart\?.*cht=tx|/latexrender/|/cgi-bin/mathtex|/tex2img|forkosh\.com",
+    re.I,
+)
+_IMG_OPTIONS = re.compile(r"^(?:\s*\\(?:dpi\{\d+\}|bg_\w+|bg\{\w+\}|fg_\w+|inline|large|Large|LARGE|huge|small|"
+                          r"tiny|normalsize|fn_\w+|fn\{\w+\}|displaystyle|textstyle)\s*)+")
+_LATEX_IMG_CLASSES = ("latex", "tex", "mwe-math-fallback-image-inline", "mwe-math-fallback-image-display",
+                      "ql-img-inline-formula", "ql-img-displayed-equation", "math", "equation")
+
+# MathJax's rendered output, dropped when the page keeps its TeX in <script type="math/tex"> (matched by exact
+# class name in Python: lexbor matches classes case-insensitively in quirks mode, and arXiv marks its abstracts
+# class="mathjax")
+_MATHJAX_RENDERED_CLASSES = frozenset({"MathJax_Preview", "MathJax", "MathJax_Display", "MathJax_SVG",
+                                       "MathJax_SVG_Display", "MathJax_CHTML", "MathJax_MathML", "mjx-chtml"})
+_MATHJAX_RENDERED = "mjx-container, " + ", ".join("." + c for c in sorted(_MATHJAX_RENDERED_CLASSES))
+# wrappers that hold one formula (often hidden, or with a second rendering): replaced whole by the formula
+_MATH_WRAPPER_CLASSES = _MATHJAX_RENDERED_CLASSES | {"mwe-math-element", "katex-display", "katex",
+                                                     "MJX_Assistive_MathML", "mwe-math-mathml-inline",
+                                                     "mwe-math-mathml-display"}
+_OUTER_WRAPPER_CLASSES = frozenset({"mwe-math-element", "katex-display", "MathJax_Display", "MathJax_SVG_Display"})
+_WRAPPER_LEVELS = 4
+# beyond this many opening tags in a row, resiliparse's main-content pass goes quadratic (minutes at 100,000):
+# such pages are extracted without it
+_DEEP_DOM = re.compile(r"(?:<[A-Za-z][^<>]*>[^<]*){1000}")
+# TeX that typesets nothing: Stack Exchange wraps every post in $\\begingroup$ ... $\\endgroup$ to scope macros
+_NOT_MATH = frozenset({"\\begingroup", "\\endgroup", "\\relax"})
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+
+
+def load_list(path: str | Path) -> list[str]:
+    """One item a line; blank lines and lines starting with '#' are skipped; items are stripped."""
+    items = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            items.append(line)
+    return items
+
+
+_LINE_PUNCTUATION = " \t|•·»«<>:;,.!?-–—_*#()[]{}\"'↑↓←→"
+
+
+class Boilerplate:
+    """Drops whole lines that are UI boilerplate: exact short labels, or short lines matching a pattern."""
+
+    MAX_PATTERN_LINE = 200
+
+    def __init__(self, lines_file: str | Path = BOILERPLATE_LINES, patterns_file: str | Path = BOILERPLATE_PATTERNS):
+        self.lines = frozenset(line.lower().strip(_LINE_PUNCTUATION) for line in load_list(lines_file))
+        patterns = load_list(patterns_file)
+        self.pattern = re.compile("|".join(f"(?:{p})" for p in patterns), re.I) if patterns else None
+
+    def is_boilerplate(self, line: str) -> bool:
+        if len(line) > self.MAX_PATTERN_LINE or MATH_OPEN in line or CODE_OPEN in line:
+            return False
+        key = line.lower().strip(_LINE_PUNCTUATION)
+        if key in self.lines:
+            return True
+        return bool(self.pattern and self.pattern.search(line))
+
+    def clean(self, text: str) -> str:
+        return "\n".join(line for line in text.split("\n") if not self.is_boilerplate(line))
+
+
+@functools.lru_cache(maxsize=8)
+def _boilerplate(lines_file: str, patterns_file: str) -> Boilerplate:
+    return Boilerplate(lines_file, patterns_file)
+
+
+@functools.lru_cache(maxsize=8)
+def _skip_elements(path: str) -> tuple[str, ...]:
+    return tuple(load_list(path))
+
+
+def empty_counts() -> dict:
+    return {"math_inline": 0, "math_display": 0, "math_sources": {}}
+
+
+def extract_math_text(
+    html: str,
+    *,
+    main_content: bool = True,
+    boilerplate_lines: str | Path = BOILERPLATE_LINES,
+    boilerplate_patterns: str | Path = BOILERPLATE_PATTERNS,
+    skip_elements: str | Path = SKIP_ELEMENTS,
+) -> tuple[str, dict]:
+    """The page's main text with math as ``$...$`` / ``$$...$$`` LaTeX, and its math counts.
+
+    Returns ``(text, {"math_inline": n, "math_display": n, "math_sources": {source: n}})``; the counts are of the
+    math that survives into ``text`` (``source`` is one of ``SOURCES``). Never raises on a ``str``: a page with no
+    body or no text gives ``("", counts)``.
+    """
+    counts = empty_counts()
+    if not isinstance(html, str) or not html.strip():
+        return "", counts
+    if any(s in html for s in _SENTINELS):  # the page's own private-use characters must not fake a fence
+        html = _STRAY.sub("", html)
+    low = html.lower()
+    tree = HTMLTree.parse(html)
+    root = tree.document
+    if root is None or tree.body is None:
+        return "", counts
+
+    delimited_in_text = "\\(" in html or "\\[" in html or "$$" in html or "\\begin{" in html
+    has_scripts = "math/tex" in low
+    if has_scripts:
+        _rewrite_mathjax_scripts(tree, root)
+    if "katex" in low:
+        _rewrite_katex(tree, root)
+    if "<math" in low or "<m:math" in low:
+        _rewrite_mathml(tree, root)
+    if has_scripts or "mathjax" in low or "mjx-" in low:
+        for node in root.query_selector_all(_MATHJAX_RENDERED):
+            if node.tag == "mjx-container" or _classes(node) & _MATHJAX_RENDERED_CLASSES:
+                node.decompose()
+    if "math-container" in low:
+        _rewrite_math_containers(tree, root)
+    if "<img" in low:
+        _rewrite_latex_images(tree, root, low)
+    if delimited_in_text and ("<pre" in low or "<code" in low):
+        _fence_code(tree, root)
+
+    deep = _DEEP_DOM.search(html) is not None
+    text = extract_plain_text(
+        tree,
+        main_content=main_content and not deep,
+        alt_texts=False,
+        links=False,
+        form_fields=False,
+        noscript=False,
+        comments=True,
+        skip_elements=list(_skip_elements(str(skip_elements))),
+    )
+    text = _boilerplate(str(boilerplate_lines), str(boilerplate_patterns)).clean(text)
+    text = _unfence(text, counts, delimited_in_text)
+    text = _BLANK_LINES.sub("\n\n", text).strip()
+    if not text:
+        return "", empty_counts()
+    return text, counts
+
+
+# -- DOM rewrites ---------------------------------------------------------------------------------------------
+
+
+def _math_node(tree, tex: str, display: bool, source: str):
+    tex = tex.strip()
+    if not tex or tex in _NOT_MATH:
+        return tree.create_text_node("")
+    delim = "$$" if display else "$"
+    return tree.create_text_node(f"{MATH_OPEN}{_SOURCE_CHAR[source]}{delim}{tex}{delim}{MATH_CLOSE}")
+
+
+def _rewrite_mathjax_scripts(tree, root) -> None:
+    for script in root.query_selector_all('script[type^="math/tex" i]'):
+        display = "mode=display" in (script.getattr("type") or "").lower()
+        script.replace_with(_math_node(tree, script.text or "", display, "mathjax"))
+
+
+def _tex_annotation(math) -> str | None:
+    annotation = math.query_selector('annotation[encoding="application/x-tex" i], annotation[encoding="TeX" i]')
+    if annotation is not None and (annotation.text or "").strip():
+        return annotation.text
+    return None
+
+
+def _strip_displaystyle(tex: str) -> str:
+    """Wikipedia wraps every formula as ``{\\displaystyle ...}``; the wrapper is rendering, not content."""
+    tex = tex.strip()
+    m = _WIKI_DISPLAYSTYLE.match(tex)
+    if m and _balanced(m.group(1)):
+        return m.group(1).strip()
+    return tex
+
+
+def _balanced(tex: str) -> bool:
+    depth = 0
+    for i, char in enumerate(tex):
+        if char == "{" and (i == 0 or tex[i - 1] != "\\"):
+            depth += 1
+        elif char == "}" and (i == 0 or tex[i - 1] != "\\"):
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def _rewrite_katex(tree, root) -> None:
+    for katex in root.query_selector_all(".katex"):
+        if "katex" not in _classes(katex):
+            continue
+        tex = _tex_annotation(katex)
+        if tex is None:
+            continue
+        parent = katex.parent
+        display = parent is not None and parent.type == 1 and "katex-display" in _classes(parent)
+        (parent if display else katex).replace_with(_math_node(tree, tex, display, "katex"))
+
+
+def _classes(node) -> set[str]:
+    name = node.class_name
+    return set(name.split()) if name else set()
+
+
+def _math_wrapper(math):
+    """The outermost element around ``math`` that only wraps this formula (and its renderings), or None."""
+    wrapper, node = None, math.parent
+    for _ in range(_WRAPPER_LEVELS):
+        if node is None or node.type != 1:
+            break
+        classes = _classes(node)
+        if node.tag == "mjx-container" or classes & _MATH_WRAPPER_CLASSES:
+            wrapper = node
+            if classes & _OUTER_WRAPPER_CLASSES:
+                break
+        node = node.parent
+    return wrapper
+
+
+def _rewrite_mathml(tree, root) -> None:
+    for math in root.query_selector_all("math"):
+        if math.parent is None or root.contains(math) is False:  # went with an enclosing wrapper already
+            continue
+        tex = _tex_annotation(math)
+        if tex is None:
+            tex = math.getattr("alttext")
+        if tex is None or not tex.strip():
+            tex = mathml.convert(math)
+        display = (math.getattr("display") or "").lower() == "block" or \
+            (math.getattr("mode") or "").lower() == "display"
+        wrapper = _math_wrapper(math)
+        source = "mathml"
+        if wrapper is not None:
+            classes = " ".join(_classes(wrapper))
+            display = display or "display" in classes.lower()
+            source = "katex" if "katex" in classes else "mathml"
+        (wrapper or math).replace_with(_math_node(tree, _strip_displaystyle(tex), display, source))
+
+
+def _rewrite_math_containers(tree, root) -> None:
+    for span in root.query_selector_all(".math-container"):
+        tex = (span.text or "").strip()
+        display = tex.startswith("$$") or tex.startswith("\\[")
+        for open_, close in (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$")):
+            if tex.startswith(open_) and tex.endswith(close) and len(tex) >= len(open_) + len(close):
+                tex = tex[len(open_): len(tex) - len(close)]
+                break
+        span.replace_with(_math_node(tree, tex, display, "math_container"))
+
+
+def _rewrite_latex_images(tree, root, low: str) -> None:
+    if not (_LATEX_IMG_URL.search(low) or "latex" in low or "mwe-math-fallback" in low or "class=\"tex" in low):
+        return
+    for img in root.query_selector_all("img"):
+        src = img.getattr("src") or img.getattr("data-src") or ""
+        classes = (img.class_name or "").lower().split()
+        alt = (img.getattr("alt") or "").strip()
+        latex_class = any(c in _LATEX_IMG_CLASSES for c in classes)
+        latex_url = bool(src) and _LATEX_IMG_URL.search(src) is not None
+        if not (latex_class or latex_url):
+            continue
+        if alt and (latex_class or _TEXISH.search(alt) or len(alt) < 40):
+            tex, source = alt, "img_alt"
+        elif latex_url:
+            tex, source = _tex_from_url(src), "img_url"
+        else:
+            continue
+        tex = _strip_displaystyle(_IMG_OPTIONS.sub("", tex.strip()).strip())
+        if tex.startswith("$$") and tex.endswith("$$") and len(tex) > 4:
+            tex, display = tex[2:-2], True
+        elif tex.startswith("$") and tex.endswith("$") and len(tex) > 2:
+            tex, display = tex[1:-1], False
+        else:
+            display = "display" in " ".join(classes) or alt.startswith("\\displaystyle")
+        if tex:
+            img.replace_with(_math_node(tree, tex, display, source))
+
+
+def _tex_from_url(src: str) -> str:
+    query = urlsplit(src).query
+    for key in ("latex=", "tex=", "chl=", "formula="):
+        for part in query.split("&"):
+            if part.startswith(key):
+                return unquote_plus(part[len(key):])
+    if "codecogs" in src.lower():
+        # codecogs: https://latex.codecogs.com/gif.latex?<tex>, spaces as %20 (a '+' is a plus)
+        return unquote_plus(query.replace("+", "%2B")) if query else unquote_plus(src.rsplit("latex?", 1)[-1])
+    return unquote_plus(query.replace("+", "%2B"))
+
+
+def _fence_code(tree, root) -> None:
+    for code in root.query_selector_all("pre, code"):
+        if code.tag == "code" and code.parent is not None and code.closest("pre") is not None:
+            continue  # closest() includes the node itself: this skips only code inside a pre
+        text = code.text
+        if text and text.strip():
+            # one text node, not sentinel nodes around the old children: main-content extraction drops text
+            # nodes that hold no word character
+            code.replace_children(tree.create_text_node(CODE_OPEN + text + CODE_CLOSE))
+
+
+# -- text pass ------------------------------------------------------------------------------------------------
+
+
+def _unfence(text: str, counts: dict, delimited_in_text: bool) -> str:
+    """Restore fenced math and code, normalise delimited math in the prose between them, count the math."""
+    out = []
+    pos = 0
+    for m in _FENCED.finditer(text):
+        out.append(_prose(text[pos: m.start()], counts, delimited_in_text))
+        if m.group(1) is not None:
+            tex = _STRAY.sub("", m.group(2))
+            out.append(tex)
+            _count(counts, _CHAR_SOURCE.get(m.group(1), "mathml"), tex.startswith("$$"))
+        else:
+            out.append(_STRAY.sub("", m.group(3)))
+        pos = m.end()
+    out.append(_prose(text[pos:], counts, delimited_in_text))
+    return "".join(out)
+
+
+def _count(counts: dict, source: str, display: bool) -> None:
+    counts["math_display" if display else "math_inline"] += 1
+    counts["math_sources"][source] = counts["math_sources"].get(source, 0) + 1
+
+
+def _prose(text: str, counts: dict, delimited_in_text: bool) -> str:
+    if not text:
+        return text
+    text = _STRAY.sub("", text)
+    if "$" in text:  # counted before \(..\) becomes $..$, so that nothing is counted twice
+        for m in _DOLLAR_MATH.finditer(text):
+            if _TEXISH.search(m.group(1)):
+                _count(counts, "text_delimited", False)
+    if delimited_in_text:
+        text = _DELIMITED.sub(lambda m: _delimited(m, counts), text)
+    return text
+
+
+def _delimited(m: re.Match, counts: dict) -> str:
+    if m.group("env") is not None:
+        _count(counts, "text_delimited", True)
+        return m.group("env")
+    if m.group("dd") is not None:
+        if not m.group("dd").strip():
+            return m.group(0)
+        _count(counts, "text_delimited", True)
+        return m.group(0)
+    if m.group("bd") is not None:
+        _count(counts, "text_delimited", True)
+        return "$$" + m.group("bd").strip() + "$$"
+    _count(counts, "text_delimited", False)
+    return "$" + m.group("bi").strip() + "$"
+
+
+# -- datatrove step -------------------------------------------------------------------------------------------
+
+
+class MathExtractor(BaseExtractor):
+    """Replaces ``doc.text`` (raw HTML) with its math-aware extraction; adds ``math_inline``, ``math_display`` and
+    ``math_sources`` to ``doc.metadata``.
+
+    Every document runs under datatrove's ``ExtractorSandbox``: in a worker process with a time limit, so a
+    pathological page (50 MB, a DOM 100,000 deep) costs at most ``timeout`` seconds and a counted ``timeout`` drop.
+    Drops are counted as ``dropped_timeout``, ``dropped_broken_process``, ``dropped_extract_error`` and
+    ``dropped_empty_text``.
+    """
+
+    name = "∑ math-aware extraction"
+
+    def __init__(
+        self,
+        timeout: float = 10.0,
+        main_content: bool = True,
+        boilerplate_lines: str | Path = BOILERPLATE_LINES,
+        boilerplate_patterns: str | Path = BOILERPLATE_PATTERNS,
+        skip_elements: str | Path = SKIP_ELEMENTS,
+    ):
+        super().__init__(timeout=timeout)
+        self.main_content = main_content
+        self.boilerplate_lines = str(boilerplate_lines)
+        self.boilerplate_patterns = str(boilerplate_patterns)
+        self.skip_elements = str(skip_elements)
+
+    def extract(self, text: str) -> tuple[str, dict]:
+        return extract_math_text(
+            text,
+            main_content=self.main_content,
+            boilerplate_lines=self.boilerplate_lines,
+            boilerplate_patterns=self.boilerplate_patterns,
+            skip_elements=self.skip_elements,
+        )
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with ExtractorSandbox(timeout=self.timeout, warmup_text="") as sandbox:
+            for doc in data:
+                self.stat_update(StatHints.total)
+                with self.track_time():
+                    try:
+                        text, counts = sandbox.process_document(doc.text, self.extract)
+                    except TimeoutError:
+                        self._drop("timeout", doc)
+                        continue
+                    except EOFError:  # the worker died (OOM): the sandbox starts a new one for the next document
+                        self._drop("broken_process", doc)
+                        continue
+                    except Exception as e:  # noqa: BLE001 - a bad page is a counted drop, never a crash
+                        self._drop("extract_error", doc, e)
+                        continue
+                if not text:
+                    self._drop("empty_text", doc)
+                    continue
+                doc.text = text
+                doc.metadata.update(counts)
+                self.stat_update(StatHints.forwarded)
+                self.update_doc_stats(doc)
+                yield doc
+
+    def _drop(self, reason: str, doc, error: Exception | None = None) -> None:
+        self.stat_update(StatHints.dropped, f"dropped_{reason}")
+        if error is not None and not self._warned_error:
+            from datatrove.utils.logging import logger
+
+            logger.warning(f"extraction error {error!r} on {doc.id}; counted as dropped_extract_error (warned once)")
+            self._warned_error = True

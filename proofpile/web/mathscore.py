@@ -1,0 +1,188 @@
+"""Train a MathScore fastText classifier: labelled jsonl ({"text", "label": "math"|"other"}) in, versioned .bin out.
+
+    proofpile train-mathscore --input filters/web/mathscore-train.jsonl --output models/mathscore-v1.bin
+
+Training is deterministic (one thread, a fixed seed, a fresh interpreter per fit) and robust on small, perfectly separable sets, where fastText
+can diverge ("Encountered NaN"): it retries with a lower learning rate and fewer epochs. Put the version in the
+file name (``-v1``, ``-v2``): model caches, including datatrove's, are keyed by path.
+
+The web stage uses ``web.mathscore.model`` when set: a local ``.bin``, or a Hub file as ``hf://owner/repo/file.bin``
+(resolved with huggingface_hub, from its cache when offline). Unset, it trains the default model from
+``web.mathscore.train`` into ``<data_root>/models/`` (once; again only when the training data or settings change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import orjson
+
+LABELS = ("math", "other")
+DEFAULT_PARAMS = {"epoch": 25, "lr": 0.5, "dim": 16, "wordNgrams": 2, "minn": 0, "maxn": 0, "bucket": 1 << 16,
+                  "minCount": 1, "loss": "softmax", "seed": 1234}
+MAX_CHARS = 20_000  # MathScore reads the start of a document: enough to judge it, bounded cost
+_SPLIT_RE = re.compile(r"([{}()\[\]^_=+\-*/<>|$,.;:!?'\"])")
+
+
+class TrainingError(ValueError):
+    pass
+
+
+def normalize(text: str) -> str:
+    """The text as the classifier sees it, in training and in prediction alike: lowercased, one line, TeX
+    punctuation split from words (so ``\\frac{a}{b}`` gives the tokens ``\\frac { a } { b }``)."""
+    return " ".join(_SPLIT_RE.sub(r" \1 ", text[:MAX_CHARS].lower()).split())
+
+
+def read_examples(path: str | Path) -> list[tuple[str, str]]:
+    """(label, text) pairs from labelled jsonl; a bad line is a clear error naming the line."""
+    examples = []
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as e:
+                raise TrainingError(f"{path}:{n}: not JSON ({e})") from None
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise TrainingError(f"{path}:{n}: needs a string 'text'")
+            if record.get("label") not in LABELS:
+                raise TrainingError(f"{path}:{n}: label must be one of {LABELS}, got {record.get('label')!r}")
+            text = normalize(record["text"])
+            if text:
+                examples.append((record["label"], text))
+    for label in LABELS:
+        if not any(lab == label for lab, _ in examples):
+            raise TrainingError(f"{path}: no example labelled {label!r}")
+    return examples
+
+
+_FIT_SCRIPT = """
+import json, sys
+import fasttext
+model = fasttext.train_supervised(input=sys.argv[1], thread=1, verbose=0, **json.loads(sys.argv[3]))
+model.save_model(sys.argv[2])
+"""
+
+
+def _fit(train_file: str, output: str, params: dict) -> None:
+    """Train one model in a fresh interpreter. fastText is deterministic (one thread, a seed) only for the first
+    training in a process: later ones in the same process differ and often diverge, so each gets its own."""
+    proc = subprocess.run([sys.executable, "-c", _FIT_SCRIPT, train_file, output, json.dumps(params)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"fastText training exited with {proc.returncode}")
+
+
+def train(examples: list[tuple[str, str]], output: str | Path, params: dict | None = None, retries: int = 4):
+    """Train and save a model; returns the fastText model. Retries a diverged run with lr/2 and 2/3 the epochs."""
+    params = {**DEFAULT_PARAMS, **(params or {})}
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mathscore-") as tmp:
+        train_file = os.path.join(tmp, "train.txt")
+        with open(train_file, "w", encoding="utf-8") as f:
+            for label, text in examples:
+                f.write(f"__label__{label} {text}\n")
+        tmp_out = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+        last_error = None
+        for _ in range(retries + 1):
+            try:
+                _fit(train_file, str(tmp_out), params)
+            except RuntimeError as e:
+                if "nan" not in str(e).lower():
+                    raise TrainingError(f"fastText training failed: {e}") from None
+                last_error = e
+                params = {**params, "lr": params["lr"] / 2, "epoch": max(1, params["epoch"] * 2 // 3)}
+                continue
+            os.replace(tmp_out, output)
+            from proofpile.web.filters import load_fasttext
+
+            return load_fasttext(str(output))
+    raise TrainingError(f"fastText kept diverging (last: {last_error}); try a lower --lr or fewer --epoch")
+
+
+def evaluate(model, examples: list[tuple[str, str]]) -> dict:
+    correct = sum(model.predict(text)[0][0] == f"__label__{label}" for label, text in examples)
+    return {"examples": len(examples), "accuracy": round(correct / len(examples), 4) if examples else None}
+
+
+# -- the stage's model -----------------------------------------------------------------------------------------
+def resolve_model(spec: str) -> str:
+    """A local path for a model given as a path or ``hf://owner/repo/path/in/repo.bin`` (Hub cache when offline)."""
+    if spec.startswith("hf://"):
+        from huggingface_hub import hf_hub_download
+
+        parts = spec.removeprefix("hf://").split("/")
+        if len(parts) < 3:
+            raise FileNotFoundError(f"{spec}: a Hub model is hf://owner/repo/file.bin")
+        try:
+            return hf_hub_download("/".join(parts[:2]), "/".join(parts[2:]))
+        except Exception as e:  # offline and not cached, no such repo, ...
+            raise FileNotFoundError(f"MathScore model {spec} is not available: {e}") from None
+    if not os.path.isfile(spec):
+        raise FileNotFoundError(f"MathScore model {spec} does not exist (train one with `proofpile train-mathscore`)")
+    return spec
+
+
+def ensure_default_model(train_file: str, output: str | Path, params: dict | None = None) -> str:
+    """Train ``output`` from ``train_file`` unless it exists and was trained from the same data and settings
+    (recorded in ``<output>.json``). Deterministic, so two fresh machines build the same file."""
+    output = Path(output)
+    params = {**DEFAULT_PARAMS, **(params or {})}
+    digest = hashlib.sha256(Path(train_file).read_bytes() + json.dumps(params, sort_keys=True).encode()).hexdigest()
+    sidecar = output.with_name(output.name + ".json")
+    if output.exists() and sidecar.exists():
+        try:
+            if json.loads(sidecar.read_text()).get("sha256") == digest:
+                return str(output)
+        except ValueError:
+            pass
+    examples = read_examples(train_file)
+    model = train(examples, output, params)
+    info = {"sha256": digest, "train": os.path.basename(train_file), "params": params, **evaluate(model, examples)}
+    sidecar.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+    return str(output)
+
+
+# -- CLI -------------------------------------------------------------------------------------------------------
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", required=True, help="labelled jsonl: {\"text\": ..., \"label\": \"math\"|\"other\"}")
+    p.add_argument("--output", required=True, help="model file to write, versioned: models/mathscore-v1.bin")
+    p.add_argument("--epoch", type=int, default=DEFAULT_PARAMS["epoch"])
+    p.add_argument("--lr", type=float, default=DEFAULT_PARAMS["lr"])
+    p.add_argument("--dim", type=int, default=DEFAULT_PARAMS["dim"])
+    p.add_argument("--word-ngrams", type=int, default=DEFAULT_PARAMS["wordNgrams"])
+    p.add_argument("--seed", type=int, default=DEFAULT_PARAMS["seed"])
+    p.add_argument("--validation", help="optional labelled jsonl to report accuracy on")
+
+
+def main(args) -> int:
+    import sys
+
+    if not re.search(r"v\d+", Path(args.output).stem):
+        print(f"train-mathscore: warning: {args.output} has no version (-v1) in its name; caches key models by "
+              f"path", file=sys.stderr)
+    try:
+        examples = read_examples(args.input)
+        params = {"epoch": args.epoch, "lr": args.lr, "dim": args.dim, "wordNgrams": args.word_ngrams,
+                  "seed": args.seed}
+        model = train(examples, args.output, params)
+        report = {"output": str(args.output), "train": evaluate(model, examples)}
+        if args.validation:
+            report["validation"] = evaluate(model, read_examples(args.validation))
+    except (TrainingError, OSError) as e:
+        print(f"train-mathscore: error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(report))
+    return 0

@@ -1,0 +1,195 @@
+"""The web stage's filters: URL blocklist, language ID, MathScore (training and scoring), quality, perplexity."""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+from datatrove.data import Document
+
+from proofpile.web import mathscore
+from proofpile.web.filters import (LanguageIdFilter, MathScoreFilter, QualityFilter, UrlBlocklistFilter,
+                                   accented_ratio, default_lid_model, kenlm_available, strip_math)
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FILTERS = os.path.join(PROJECT, "filters", "web")
+TRAIN = os.path.join(FILTERS, "mathscore-train.jsonl")
+
+MATH_TEXT = (
+    "Let $f: \\mathbb{R} \\to \\mathbb{R}$ be continuous with $f(0) = 0$. We prove that the integral "
+    "$$\\int_0^1 f(x)\\, dx = \\lim_{n \\to \\infty} \\frac{1}{n} \\sum_{k=1}^{n} f(k/n).$$ "
+    "Indeed, the right-hand side is a Riemann sum for $f$ on $[0, 1]$, and since $f$ is continuous the sums "
+    "converge to the integral. Hence the claim follows from the definition of the Riemann integral."
+)
+NEWS_TEXT = (
+    "The city council on Thursday postponed a vote on the long-awaited repair of the river bridge, saying it "
+    "needed more time to review bids. The lowest bid came in at $48 million and the second at $52 million, "
+    "nearly twice the original estimate. Business owners urged the council to move quickly before summer."
+)
+
+
+def doc(text, **meta):
+    return Document(text=text, id="d", metadata=dict(meta))
+
+
+def test_url_blocklist():
+    f = UrlBlocklistFilter(os.path.join(FILTERS, "url-blocklist.txt"))
+    assert f.filter(doc("x", url="https://www.chegg.com/homework-help/q1")) == (False, "blocked_domain")
+    assert f.filter(doc("x", url="https://blocked.example/a")) == (False, "blocked_domain")
+    assert f.filter(doc("x", url="https://notchegg.com/")) is True
+    assert f.filter(doc("x", url="https://math.stackexchange.com/q/1")) is True
+    assert f.filter(doc("x", url="http://[bad")) is True  # an unparsable URL is not a crash
+
+
+def test_language_id_uses_the_local_lid176():
+    assert os.path.isfile(default_lid_model())
+    f = LanguageIdFilter(languages=["en"], threshold=0.5)
+    d = doc(MATH_TEXT)
+    assert f.filter(d) is True and d.metadata["lang"] == "en" and d.metadata["lang_score"] > 0.5
+    fr = doc("Une suite est dite géométrique s'il existe un réel $q$ tel que, pour tout entier naturel $n$, "
+             "on ait $u_{n+1} = q u_n$. Le réel $q$ est appelé la raison de la suite.")
+    assert f.filter(fr) == (False, "language") and fr.metadata["lang"] == "fr"
+    assert f.filter(doc("$x$ $y$")) == (False, "language")  # nothing but math: no language
+    f2 = pickle.loads(pickle.dumps(f))  # steps pickle small: the model reloads in the worker
+    assert f2._model is None and f2.filter(doc(MATH_TEXT)) is True
+
+
+def test_strip_math():
+    assert strip_math("a $x^2$ b $$\\sum_i i$$ c costs 5") == "a   b   c costs 5"
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ms") / "mathscore-v1.bin"
+    return mathscore.ensure_default_model(TRAIN, out)
+
+
+def test_mathscore_default_model_separates_math_from_news(model_path):
+    f = MathScoreFilter(model_path, threshold=0.5)
+    m, n = doc(MATH_TEXT), doc(NEWS_TEXT)
+    assert f.filter(m) is True and m.metadata["math_score"] > 0.8
+    assert f.filter(n) == (False, "math_score") and n.metadata["math_score"] < 0.2
+
+
+def test_mathscore_training_is_deterministic_and_cached(model_path, tmp_path):
+    again = mathscore.ensure_default_model(TRAIN, tmp_path / "mathscore-v1.bin")
+    assert open(again, "rb").read() == open(model_path, "rb").read()
+    mtime = os.stat(again).st_mtime_ns
+    mathscore.ensure_default_model(TRAIN, again)  # same data and settings: not retrained
+    assert os.stat(again).st_mtime_ns == mtime
+
+
+def test_mathscore_retries_after_nan(monkeypatch, tmp_path):
+    calls = []
+    real_fit = mathscore._fit
+
+    def flaky(train_file, output, params):
+        calls.append(dict(params))
+        if len(calls) == 1:
+            raise RuntimeError("RuntimeError: Encountered NaN.")
+        return real_fit(train_file, output, params)
+
+    monkeypatch.setattr(mathscore, "_fit", flaky)
+    mathscore.train(mathscore.read_examples(TRAIN), tmp_path / "m-v1.bin")
+    assert len(calls) == 2 and calls[1]["lr"] == calls[0]["lr"] / 2 and calls[1]["epoch"] < calls[0]["epoch"]
+    assert (tmp_path / "m-v1.bin").exists()
+
+
+def test_mathscore_training_on_tiny_separable_data(tmp_path):
+    data = tmp_path / "tiny.jsonl"
+    data.write_text('{"text": "$x^2$ \\\\frac{a}{b}", "label": "math"}\n{"text": "buy shoes now", "label": "other"}\n')
+    model = mathscore.train(mathscore.read_examples(data), tmp_path / "tiny-v1.bin",
+                            {"lr": 5.0, "epoch": 200})  # a setting that tends to diverge
+    assert model.predict("buy shoes")[0][0] in ("__label__math", "__label__other")
+
+
+def test_mathscore_bad_training_data(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "label": "math"}\nnot json\n')
+    with pytest.raises(mathscore.TrainingError, match=":2:"):
+        mathscore.read_examples(bad)
+    bad.write_text('{"text": "x", "label": "math"}\n')
+    with pytest.raises(mathscore.TrainingError, match="other"):
+        mathscore.read_examples(bad)
+    bad.write_text('{"text": "x", "label": "maths"}\n')
+    with pytest.raises(mathscore.TrainingError, match="label"):
+        mathscore.read_examples(bad)
+
+
+def test_train_mathscore_cli(tmp_path):
+    out = tmp_path / "models" / "mathscore-v2.bin"
+    proc = subprocess.run([sys.executable, "-m", "proofpile.cli", "train-mathscore", "--input", TRAIN,
+                           "--output", str(out), "--epoch", "10"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert out.exists() and '"accuracy": 1.0' in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "proofpile.cli", "train-mathscore", "--input",
+                           str(tmp_path / "missing.jsonl"), "--output", str(out)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1 and "error" in proc.stderr
+
+
+def test_resolve_model(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="train-mathscore"):
+        mathscore.resolve_model(str(tmp_path / "nope-v1.bin"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match="not available"):
+        mathscore.resolve_model("hf://someone/no-such-repo/mathscore-v1.bin")
+    with pytest.raises(FileNotFoundError, match="hf://owner/repo/file.bin"):
+        mathscore.resolve_model("hf://just-a-name")
+
+
+def test_mathscore_rejects_a_model_without_math_label(tmp_path):
+    data = tmp_path / "lang.txt"
+    data.write_text("__label__en hello world\n__label__fr bonjour le monde\n" * 5)
+    mathscore._fit(str(data), str(tmp_path / "lang-v1.bin"), {"epoch": 1, "bucket": 1000})
+    with pytest.raises(ValueError, match="not a MathScore model"):
+        MathScoreFilter(str(tmp_path / "lang-v1.bin")).filter(doc("hello"))
+    # any fastText model works once its positive label is named
+    d = doc("hello world")
+    assert MathScoreFilter(str(tmp_path / "lang-v1.bin"), threshold=0.0, label="en").filter(d) is True
+    assert 0.0 <= d.metadata["math_score"] <= 1.0
+
+
+def test_quality_filter():
+    f = QualityFilter(min_chars=100, min_words=20, max_accented_ratio=0.03)
+    assert f.filter(doc(MATH_TEXT)) is True
+    assert f.filter(doc("$x$ is short")) == (False, "too_short")
+    assert f.filter(doc("x" * 200)) == (False, "too_few_words")
+    accented = " ".join(["été déjà là où près"] * 20)
+    assert f.filter(doc(accented)) == (False, "accented_chars")
+    assert accented_ratio("abc") == 0 and accented_ratio("") == 0
+    assert 0.1 < accented_ratio("éa") <= 0.5
+
+
+def test_perplexity_needs_kenlm():
+    if kenlm_available():
+        pytest.skip("kenlm is installed here")
+    from proofpile.web.filters import PerplexityFilter
+
+    with pytest.raises(ImportError, match="kenlm"):
+        PerplexityFilter("model.arpa")
+
+
+def test_perplexity_filter_with_a_stand_in_kenlm(monkeypatch):
+    """The perplexity arithmetic and the drop, with a stand-in for kenlm.Model (log10 prob -1 per token)."""
+    import types
+
+    from proofpile.web.filters import PerplexityFilter
+
+    class Model:
+        def __init__(self, path):
+            self.path = path
+
+        def score(self, line):
+            return -1.0 * (len(line.split()) + 1)
+
+    monkeypatch.setitem(sys.modules, "kenlm", types.SimpleNamespace(Model=Model))
+    monkeypatch.setattr(PerplexityFilter, "_requires_dependencies", [])
+    NoDependencyCheck = PerplexityFilter
+
+    f = NoDependencyCheck("en.arpa", max_perplexity=50)
+    d = doc("One line of prose $x^2$ here.\n\nAnother 12 line.")
+    assert f.filter(d) is True and d.metadata["perplexity"] == 10.0
+    assert NoDependencyCheck("en.arpa", max_perplexity=5).filter(doc("some words")) == (False, "perplexity")
+    assert NoDependencyCheck("en.arpa").filter(doc("$x$")) == (False, "perplexity")  # no prose at all

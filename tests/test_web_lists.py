@@ -1,0 +1,75 @@
+"""The web stage's data files in filters/web/: each parses, has no accidental merges, and does its job."""
+
+import re
+from pathlib import Path
+
+import orjson
+import pytest
+
+from proofpile.web.prefilter import MarkerMatcher, load_list
+
+FILTERS = Path(__file__).resolve().parents[1] / "filters" / "web"
+
+
+def test_load_list_skips_comments_and_blanks(tmp_path):
+    p = tmp_path / "l.txt"
+    p.write_text("# comment\n\n  alpha  \nbeta # not a comment mid-line\n")
+    assert load_list(p) == ["alpha", "beta # not a comment mid-line"]
+
+
+def test_math_markers_list():
+    markers = load_list(FILTERS / "math-markers.txt")
+    assert len(markers) == len(set(markers)) >= 20
+    for must in ("mathjax", "katex", "<math", "math-container", "latex.php", "codecogs", "tex.cgi", 'class="tex"'):
+        assert must in markers
+    # no marker so short or common that every page would pass
+    assert all(len(m) >= 4 for m in markers)
+    for common in ("<script", "math", "class=", "<div", "tex"):
+        assert common not in markers
+    matcher = MarkerMatcher(markers)
+    assert matcher.first('<script src="https://cdn.jsdelivr.net/npm/MathJax@3/es5/tex-chtml.js">') == "mathjax"
+    assert matcher.first('<img src="https://latex.codecogs.com/gif.latex?x^2">') is not None
+    assert matcher.first("<p>Mathematics department seminar, room 3</p>") is None
+
+
+def test_latex_commands_list():
+    commands = load_list(FILTERS / "latex-commands.txt")
+    assert len(commands) == len(set(commands)) >= 30
+    # each entry is exactly one command (a missing newline would glue two together)
+    for c in commands:
+        assert re.fullmatch(r"\\[A-Za-z]+(\{[a-z]+|[()\[\]]|\\[{}])?", c), c
+    matcher = MarkerMatcher([], commands)
+    assert matcher.first(r"<p>so \frac{a}{b} is</p>") == "\\frac"
+    assert matcher.first(r"<p>C:\summary\integration</p>") is None  # \sum, \int only as whole commands
+    assert matcher.first(r"\begin{align} x &= 1 \end{align}") == "\\begin{align"
+
+
+def test_url_blocklist_list():
+    domains = load_list(FILTERS / "url-blocklist.txt")
+    assert domains and len(domains) == len(set(domains))
+    for d in domains:
+        assert re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", d), d
+
+
+def test_mathscore_training_set():
+    rows = [orjson.loads(line) for line in (FILTERS / "mathscore-train.jsonl").read_bytes().splitlines()]
+    labels = [r["label"] for r in rows]
+    assert set(labels) == {"math", "other"}
+    assert 200 <= labels.count("math") and 200 <= labels.count("other")
+    assert len({r["text"] for r in rows}) == len(rows)
+    # the shop/news side mentions prices: "$5" must be learned as not-math
+    assert any("$" in r["text"] for r in rows if r["label"] == "other")
+    assert all("$" in r["text"] for r in rows if r["label"] == "math")
+
+
+def test_mathscore_training_set_is_reproducible():
+    from proofpile.samples.web.make_mathscore_train import generate
+
+    lines = (FILTERS / "mathscore-train.jsonl").read_bytes().splitlines()
+    assert [orjson.loads(line) for line in lines] == generate()
+
+
+@pytest.mark.parametrize("name", ["math-markers.txt", "latex-commands.txt", "url-blocklist.txt"])
+def test_lists_have_no_trailing_whitespace_entries(name):
+    for line in (FILTERS / name).read_text().splitlines():
+        assert line == line.rstrip(), f"{name}: {line!r}"

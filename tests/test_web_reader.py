@@ -1,0 +1,288 @@
+"""The web stage's WARC reader: real Common Crawl WARCs, clipped files, bad payloads, and streaming over HTTP."""
+
+import gzip
+import io
+import os
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from proofpile.web.prefilter import MathPrefilter
+from proofpile.web.warc import HtmlWarcReader, crawl_from_path, decode_html, slice_paths
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MARKERS = os.path.join(PROJECT, "filters", "web", "math-markers.txt")
+LATEX = os.path.join(PROJECT, "filters", "web", "latex-commands.txt")
+
+
+def warc_bytes(records) -> bytes:
+    """records: (url, content_type, body bytes[, status[, extra http headers]])."""
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True)
+    for i, (url, ctype, body, *rest) in enumerate(records):
+        status = rest[0] if rest else "200 OK"
+        extra = rest[1] if len(rest) > 1 else []
+        http = StatusAndHeaders(status, [("Content-Type", ctype), *extra], protocol="HTTP/1.1")
+        rec = writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
+                                        warc_headers_dict={"WARC-Record-ID": f"<urn:uuid:00000000-0000-0000-0000-{i:012d}>",
+                                                           "WARC-Date": "2024-01-01T00:00:00Z"})
+        writer.write_record(rec)
+    return out.getvalue()
+
+
+def read_all(folder, **kwargs):
+    reader = HtmlWarcReader(str(folder), **kwargs)
+    docs = list(reader.run())
+    return docs, reader.stats.stats
+
+
+def count_json(value):
+    return value["total"] if isinstance(value, dict) else value
+
+
+def count(stats, key):
+    v = stats.get(key)
+    return 0 if v is None else v.total
+
+
+# -- real WARCs ------------------------------------------------------------------------------------------------
+def test_cc_excerpt_has_no_math_and_prefilter_drops_all(shared_fixture):
+    path = shared_fixture("warc/cc-main-2020-34-excerpt.warc.gz")
+    docs, stats = read_all(path.parent, glob_pattern=path.name)
+    assert len(docs) == 16 and count(stats, "responses") == 16
+    d = docs[0]
+    assert d.id == "urn:uuid:c4c112a5-3503-4483-abf8-51a0dd86dd53" == d.metadata["warc_record_id"]
+    assert d.metadata["url"] == "http://003338.cn/l41/481397.html"
+    assert d.metadata["crawl"] == "CC-MAIN-2020-34"
+    assert d.metadata["warc_file"] == path.name
+    # offsets are those of the (compressed) record: warcio agrees
+    from warcio.archiveiterator import ArchiveIterator
+
+    with open(path, "rb") as f:
+        it = ArchiveIterator(f)
+        offsets = {r.rec_headers["WARC-Record-ID"].strip("<>"): it.get_record_offset() for r in it}
+    assert all(offsets[doc.id] == doc.metadata["warc_offset"] for doc in docs)
+    # the windows-1251 page is decoded from its declared charset
+    assert any(doc.metadata["charset"] == "cp1251" and "а" in doc.text for doc in docs)
+    pre = MathPrefilter(MARKERS, LATEX)
+    assert list(pre.run(iter(docs))) == []
+    assert count(pre.stats.stats, "dropped_no_math_marker") == 16
+
+
+def test_homepages_mathjax_pages_pass_prefilter(shared_fixture):
+    path = shared_fixture("warc/homepages-mathjax.warc.gz")
+    docs, _ = read_all(path.parent, glob_pattern=path.name)
+    assert len(docs) == 22
+    assert all(not d.metadata["url"].startswith("<") for d in docs)  # wget's <uri> form is unwrapped
+    pre = MathPrefilter(MARKERS, LATEX)
+    kept = list(pre.run(iter(docs)))
+    assert 0 < len(kept) < len(docs)
+    assert all(d.metadata["math_marker"] == "mathjax" for d in kept)
+
+
+def test_clipped_warc_counts_an_error_and_does_not_crash(shared_fixture):
+    path = shared_fixture("warc/clipped.warc.gz")
+    docs, stats = read_all(path.parent, glob_pattern=path.name)
+    assert docs == []  # its only record is cut short: never passed on truncated
+    assert count(stats, "dropped_clipped_record") == 1
+
+
+def test_clipped_tail_keeps_good_records(tmp_path):
+    good = warc_bytes([(f"http://a.example/{i}", "text/html", b"<p>page %d</p>" % i) for i in range(3)])
+    last = warc_bytes([("http://a.example/last", "text/html", os.urandom(4000).hex().encode())])
+    (tmp_path / "x.warc.gz").write_bytes(good + last[: len(last) // 2])
+    docs, stats = read_all(tmp_path)
+    assert [d.metadata["url"] for d in docs] == [f"http://a.example/{i}" for i in range(3)]
+    assert count(stats, "dropped_clipped_record") + count(stats, "warc_read_error") == 1
+
+
+# -- bad input -------------------------------------------------------------------------------------------------
+def test_bad_records_are_counted_drops(tmp_path):
+    big = b"<html><body>" + b"<p>MathJax " + b"x" * (50 * 1024 * 1024) + b"</p></body></html>"
+    records = [
+        ("http://ok.example/utf8", "text/html; charset=utf-8", "<p>caf\u00e9 \\(x^2\\)</p>".encode()),
+        ("http://ok.example/latin1", "text/html; charset=iso-8859-1", "<p>na\u00efve caf\u00e9</p>".encode("latin-1")),
+        # declared latin-1 but really UTF-8: decoded as UTF-8, no mojibake
+        ("http://ok.example/mislabelled", "text/html; charset=iso-8859-1", "<p>na\u00efve \u2211</p>".encode()),
+        # declared UTF-8 but really windows-1252: falls back to the <meta> charset / detection
+        ("http://ok.example/cp1252", "text/html; charset=utf-8",
+         '<meta charset="windows-1252"><p>\u201cquoted\u201d caf\u00e9</p>'.encode("cp1252")),
+        ("http://ok.example/nocharset", "text/html", "<p>\u00e9t\u00e9 \u00e0 Paris</p>".encode("latin-1")),
+        ("http://bad.example/empty", "text/html", b""),
+        ("http://bad.example/blank", "text/html", b"   \n  "),
+        ("http://bad.example/big", "text/html", big),
+        ("http://bad.example/png", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256))),
+        ("http://bad.example/404", "text/html", b"<p>not found</p>", "404 Not Found"),
+        ("http://bad.example/gzip-garbage", "text/html", b"\x1f\x8b\x08garbage" * 10, "200 OK",
+         [("Content-Encoding", "gzip")]),
+        ("http://ok.example/gzipped", "text/html", gzip.compress(b"<p>zipped</p>", mtime=0), "200 OK",
+         [("Content-Encoding", "gzip")]),
+        ("http://bad.example/binary", "text/html", bytes(range(256)) * 64),
+    ]
+    (tmp_path / "bad.warc.gz").write_bytes(warc_bytes(records))
+    start = time.monotonic()
+    docs, stats = read_all(tmp_path)
+    assert time.monotonic() - start < 30
+    by_url = {d.metadata["url"]: d for d in docs}
+    assert set(by_url) == {"http://ok.example/utf8", "http://ok.example/latin1", "http://ok.example/mislabelled",
+                           "http://ok.example/cp1252", "http://ok.example/nocharset", "http://ok.example/gzipped"}
+    assert "caf\u00e9" in by_url["http://ok.example/utf8"].text
+    assert "na\u00efve caf\u00e9" in by_url["http://ok.example/latin1"].text
+    assert "na\u00efve \u2211" in by_url["http://ok.example/mislabelled"].text
+    assert "\u201cquoted\u201d" in by_url["http://ok.example/cp1252"].text
+    assert "\u00e9t\u00e9" in by_url["http://ok.example/nocharset"].text
+    assert by_url["http://ok.example/gzipped"].text == "<p>zipped</p>"
+    assert count(stats, "dropped_empty_body") == 2
+    assert count(stats, "dropped_too_large") == 1
+    assert count(stats, "dropped_not_html") == 1
+    assert count(stats, "dropped_http_status") == 1
+    assert count(stats, "dropped_bad_content_encoding") == 1
+    assert count(stats, "dropped_undecodable") == 1
+
+
+def test_gzip_garbage_file_is_a_counted_error(tmp_path):
+    (tmp_path / "garbage.warc.gz").write_bytes(b"\x1f\x8b\x08\x00" + os.urandom(5000))
+    (tmp_path / "text.warc.gz").write_bytes(b"this is not a WARC file at all\n" * 100)
+    good = warc_bytes([("http://a.example/", "text/html", b"<p>fine</p>")])
+    (tmp_path / "z-good.warc.gz").write_bytes(good)
+    docs, stats = read_all(tmp_path)
+    assert [d.metadata["url"] for d in docs] == ["http://a.example/"]
+    assert count(stats, "warc_read_error") == 2
+
+
+def test_decode_html():
+    assert decode_html("\u00e9".encode(), None) == ("\u00e9", "utf-8")
+    assert decode_html("\u00e9".encode("latin-1"), "latin-1") == ("\u00e9", "iso8859-1")
+    assert decode_html("\u00e9".encode("latin-1"), "no-such-charset")[0] != ""
+    text, charset = decode_html("привет мир, это страница".encode("cp1251"), None)
+    assert text == "привет мир, это страница"
+    # declared UTF-8 with one stray byte: still UTF-8, one replacement character, no mojibake
+    page = ("<p>" + "∑ déjà vu " * 50 + "</p>").encode() + b"\xff"
+    text, charset = decode_html(page, "utf-8")
+    assert charset == "utf-8" and "∑ déjà vu" in text and text.count("\ufffd") == 1
+
+
+# -- file lists ------------------------------------------------------------------------------------------------
+def test_slice_paths_and_crawl():
+    paths = [f"p{i}" for i in range(10)]
+    assert slice_paths(paths, first=3) == ["p0", "p1", "p2"]
+    assert slice_paths(paths, every=4) == ["p0", "p4", "p8"]
+    assert slice_paths(paths, path_range=(2, 5)) == ["p2", "p3", "p4"]
+    assert slice_paths(paths, first=2, every=2, path_range=(1, 9)) == ["p1", "p3"]
+    assert crawl_from_path("crawl-data/CC-MAIN-2024-22/segments/1/warc/x.warc.gz") == "CC-MAIN-2024-22"
+    assert crawl_from_path("local/demo.warc.gz") is None
+
+
+def test_ranks_shard_by_file(tmp_path):
+    for i in range(4):
+        (tmp_path / f"{i}.warc.gz").write_bytes(warc_bytes([(f"http://a.example/{i}", "text/html", b"<p>x</p>")]))
+    reader = HtmlWarcReader(str(tmp_path))
+    seen = [[d.metadata["url"] for d in reader.run(rank=r, world_size=2)] for r in range(2)]
+    assert seen == [["http://a.example/0", "http://a.example/2"], ["http://a.example/1", "http://a.example/3"]]
+
+
+@pytest.fixture
+def http_crawl(tmp_path):
+    """A Common-Crawl-shaped folder served over HTTP on 127.0.0.1, with its warc.paths.gz."""
+    root = tmp_path / "www"
+    paths = []
+    for i in range(4):
+        rel = f"crawl-data/CC-MAIN-2099-01/segments/{i}/warc/part-{i}.warc.gz"
+        (root / os.path.dirname(rel)).mkdir(parents=True)
+        pages = [(f"http://site{i}.example/{j}", "text/html", f"<p>page {i}.{j} \\frac{{a}}{{b}}</p>".encode())
+                 for j in range(3)]
+        (root / rel).write_bytes(warc_bytes(pages))
+        paths.append(rel)
+    listing = root / "crawl-data" / "CC-MAIN-2099-01" / "warc.paths.gz"
+    listing.write_bytes(gzip.compress(("\n".join(paths) + "\n").encode(), mtime=0))
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_streams_warcs_over_http_from_a_paths_file(http_crawl):
+    listing = f"{http_crawl}/crawl-data/CC-MAIN-2099-01/warc.paths.gz"
+    reader = HtmlWarcReader(http_crawl, paths_file=listing, every=2, first=2)
+    assert reader.all_paths() == ["crawl-data/CC-MAIN-2099-01/segments/0/warc/part-0.warc.gz",
+                                  "crawl-data/CC-MAIN-2099-01/segments/2/warc/part-2.warc.gz"]
+    docs = list(reader.run())
+    assert [d.metadata["url"] for d in docs] == [f"http://site{i}.example/{j}" for i in (0, 2) for j in range(3)]
+    assert {d.metadata["crawl"] for d in docs} == {"CC-MAIN-2099-01"}
+    assert docs[0].metadata["warc_file"] == "crawl-data/CC-MAIN-2099-01/segments/0/warc/part-0.warc.gz"
+    assert "\\frac{a}{b}" in docs[0].text
+    # a shard range, read by two ranks
+    ranged = HtmlWarcReader(http_crawl, paths_file=listing, path_range=(1, 4))
+    urls = [d.metadata["url"] for r in range(2) for d in ranged.run(rank=r, world_size=2)]
+    assert sorted({u.split("/")[2] for u in urls}) == ["site1.example", "site2.example", "site3.example"]
+
+
+def test_http_stream_is_not_downloaded_first(http_crawl, monkeypatch):
+    """The remote file is opened as a stream (fsspec HTTPStreamFile), not fetched whole to a local file."""
+    import fsspec.implementations.http as fh
+
+    opened = []
+    original = fh.HTTPStreamFile.__init__
+
+    def spy(self, *args, **kwargs):
+        opened.append(args[1] if len(args) > 1 else kwargs.get("url"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(fh.HTTPStreamFile, "__init__", spy)
+    listing = f"{http_crawl}/crawl-data/CC-MAIN-2099-01/warc.paths.gz"
+    docs = list(HtmlWarcReader(http_crawl, paths_file=listing, first=1).run())
+    assert len(docs) == 3 and len(opened) == 1
+
+
+def test_stage_reads_a_crawl_listing_relative_to_base_url(http_crawl, tmp_path):
+    """`proofpile web` with paths_file + base_url and a sample of the listing, all over HTTP on 127.0.0.1."""
+    import json
+
+    from proofpile.config import StageConfig
+    from proofpile.stage import run_stage
+
+    config = tmp_path / "web.yaml"
+    config.write_text(f"include: {PROJECT}/pipelines/web.yaml\nweb:\n  warcs: null\n"
+                      f"  paths_file: crawl-data/CC-MAIN-2099-01/warc.paths.gz\n  base_url: {http_crawl}\n"
+                      f"  path_range: [1, 4]\n  every: 2\n")
+    cfg = StageConfig.load("web", config, data_root=tmp_path / "root")
+    run_stage(cfg)
+    stats = {s["name"].split(": ", 1)[1]: s["stats"]
+             for s in json.loads((tmp_path / "root" / "logs" / "web" / "stats.json").read_text())}
+    reader = stats["🕷 HTML WARC"]
+    assert count_json(reader["input_files"]) == 2 and count_json(reader["documents"]) == 6  # files 1 and 3
+    assert count_json(stats["🧮 Math prefilter"]["forwarded"]) == 6  # every page has \frac (all too short to keep)
+
+
+def _raw_record(i: int, payload: bytes) -> bytes:
+    """A gzipped WARC response record around any payload, however malformed its HTTP part."""
+    head = (f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-{i:012d}>\r\n"
+            f"WARC-Target-URI: http://x.example/{i}\r\nWARC-Identified-Payload-Type: text/html\r\n"
+            f"Content-Type: application/http; msgtype=response\r\nContent-Length: {len(payload)}\r\n\r\n").encode()
+    return gzip.compress(head + payload + b"\r\n\r\n", mtime=0)
+
+
+def test_malformed_http_parts_do_not_end_the_file(tmp_path):
+    payloads = [b"garbage without an http head\r\n\r\n<p>x</p>",
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: br\r\n\r\n<p>x</p>",
+                b"HTTP/1.1 abc\r\n\r\n<p>x</p>",
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>fine</p>"]
+    (tmp_path / "a.warc.gz").write_bytes(b"".join(_raw_record(i, p) for i, p in enumerate(payloads)))
+    docs, stats = read_all(tmp_path)
+    assert "http://x.example/3" in [d.metadata["url"] for d in docs]
+    assert count(stats, "dropped_bad_content_encoding") == 1 and count(stats, "warc_read_error") == 0
