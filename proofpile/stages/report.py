@@ -1,6 +1,20 @@
-"""Token counts, the funnel of every stage and charts -> reports/ (Markdown, HTML, PNG)."""
+"""Token counts, the funnel of every stage and charts -> reports/ (Markdown, HTML, PNG).
+
+Profiles the final documents (``decontam/``, else ``dedup/``, else the document stages) on the configured executor,
+reads token counts from ``tokenized/<tokenizer-id>/stats.json`` and ``manifests/*.json`` and every stage's datatrove
+``logs/<stage>/**/stats.json``, then writes ``reports/report.md``, ``report.html`` (with PNG charts) and
+``report.json``, and prints the tables. What each number is read from: ``proofpile.report``. Config
+(``pipelines/report.yaml``, section ``report``)::
+
+    top_domains: 25     # web domains listed (from meta.url of open-web-math documents)
+"""
+
+from pathlib import Path
 
 from proofpile.config import StageConfig
+from proofpile.report import PROFILE_DIR, CorpusProfile, ProfileReader, collect, documents_folder, render_text, \
+    write_report
+from proofpile.stage import run_pipeline
 
 UPSTREAM = ("manifest",)
 OUTPUTS = ("reports",)
@@ -11,4 +25,13 @@ def inputs(cfg: StageConfig) -> list[str]:
 
 
 def run(cfg: StageConfig) -> None:
-    raise NotImplementedError("stage report is not built yet")
+    reports = Path(cfg.stage_dir("reports"))
+    profile = reports / PROFILE_DIR
+    _, folders = documents_folder(cfg.data_root)
+    for i, folder in enumerate(folders):
+        # one pipeline per documents folder; its ranks write rank-NNNNN.json under their own sub-folder
+        run_pipeline(cfg, [ProfileReader(str(folder), glob_pattern="**/*.jsonl.zst"),
+                           CorpusProfile(str(profile / f"{i:02d}-{folder.name}"))], name=f"profile-{folder.name}")
+    report = collect(cfg.data_root, profile, top_domains=int(cfg.get("top_domains", 25)))
+    write_report(report, reports)
+    print(render_text(report), end="")
