@@ -1,0 +1,1 @@
+"""Decontamination against benchmark test sets (n-gram overlap) and deterministic train/validation/test splits."""
