@@ -1,14 +1,47 @@
-"""Tokenized shards + a mixture definition -> a resolved manifest trainers consume."""
+"""Tokenized shards + a mixture definition -> a resolved manifest trainers consume.
 
-from proofpile.config import StageConfig
+For each mixture file named in the config (``manifest: {mixtures: [manifests/demo.yaml]}``, or ``mixture:``),
+writes ``<root>/manifests/<name>.json``: every shard with its path, sha256 and counts, the tokenizer, and the
+per-component weights and epochs (see ``proofpile.manifest``). Refuses -- a clear error, a non-zero exit, no file --
+when a shard is missing, empty, truncated or disagrees with the tokenize stats.
+"""
+
+from pathlib import Path
+
+from datatrove.utils.logging import logger
+
+import proofpile.manifest as mixtures
+from proofpile.config import ConfigError, StageConfig
+from proofpile.stage import atomic_write
+from proofpile.stages.tokenize import tokenizer_info
 
 UPSTREAM = ("tokenize",)
 OUTPUTS = ("manifests",)
 
 
+def mixture_files(cfg: StageConfig) -> list[str]:
+    files = cfg.get("mixtures") or ([cfg.get("mixture")] if cfg.get("mixture") else [])
+    if not files:
+        raise ConfigError("stage manifest: name a mixture file (`mixture: manifests/demo.yaml` or `mixtures: [...]`)")
+    return [cfg.path(f) for f in files]
+
+
 def inputs(cfg: StageConfig) -> list[str]:
-    return []
+    # the resolving code lives outside the stage's package folder, so it is listed here
+    return mixture_files(cfg) + [mixtures.__file__, tokenizer_info(cfg).path]
 
 
 def run(cfg: StageConfig) -> None:
-    raise NotImplementedError("stage manifest is not built yet")
+    tokenizer_id = tokenizer_info(cfg).id
+    resolved = []
+    for path in mixture_files(cfg):  # resolve them all before writing any: all or nothing
+        mixture = mixtures.load_mixture(path)
+        rel = str(Path(path).relative_to(cfg.base_dir)) if Path(path).is_relative_to(cfg.base_dir) else path
+        resolved.append(mixtures.resolve(mixture, cfg.data_root, tokenizer_id, cfg.base_dir, rel))
+    names = [m["name"] for m in resolved]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"stage manifest: two mixtures share a name: {names}")
+    for manifest in resolved:
+        for warning in manifest["warnings"]:
+            logger.warning(f"[manifest] {manifest['name']}: {warning}")
+        atomic_write(Path(cfg.out("manifests", f"{manifest['name']}.json")), mixtures.manifest_bytes(manifest))

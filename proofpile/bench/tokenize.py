@@ -1,0 +1,123 @@
+"""Tokenize + shard throughput against the raw tokenizer on the same text, with the same threads.
+
+``tokenize_vs_raw``: the whole tokenize stage pipeline in one datatrove rank -- ContractReader (zstd JSON lines)
+-> TokenizeDocuments -> ArrowShardWriter (Arrow IPC shards, fsync + rename) -> finalize (stats.json) -- in MB of
+document text per second, divided by ``tokenizers.Tokenizer.encode_batch`` on the same texts already in memory
+(batches of the same size, same rayon thread count). Goal: >= 0.8. The tokenizer is the Llama-2 ``tokenizer.json``
+of ``../shared/fixtures`` when present, else a 32k BPE trained here on the same text (said in the figure's detail).
+
+``tokenize_vs_raw_sentencepiece``: the same with the demo's default tokenizer (the Llama-style SentencePiece model
+inside mistral-common) against ``SentencePieceProcessor.encode(texts, num_threads=...)``.
+
+The corpus is the project's tokenize samples grown to ~5 MB (``proofpile.tokenize.samples.write_corpus``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from proofpile.bench import best_of, figure
+
+PROJECT = Path(__file__).resolve().parents[2]
+LLAMA2 = PROJECT.parent / "shared" / "fixtures" / "tokenizers" / "llama2-tokenizer.json"
+BATCH = 1000
+PER_SPLIT = {"train": 1600}  # per subset: ~5 MB of text in all
+
+
+def _pipeline(workdir: Path, info, threads: int):
+    """A callable running the tokenize pipeline once (into a fresh folder)."""
+    from datatrove.executor import LocalPipelineExecutor
+
+    from proofpile.contract import ContractReader
+    from proofpile.tokenize.shards import finalize
+    from proofpile.tokenize.steps import ArrowShardWriter, TokenizeDocuments
+    from proofpile.tokenize.tokenizer import Encoder
+
+    description = Encoder(info).description()
+    runs = iter(range(100))
+
+    def once():
+        n = next(runs)
+        out, logs = workdir / f"out-{info.kind}-{n}", workdir / f"logs-{info.kind}-{n}"
+        pipeline = [ContractReader(str(workdir / "decontam"), glob_pattern="*/*/*.jsonl.zst"),
+                    TokenizeDocuments(info, threads=threads, batch_size=BATCH),
+                    ArrowShardWriter(str(out), description, shard_tokens=2_000_000)]
+        LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=str(logs)).run()
+        finalize(out, 1, description, None, 2_000_000)
+        shutil.rmtree(out)
+
+    return once
+
+
+def _interleaved(a, b, repeat: int = 5) -> tuple[float, float]:
+    """Best-of times of two callables run alternately: on a shared machine both see the same load."""
+    ta, tb = [], []
+    for _ in range(repeat):
+        ta.append(best_of(a, 1))
+        tb.append(best_of(b, 1))
+    return min(ta), min(tb)
+
+
+def _batches(texts):
+    return [texts[i:i + BATCH] for i in range(0, len(texts), BATCH)]
+
+
+def run(workdir: Path) -> list:
+    threads = os.cpu_count() or 1
+    # the rayon pool of `tokenizers` is sized once per process, at its first parallel call
+    os.environ["RAYON_NUM_THREADS"] = str(threads)
+    os.environ["TOKENIZERS_PARALLELISM"] = "true"
+    from datatrove.utils.logging import logger
+
+    from proofpile.tokenize.samples import write_corpus
+    from proofpile.tokenize.tokenizer import resolve_tokenizer
+
+    logger.remove()  # datatrove's per-run stats tables would drown the figures
+    docs = write_corpus(workdir, PER_SPLIT)
+    texts = [d.text for d in docs.values()]
+    megabytes = sum(len(t.encode()) for t in texts) / 1e6
+    figures = []
+
+    # -- tokenizers ------------------------------------------------------------------------------------------
+    from tokenizers import Tokenizer
+
+    if LLAMA2.is_file():
+        tok_path, used = LLAMA2, f"Llama-2 tokenizer.json fixture ({LLAMA2.name}, 32,003 entries, BPE + byte fallback)"
+    else:
+        from tokenizers import models, pre_tokenizers, trainers
+
+        tok = Tokenizer(models.BPE(unk_token="<unk>"))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel()
+        tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=32000, special_tokens=["<unk>", "<s>", "</s>"]))
+        tok_path = workdir / "trained-bpe.json"
+        tok.save(str(tok_path))
+        used = "a 32k byte-level BPE trained on the benchmark text (the Llama-2 fixture is absent)"
+    info = resolve_tokenizer(str(tok_path))
+    tok = Tokenizer.from_file(str(tok_path))
+    batches = _batches(texts)
+    tok.encode_batch(batches[0])  # warm the pool
+    raw, ours = _interleaved(lambda: [tok.encode_batch(b) for b in batches], _pipeline(workdir, info, threads))
+    fast = best_of(lambda: [tok.encode_batch_fast(b) for b in batches], repeat=1)
+    figures.append(figure(
+        "tokenize_vs_raw", raw / ours, "x raw encode_batch MB/s", "tokenizers encode_batch, same text and threads",
+        tokenizer=used, threads=threads, documents=len(texts), text_mb=round(megabytes, 2),
+        pipeline_mb_s=round(megabytes / ours, 2), raw_encode_batch_mb_s=round(megabytes / raw, 2),
+        raw_encode_batch_fast_mb_s=round(megabytes / fast, 2), batch_size=BATCH,
+        pipeline="ContractReader(jsonl.zst) -> TokenizeDocuments -> ArrowShardWriter -> finalize, 1 rank",
+        goal=">= 0.8"))
+
+    # -- sentencepiece ---------------------------------------------------------------------------------------
+    import sentencepiece as spm
+
+    info = resolve_tokenizer("package:mistral_common/data/tokenizer.model.v1")
+    sp = spm.SentencePieceProcessor(model_file=info.path)
+    raw, ours = _interleaved(lambda: [sp.encode(b, num_threads=threads) for b in batches],
+                             _pipeline(workdir, info, threads))
+    figures.append(figure(
+        "tokenize_vs_raw_sentencepiece", raw / ours, "x raw encode MB/s",
+        "SentencePieceProcessor.encode(num_threads), same text and threads",
+        tokenizer="mistral-common tokenizer.model.v1 (SentencePiece, 32k, Llama-style)", threads=threads,
+        text_mb=round(megabytes, 2), pipeline_mb_s=round(megabytes / ours, 2), raw_mb_s=round(megabytes / raw, 2)))
+    return figures

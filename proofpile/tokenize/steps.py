@@ -1,0 +1,123 @@
+"""The tokenize stage's datatrove steps: encode documents in batches, then write them into Arrow shards."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.batching import batched
+
+from proofpile.contract import SUBSETS
+from proofpile.tokenize.shards import SPLITS, ShardStream, atomic_json, rank_file
+from proofpile.tokenize.tokenizer import Encoder, TokenizerInfo, rayon_env
+
+TOKENS_KEY = "token_ids"  # the framed tokens of a document (a numpy view), between the two steps
+
+
+class TokenizeDocuments(PipelineStep):
+    """Encodes documents ``batch_size`` at a time with the tokenizer's own threads and attaches
+    ``metadata["token_ids"]`` (``[BOS] tokens EOS`` as numpy) and ``metadata["token_count"]``."""
+
+    name = "🔢 Tokenize"
+    type = "🔢 - TOKENIZER"
+
+    def __init__(self, tokenizer: TokenizerInfo, threads: int = 1, batch_size: int = 1000):
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.threads = threads
+        self.batch_size = batch_size
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        encoder = Encoder(self.tokenizer, threads=self.threads)
+        # one batch is encoded (in native code, without the GIL) while the previous one goes downstream
+        with rayon_env(self.threads), ThreadPoolExecutor(max_workers=1) as pool:
+            pending = None
+            for batch in batched(data, self.batch_size):
+                encoded = pool.submit(encoder.encode_batch, [doc.text for doc in batch])
+                if pending:
+                    yield from self._attach(*pending)
+                pending = (batch, encoded)
+            if pending:
+                yield from self._attach(*pending)
+
+    def _attach(self, batch, encoded) -> DocumentsPipeline:
+        with self.track_time(unit="batch"):
+            flat, lengths = encoded.result()
+        ends = np.cumsum(lengths).tolist()
+        start = 0
+        for doc, end in zip(batch, ends):
+            doc.metadata[TOKENS_KEY] = flat[start:end]
+            doc.metadata["token_count"] = end - start
+            self.stat_update("tokens", value=end - start)
+            start = end
+            yield doc
+
+
+class ArrowShardWriter(PipelineStep):
+    """Writes tokenized documents into Arrow shards per ``meta.subset`` and ``meta.split`` (see
+    ``proofpile.tokenize.shards``), then the rank's record ``.ranks/.rank-RRRRR.json``. A document without a known
+    subset (``subsets``: the contract's, plus e.g. ``general`` for general-domain data) or split is dropped and
+    counted."""
+
+    name = "🏹 Arrow shards"
+    type = "💽 - WRITER"
+
+    def __init__(self, folder: str, tokenizer: dict, shard_tokens: int, seq_len: int | None = None,
+                 subsets: tuple[str, ...] = SUBSETS):
+        super().__init__()
+        self.subsets = tuple(subsets)
+        self.folder = folder
+        self.tokenizer = tokenizer  # Encoder.description(): id, dtype, ...
+        self.shard_tokens = int(shard_tokens)
+        self.seq_len = int(seq_len) if seq_len else None
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        folder = Path(self.folder)
+        streams: dict[tuple[str, str], ShardStream] = {}
+        counts: dict[tuple[str, str, str | None], list[int]] = {}
+        dropped: dict[str, int] = {}
+        meta = {"tokenizer": self.tokenizer["id"]}
+        try:
+            for doc in data:
+                tokens = doc.metadata.pop(TOKENS_KEY)
+                subset, split = doc.metadata.get("subset"), doc.metadata.get("split")
+                reason = ("unknown_subset" if subset not in self.subsets else
+                          "unknown_split" if split not in SPLITS else None)
+                if reason:
+                    self.stat_update(f"dropped_{reason}")
+                    dropped[f"dropped_{reason}"] = dropped.get(f"dropped_{reason}", 0) + 1
+                    continue
+                lang = doc.metadata.get("lang")
+                lang = str(lang) if lang is not None else None
+                stream = streams.get((subset, split))
+                if stream is None:
+                    stream = streams[(subset, split)] = ShardStream(
+                        folder, subset, split, rank, self.tokenizer["dtype"], self.shard_tokens, self.seq_len, meta)
+                stream.add(tokens, doc.id, lang)
+                acc = counts.setdefault((subset, split, lang), [0, 0])
+                acc[0] += 1
+                acc[1] += len(tokens)
+                self.stat_update("documents", f"documents_{subset}")
+                self.stat_update(f"tokens_{subset}", value=len(tokens))
+                yield doc
+            parts = []
+            for key in sorted(streams):
+                parts += streams[key].close()
+        except BaseException:
+            for stream in streams.values():
+                stream.abort()
+            raise
+        self.stat_update("shards", value=len(parts), unit="rank")
+        record = {"rank": rank, "world_size": world_size, "parts": parts, "dropped": dropped,
+                  "counts": [{"subset": s, "split": sp, "lang": lang, "documents": d, "tokens": t}
+                             for (s, sp, lang), (d, t) in counts.items()]}
+        atomic_json(rank_file(folder, rank), record)
+
+
+def default_threads(workers: int) -> int:
+    """The cores a rank may use when ``workers`` ranks run at once on this machine."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
