@@ -76,11 +76,13 @@ def _overrides(args) -> dict:
 
 
 def _print_deps(config_dir: Path, data_root: str | None) -> None:
-    """Make rules: each stage marker depends on its config files, inputs and code."""
+    """Make rules: each stage marker depends on its config files, inputs and code. Targets are spelled as the
+    Makefile spells them ($(ROOT)/markers/<stage>.json), since make matches names, not files."""
     for name in STAGES:
         cfg = StageConfig.load(name, config_dir / f"{name}.yaml", data_root=data_root)
         files = " ".join(os.path.relpath(f).replace(" ", "\\ ") for f in dependency_files(cfg))
-        print(f"{os.path.relpath(marker_path(cfg))}: {files}")
+        target = os.path.join(data_root, "markers", f"{name}.json") if data_root else os.path.relpath(marker_path(cfg))
+        print(f"{target}: {files}")
 
 
 def main(argv: list[str] | None = None) -> int:

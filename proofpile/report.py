@@ -141,28 +141,17 @@ def tokenized_counts(root: Path) -> tuple[dict[str, dict[tuple, list[int]]], lis
 
 
 def manifest_summaries(root: Path) -> list[dict]:
-    """Each manifest's tokens/documents per subset and split, as far as its shards or counts say."""
+    """Each resolved manifest's documents and tokens per subset and split, summed over its ``shards`` list (the
+    manifest also carries per-component totals; summing those too would count every token twice)."""
     summaries = []
     for path in sorted((root / "manifests").glob("*.json")):
         data = read_json(path)
         rows: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-
-        def visit(node, subset=None, split=None):
-            if isinstance(node, dict):
-                subset = node.get("subset", subset) if isinstance(node.get("subset", subset), str) else subset
-                split = node.get("split", split) if isinstance(node.get("split", split), str) else split
-                if isinstance(node.get("tokens"), int) and subset:
-                    rows[(subset, split or "all")][0] += int(node.get("documents") or 0)
-                    rows[(subset, split or "all")][1] += node["tokens"]
-                    return
-                for key, value in node.items():
-                    visit(value, key if subset is None and key in SUBSETS else subset,
-                          key if split is None and key in SPLITS else split)
-            elif isinstance(node, list):
-                for item in node:
-                    visit(item, subset, split)
-
-        visit(data)
+        for shard in (data or {}).get("shards", []) if isinstance(data, dict) else []:
+            if isinstance(shard, dict) and isinstance(shard.get("tokens"), int):
+                key = (str(shard.get("subset")), str(shard.get("split") or "all"))
+                rows[key][0] += int(shard.get("documents") or 0)
+                rows[key][1] += shard["tokens"]
         summaries.append({"name": path.stem, "file": str(path.relative_to(root)), "readable": data is not None,
                           "rows": {k: v for k, v in sorted(rows.items())}})
     return summaries
