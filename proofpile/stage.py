@@ -60,7 +60,8 @@ def _walk(path: str) -> list[tuple[str, int, int]]:
 
 def code_paths(name: str) -> list[str]:
     """The code a stage's output depends on: its step-list module, its step package, the contract."""
-    paths = [PACKAGE_DIR / "stages" / f"{name}.py", PACKAGE_DIR / "contract.py", PACKAGE_DIR / name]
+    paths = [PACKAGE_DIR / "stages" / f"{name}.py", PACKAGE_DIR / "contract.py", PACKAGE_DIR / name,
+             PACKAGE_DIR / f"{name}.py"]
     return [str(p) for p in paths if p.exists()]
 
 
