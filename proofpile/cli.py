@@ -76,13 +76,22 @@ def _overrides(args) -> dict:
 
 
 def _print_deps(config_dir: Path, data_root: str | None) -> None:
-    """Make rules: each stage marker depends on its config files, inputs and code. Targets are spelled as the
-    Makefile spells them ($(ROOT)/markers/<stage>.json), since make matches names, not files."""
+    """Make rules: each stage marker depends on its config files, inputs and code; the rules file itself depends on
+    the folders those were found in, so a new input file is seen. Targets are spelled as the Makefile spells them
+    ($(ROOT)/markers/<stage>.json), since make matches names, not files."""
+
+    def spell(paths):
+        return " ".join(os.path.relpath(f).replace(" ", "\\ ") for f in paths)
+
+    all_folders = set()
     for name in STAGES:
         cfg = StageConfig.load(name, config_dir / f"{name}.yaml", data_root=data_root)
-        files = " ".join(os.path.relpath(f).replace(" ", "\\ ") for f in dependency_files(cfg))
+        files, folders = dependency_files(cfg)
+        all_folders.update(folders)
         target = os.path.join(data_root, "markers", f"{name}.json") if data_root else os.path.relpath(marker_path(cfg))
-        print(f"{target}: {files}")
+        print(f"{target}: {spell(files)}")
+    deps_file = os.path.join(data_root, "deps.mk") if data_root else os.path.relpath(cfg.data_root / "deps.mk")
+    print(f"{deps_file}: {spell(sorted(all_folders))}")
 
 
 def main(argv: list[str] | None = None) -> int:

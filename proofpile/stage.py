@@ -65,14 +65,18 @@ def code_paths(name: str) -> list[str]:
     return [str(p) for p in paths if p.exists()]
 
 
-def dependency_files(cfg: StageConfig) -> list[str]:
-    """Every local file the stage depends on outside the data root (what make should watch)."""
+def dependency_files(cfg: StageConfig) -> tuple[list[str], list[str]]:
+    """Every local file the stage depends on outside the data root (what make should watch), and the folders they
+    were found in (a file added to one of them changes the folder's mtime: the list must be made again)."""
     module = stage_module(cfg.stage)
     paths = [str(f) for f in cfg.files] + list(module.inputs(cfg)) + code_paths(cfg.stage)
-    files = []
+    files, folders = set(), set()
     for path in paths:
-        files += [f for f, size, _ in _walk(path) if size >= 0]
-    return sorted(set(files))
+        for f, size, _ in _walk(path):
+            if size >= 0:
+                files.add(f)
+                folders.update(str(p) for p in Path(f).parents if Path(path) in p.parents or p == Path(path))
+    return sorted(files), sorted(folders)
 
 
 def fingerprint(cfg: StageConfig) -> str:

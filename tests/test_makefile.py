@@ -27,6 +27,11 @@ def test_make_all_redoes_only_what_changed(tmp_path):
     # the copied configs still resolve inputs against the project, but touching them leaves the repo alone
     common = configs / "common.yaml"
     common.write_text(common.read_text().replace("base_dir: ..", f"base_dir: {PROJECT}"))
+    # the code stage reads a copy of its samples, so the test can add a file to them
+    code_samples = tmp_path / "code-samples"
+    shutil.copytree(PROJECT / "proofpile" / "samples" / "code", code_samples)
+    code_cfg = configs / "code.yaml"
+    code_cfg.write_text(code_cfg.read_text().replace("path: proofpile/samples/code", f"path: {code_samples}"))
     root = tmp_path / "root"
     make = ["make", "--no-print-directory", "-C", str(PROJECT), f"CONFIG={configs}", f"ROOT={root}"]
 
@@ -44,3 +49,7 @@ def test_make_all_redoes_only_what_changed(tmp_path):
     rerun = sorted(s for s in after if after[s] != markers[s])
     assert rerun == sorted(["code", "dedup", "decontam", "tokenize", "manifest", "report"])
     assert stages_make_would_run(make) == []
+
+    # a new file in an input folder is an input too
+    (code_samples / "python" / "added_later.py").write_text("import numpy as np\nprint(np.linalg.eigvals([[2.0]]))\n")
+    assert stages_make_would_run(make) == ["code", "dedup", "decontam", "tokenize", "manifest", "report"]
