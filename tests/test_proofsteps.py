@@ -165,9 +165,13 @@ def test_benchmark_lists_shipped():
     assert all(n == n.strip() and " " not in n and "\t" not in n for n in minif2f)
     assert {"mathd_algebra_478", "imo_1959_p1", "amc12a_2002_p6", "aime_1983_p1"} <= set(minif2f)
     assert all(names[n] == "minif2f" for n in minif2f)
+    proofnet = read_list(LISTS / "proofnet.names.txt")
+    assert len(proofnet) == len(set(proofnet)) == 352
+    assert all(n.startswith("exercise_") and " " not in n for n in proofnet)
+    assert {"exercise_1_1a", "exercise_2020_b5", "exercise_2022_IB_3_II_13G_a_i"} <= set(proofnet)
+    assert names["exercise_2020_b5"] == "proofnet"
     # the placeholder lists parse (header only) and say where their names come from
-    for placeholder in ("proofnet.names.txt", "leandojo-val.names.txt", "leandojo-test.names.txt",
-                        "pisa-test.statements.txt"):
+    for placeholder in ("leandojo-val.names.txt", "leandojo-test.names.txt", "pisa-test.statements.txt"):
         text = (LISTS / placeholder).read_text()
         assert "PLACEHOLDER" in text and "Source to fill it from" in text
         assert read_list(LISTS / placeholder) == []
