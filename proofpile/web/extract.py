@@ -20,8 +20,14 @@ $10" stays text), and inserted or delimited math is fenced with private-use sent
 ``align`` environments (``\\\\[2pt]`` line breaks included) come out exactly as written. ``pre``/``code`` contents
 are fenced the same way: a ``\\(`` in a regex stays a ``\\(``.
 
-After extraction, whole lines that are UI boilerplate ("Share", "Log in", cookie notices) are dropped; the lists
-are data in ``filters/web/``.
+Around resiliparse: UI elements it keeps (forms, share widgets, vote buttons) are skipped by CSS selector, bullet
+lists without links are kept (its main-content pass drops every ``<ul>``, formulas and all), a pathologically deep
+DOM is extracted without the main-content pass (quadratic in depth), and after extraction whole lines that are UI
+boilerplate ("Share", "Log in", cookie notices) are dropped. The selectors and line lists are data in
+``filters/web/``.
+
+Interface for the web stage: :func:`extract_math_text` (one page) and :class:`MathExtractor` (the datatrove step,
+with a per-record time limit).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from urllib.parse import unquote_plus, urlsplit
 
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.extractors.base import BaseExtractor, ExtractorSandbox
+from datatrove.utils.logging import logger
 from datatrove.utils.typeshelper import StatHints
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
@@ -54,18 +61,18 @@ _SENTINELS = (MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE)
 _FENCED = re.compile("\ue000(.)(.*?)\ue001|\ue002(.*?)\ue003", re.S)
 _STRAY = re.compile("[\ue000-\ue003\ue010-\ue01f]")
 
-# delimited math in prose; a backslash before \( or \[ is a TeX line break (\\[2pt]) or an escape, not a delimiter
+# delimited math in prose; a backslash before \( or \[ is a TeX line break (\\[2pt]) or an escape, not a delimiter.
+# Bounded, and within a paragraph (inline math within a line): a stray \[ never swallows a page.
 _ENVIRONMENTS = r"equation|align|alignat|gather|multline|flalign|eqnarray|displaymath|math"
 _DELIMITED = re.compile(
-    r"\$\$(?P<dd>[^$]+?)\$\$"
-    r"|(?<!\\)\\\[(?P<bd>.+?)(?<!\\)\\\]"
-    r"|(?<!\\)\\\((?P<bi>.+?)(?<!\\)\\\)"
-    r"|(?P<env>\\begin\{(?P<name>(?:" + _ENVIRONMENTS + r")\*?)\}.+?\\end\{(?P=name)\})",
-    re.S,
+    r"\$\$(?P<dd>(?:[^$\n]|\n(?!\n)){1,5000}?)\$\$"
+    r"|(?<!\\)\\\[(?P<bd>(?:[^\n]|\n(?!\n)){1,5000}?)(?<!\\)\\\]"
+    r"|(?<!\\)\\\((?P<bi>[^\n]{1,2000}?)(?<!\\)\\\)"
+    r"|(?P<env>\\begin\{(?P<name>(?:" + _ENVIRONMENTS + r")\*?)\}(?:[^\n]|\n(?!\n)){1,5000}?\\end\{(?P=name)\})"
 )
 # a $...$ span in prose that is certainly TeX, counted (never rewritten: it already is $-delimited): the content
 # starts and ends with a non-space, is not a price ($5, $3.50) and holds a TeX-only character or is one letter
-_DOLLAR_MATH = re.compile(r"(?<![\\$\w])\$(?![\s\d$])([^$\n]{1,400}?)(?<![\s\\])\$(?![\w$])")
+_DOLLAR_MATH = re.compile(r"\$(?<![\\$\w]\$)(?![\s\d$])([^$\n]{1,400}?)(?<![\s\\])\$(?![\w$])")  # "$" first: fast
 _TEXISH = re.compile(r"[\\^_{}]|^[A-Za-z]$")
 _WIKI_DISPLAYSTYLE = re.compile(r"^\{\\(?:display|text)style\s*(.*)\}$", re.S)
 
@@ -77,24 +84,39 @@ _LATEX_IMG_URL = re.compile(
 )
 _IMG_OPTIONS = re.compile(r"^(?:\s*\\(?:dpi\{\d+\}|bg_\w+|bg\{\w+\}|fg_\w+|inline|large|Large|LARGE|huge|small|"
                           r"tiny|normalsize|fn_\w+|fn\{\w+\}|displaystyle|textstyle)\s*)+")
+# an image with one of these classes has its LaTeX as alt text (WordPress, Wikipedia, Quicklatex); the weak ones
+# only when the alt text looks like TeX
 _LATEX_IMG_CLASSES = ("latex", "tex", "mwe-math-fallback-image-inline", "mwe-math-fallback-image-display",
-                      "ql-img-inline-formula", "ql-img-displayed-equation", "math", "equation")
+                      "ql-img-inline-formula", "ql-img-displayed-equation")
+_LATEX_IMG_WEAK_CLASSES = ("math", "equation", "formula", "mathtex")
 
 # MathJax's rendered output, dropped when the page keeps its TeX in <script type="math/tex"> (matched by exact
 # class name in Python: lexbor matches classes case-insensitively in quirks mode, and arXiv marks its abstracts
 # class="mathjax")
 _MATHJAX_RENDERED_CLASSES = frozenset({"MathJax_Preview", "MathJax", "MathJax_Display", "MathJax_SVG",
                                        "MathJax_SVG_Display", "MathJax_CHTML", "MathJax_MathML", "mjx-chtml"})
-_MATHJAX_RENDERED = "mjx-container, " + ", ".join("." + c for c in sorted(_MATHJAX_RENDERED_CLASSES))
+# everything the rewrites look at, in one selector
+# (class substrings cost lexbor less than class lists; the classes are checked exactly in Python)
+_MATH_SELECTOR = ", ".join(
+    ['script[type^="math/tex" i]', "math", "mjx-container", '[class*="katex"]', '[class*="math-container"]',
+     '[class*="MathJax"]', '[class*="mjx-chtml"]']
+    # only images that may carry LaTeX: building a Python node for every image on a page costs more than this
+    + ['img[src*="tex"]', 'img[src*="TeX"]', 'img[src*="cht=tx"]', 'img[class*="tex"]', 'img[class*="math"]',
+       'img[class*="equation"]', 'img[class*="formula"]', 'img[class*="ql-img"]']
+    + ["ul:not(:has(a))"]  # see _keep_list
+)
+# delimiters of math in text; code that holds one is fenced (see extract_math_text)
+_TEXT_DELIMITERS = ("\\(", "\\[", "$$", "\\begin{")
 # wrappers that hold one formula (often hidden, or with a second rendering): replaced whole by the formula
 _MATH_WRAPPER_CLASSES = _MATHJAX_RENDERED_CLASSES | {"mwe-math-element", "katex-display", "katex",
                                                      "MJX_Assistive_MathML", "mwe-math-mathml-inline",
                                                      "mwe-math-mathml-display"}
 _OUTER_WRAPPER_CLASSES = frozenset({"mwe-math-element", "katex-display", "MathJax_Display", "MathJax_SVG_Display"})
 _WRAPPER_LEVELS = 4
-# beyond this many opening tags in a row, resiliparse's main-content pass goes quadratic (minutes at 100,000):
-# such pages are extracted without it
-_DEEP_DOM = re.compile(r"(?:<[A-Za-z][^<>]*>[^<]*){1000}")
+# resiliparse's main-content pass is quadratic in the DOM's depth (0.05 s at 2,000, 2 s at 10,000, minutes at
+# 100,000): a page with this many opening tags in a row is extracted without it
+_DEEP_DOM_TAGS = 2000
+_DEEP_DOM = re.compile(r"(?:<[A-Za-z][^<>]*>[^<]*){%d}" % _DEEP_DOM_TAGS)
 # TeX that typesets nothing: Stack Exchange wraps every post in $\\begingroup$ ... $\\endgroup$ to scope macros
 _NOT_MATH = frozenset({"\\begingroup", "\\endgroup", "\\relax"})
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
@@ -114,25 +136,60 @@ _LINE_PUNCTUATION = " \t|•·»«<>:;,.!?-–—_*#()[]{}\"'↑↓←→"
 
 
 class Boilerplate:
-    """Drops whole lines that are UI boilerplate: exact short labels, or short lines matching a pattern."""
+    """Drops whole lines that are UI boilerplate: exact short labels, or short lines matching a pattern.
+
+    Patterns are matched at the start of a line (one ``re.match`` of their alternation, case-insensitive), so a
+    normal line costs a few character comparisons. Patterns written ``.*x`` match anywhere in a line: each ``x`` is
+    searched once in the lowercased text (write them in lowercase, starting with a literal, which ``re`` finds
+    fast), and only the lines it finds are looked at.
+    """
 
     MAX_PATTERN_LINE = 200
 
     def __init__(self, lines_file: str | Path = BOILERPLATE_LINES, patterns_file: str | Path = BOILERPLATE_PATTERNS):
         self.lines = frozenset(line.lower().strip(_LINE_PUNCTUATION) for line in load_list(lines_file))
+        self.max_label = max((len(line) for line in self.lines), default=0) + 8  # room for punctuation around it
         patterns = load_list(patterns_file)
-        self.pattern = re.compile("|".join(f"(?:{p})" for p in patterns), re.I) if patterns else None
+        at_start = [p for p in patterns if not p.startswith(".*")]
+        self.at_start = re.compile(r"\s*(?:" + "|".join(f"(?:{p})" for p in at_start) + ")", re.I) if at_start else None
+        self.anywhere = [re.compile(p[2:]) for p in patterns if p.startswith(".*")]
 
     def is_boilerplate(self, line: str) -> bool:
-        if len(line) > self.MAX_PATTERN_LINE or MATH_OPEN in line or CODE_OPEN in line:
+        n = len(line)
+        if n > self.MAX_PATTERN_LINE:
             return False
-        key = line.lower().strip(_LINE_PUNCTUATION)
-        if key in self.lines:
+        if n <= self.max_label and line.lower().strip(_LINE_PUNCTUATION) in self.lines:
             return True
-        return bool(self.pattern and self.pattern.search(line))
+        if self.at_start is not None and self.at_start.match(line) is not None:
+            return True
+        low = line.lower()
+        return any(p.search(low) for p in self.anywhere)
 
-    def clean(self, text: str) -> str:
-        return "\n".join(line for line in text.split("\n") if not self.is_boilerplate(line))
+    def clean(self, text: str, keep_first: bool = False, keep_last: bool = False) -> str:
+        """``text`` without its boilerplate lines; ``keep_first``/``keep_last`` spare a partial first/last line."""
+        lines = text.split("\n")
+        drop = set()
+        for i, line in enumerate(lines):
+            n = len(line)
+            if n <= self.MAX_PATTERN_LINE and (
+                (n <= self.max_label and line.lower().strip(_LINE_PUNCTUATION) in self.lines)
+                or (self.at_start is not None and self.at_start.match(line) is not None)
+            ):
+                drop.add(i)
+        if self.anywhere:
+            low = text.lower()
+            for pattern in self.anywhere:
+                for m in pattern.finditer(low):
+                    i = low.count("\n", 0, m.start())
+                    if len(lines[i]) <= self.MAX_PATTERN_LINE:
+                        drop.add(i)
+        if keep_first:
+            drop.discard(0)
+        if keep_last:
+            drop.discard(len(lines) - 1)
+        if not drop:
+            return text
+        return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 
 
 @functools.lru_cache(maxsize=8)
@@ -143,6 +200,20 @@ def _boilerplate(lines_file: str, patterns_file: str) -> Boilerplate:
 @functools.lru_cache(maxsize=8)
 def _skip_elements(path: str) -> tuple[str, ...]:
     return tuple(load_list(path))
+
+
+def _looks_deep(html: str) -> bool:
+    """Whether the page nests ``_DEEP_DOM_TAGS`` opening tags without a closing tag between them: the shape of a
+    pathologically deep DOM. Cheap tests first: fewer '<' than that cannot nest so deep, and the run must lie in the
+    longest stretch without '</' (a heuristic: a deep DOM that interleaves closing tags is left to the timeout)."""
+    if html.count("<") < _DEEP_DOM_TAGS:
+        return False
+    longest = max(html.split("</"), key=len)
+    return longest.count("<") >= _DEEP_DOM_TAGS and _DEEP_DOM.search(longest) is not None
+
+
+def _has(html: str, *markers: str) -> bool:
+    return any(marker in html for marker in markers)
 
 
 def empty_counts() -> dict:
@@ -164,38 +235,22 @@ def extract_math_text(
     body or no text gives ``("", counts)``.
     """
     counts = empty_counts()
-    if not isinstance(html, str) or not html.strip():
+    if not isinstance(html, str) or not html or html.isspace():
         return "", counts
-    if any(s in html for s in _SENTINELS):  # the page's own private-use characters must not fake a fence
+    if not html.isascii() and _has(html, *_SENTINELS):  # the page's own private-use chars must not fake a fence
         html = _STRAY.sub("", html)
-    low = html.lower()
-    tree = HTMLTree.parse(html)
+    try:
+        tree = HTMLTree.parse(html)
+    except UnicodeEncodeError:  # lone surrogates (a str decoded with surrogateescape): lexbor takes UTF-8 only
+        html = html.encode("utf-8", "replace").decode("utf-8")
+        tree = HTMLTree.parse(html)
     root = tree.document
     if root is None or tree.body is None:
         return "", counts
 
-    delimited_in_text = "\\(" in html or "\\[" in html or "$$" in html or "\\begin{" in html
-    has_scripts = "math/tex" in low
-    if has_scripts:
-        _rewrite_mathjax_scripts(tree, root)
-    if "katex" in low:
-        _rewrite_katex(tree, root)
-    if "<math" in low or "<m:math" in low:
-        _rewrite_mathml(tree, root)
-    if has_scripts or "mathjax" in low or "mjx-" in low:
-        for node in root.query_selector_all(_MATHJAX_RENDERED):
-            if node.tag == "mjx-container" or _classes(node) & _MATHJAX_RENDERED_CLASSES:
-                node.decompose()
-    if "math-container" in low:
-        _rewrite_math_containers(tree, root)
-    if "<img" in low:
-        _rewrite_latex_images(tree, root, low)
-    if delimited_in_text and ("<pre" in low or "<code" in low):
-        _fence_code(tree, root)
-
-    deep = _DEEP_DOM.search(html) is not None
-    text = extract_plain_text(
-        tree,
+    _rewrite_math(tree, root)
+    deep = _looks_deep(html)
+    options = dict(
         main_content=main_content and not deep,
         alt_texts=False,
         links=False,
@@ -204,8 +259,14 @@ def extract_math_text(
         comments=True,
         skip_elements=list(_skip_elements(str(skip_elements))),
     )
-    text = _boilerplate(str(boilerplate_lines), str(boilerplate_patterns)).clean(text)
-    text = _unfence(text, counts, delimited_in_text)
+    text = extract_plain_text(tree, **options)
+    # Code must reach the text verbatim, but normalising \( \) would rewrite a regex in a <pre>: when the text has
+    # such delimiters and some code holds one, fence the code and extract again (rare: scanning the raw page for
+    # delimiters up front would cost every page more than this costs the few)
+    if _has(text, *_TEXT_DELIMITERS) and _fence_code(tree, root):
+        text = extract_plain_text(tree, **options)
+    boilerplate = _boilerplate(str(boilerplate_lines), str(boilerplate_patterns))
+    text = _unfence(text, counts, boilerplate)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if not text:
         return "", empty_counts()
@@ -223,10 +284,57 @@ def _math_node(tree, tex: str, display: bool, source: str):
     return tree.create_text_node(f"{MATH_OPEN}{_SOURCE_CHAR[source]}{delim}{tex}{delim}{MATH_CLOSE}")
 
 
-def _rewrite_mathjax_scripts(tree, root) -> None:
-    for script in root.query_selector_all('script[type^="math/tex" i]'):
+def _rewrite_math(tree, root) -> None:
+    """Every DOM rewrite from one walk of the DOM (one CSS query costs about as much as ten substring tests of the
+    raw page), grouped by kind and applied in an order where wrappers go before what they wrap."""
+    scripts, katex, maths, rendered, containers, images, lists = [], [], [], [], [], [], []
+    for node in root.query_selector_all(_MATH_SELECTOR).values():
+        tag = node.tag
+        if tag == "script":
+            scripts.append(node)
+        elif tag == "math":
+            maths.append(node)
+        elif tag == "img":
+            images.append(node)
+        elif tag == "ul":
+            lists.append(node)
+        elif tag == "mjx-container":
+            rendered.append(node)
+        else:
+            classes = _classes(node)
+            if "katex" in classes:
+                katex.append(node)
+            elif "math-container" in classes:
+                containers.append(node)
+            elif classes & _MATHJAX_RENDERED_CLASSES:
+                rendered.append(node)
+    for script in scripts:
         display = "mode=display" in (script.getattr("type") or "").lower()
         script.replace_with(_math_node(tree, script.text or "", display, "mathjax"))
+    for node in katex:
+        _rewrite_katex(tree, node)
+    if scripts:  # MathJax drew these from the scripts (rewritten above): its MathML copies must not count twice
+        _remove(rendered)
+    for math in maths:
+        _rewrite_mathml(tree, root, math)
+    if not scripts:  # the MathML inside these replaced them above; what is left is drawing
+        _remove(rendered)
+    for span in containers:
+        _rewrite_math_container(tree, span)
+    for img in images:
+        _rewrite_latex_image(tree, img)
+    for node in lists:
+        _keep_list(tree, node)
+
+
+def _keep_list(tree, ul) -> None:
+    """resiliparse's main-content pass drops every <ul> (it keeps <ol>), and with them theorem lists, case
+    analyses and formulas in bullets. A list without links is content, not navigation: it becomes an <ol>."""
+    if ul.parent is None:
+        return
+    ol = tree.create_element("ol")
+    ol.append(*ul.child_nodes.values())
+    ul.replace_with(ol)
 
 
 def _tex_annotation(math) -> str | None:
@@ -257,16 +365,20 @@ def _balanced(tex: str) -> bool:
     return depth == 0
 
 
-def _rewrite_katex(tree, root) -> None:
-    for katex in root.query_selector_all(".katex"):
-        if "katex" not in _classes(katex):
-            continue
-        tex = _tex_annotation(katex)
-        if tex is None:
-            continue
-        parent = katex.parent
-        display = parent is not None and parent.type == 1 and "katex-display" in _classes(parent)
-        (parent if display else katex).replace_with(_math_node(tree, tex, display, "katex"))
+def _remove(nodes) -> None:
+    # detach, never decompose(): nodes still listed for a later rewrite may live inside, and decompose() frees them
+    for node in nodes:
+        if node.parent is not None:
+            node.remove()
+
+
+def _rewrite_katex(tree, katex) -> None:
+    tex = _tex_annotation(katex)
+    if tex is None:
+        return
+    parent = katex.parent
+    display = parent is not None and parent.type == 1 and "katex-display" in _classes(parent)
+    (parent if display else katex).replace_with(_math_node(tree, tex, display, "katex"))
 
 
 def _classes(node) -> set[str]:
@@ -289,63 +401,57 @@ def _math_wrapper(math):
     return wrapper
 
 
-def _rewrite_mathml(tree, root) -> None:
-    for math in root.query_selector_all("math"):
-        if math.parent is None or root.contains(math) is False:  # went with an enclosing wrapper already
-            continue
-        tex = _tex_annotation(math)
-        if tex is None:
-            tex = math.getattr("alttext")
-        if tex is None or not tex.strip():
-            tex = mathml.convert(math)
-        display = (math.getattr("display") or "").lower() == "block" or \
-            (math.getattr("mode") or "").lower() == "display"
-        wrapper = _math_wrapper(math)
-        source = "mathml"
-        if wrapper is not None:
-            classes = " ".join(_classes(wrapper))
-            display = display or "display" in classes.lower()
-            source = "katex" if "katex" in classes else "mathml"
-        (wrapper or math).replace_with(_math_node(tree, _strip_displaystyle(tex), display, source))
-
-
-def _rewrite_math_containers(tree, root) -> None:
-    for span in root.query_selector_all(".math-container"):
-        tex = (span.text or "").strip()
-        display = tex.startswith("$$") or tex.startswith("\\[")
-        for open_, close in (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$")):
-            if tex.startswith(open_) and tex.endswith(close) and len(tex) >= len(open_) + len(close):
-                tex = tex[len(open_): len(tex) - len(close)]
-                break
-        span.replace_with(_math_node(tree, tex, display, "math_container"))
-
-
-def _rewrite_latex_images(tree, root, low: str) -> None:
-    if not (_LATEX_IMG_URL.search(low) or "latex" in low or "mwe-math-fallback" in low or "class=\"tex" in low):
+def _rewrite_mathml(tree, root, math) -> None:
+    if math.parent is None or not root.contains(math):  # went with an enclosing wrapper already (KaTeX)
         return
-    for img in root.query_selector_all("img"):
-        src = img.getattr("src") or img.getattr("data-src") or ""
-        classes = (img.class_name or "").lower().split()
-        alt = (img.getattr("alt") or "").strip()
-        latex_class = any(c in _LATEX_IMG_CLASSES for c in classes)
-        latex_url = bool(src) and _LATEX_IMG_URL.search(src) is not None
-        if not (latex_class or latex_url):
-            continue
-        if alt and (latex_class or _TEXISH.search(alt) or len(alt) < 40):
-            tex, source = alt, "img_alt"
-        elif latex_url:
-            tex, source = _tex_from_url(src), "img_url"
-        else:
-            continue
-        tex = _strip_displaystyle(_IMG_OPTIONS.sub("", tex.strip()).strip())
-        if tex.startswith("$$") and tex.endswith("$$") and len(tex) > 4:
-            tex, display = tex[2:-2], True
-        elif tex.startswith("$") and tex.endswith("$") and len(tex) > 2:
-            tex, display = tex[1:-1], False
-        else:
-            display = "display" in " ".join(classes) or alt.startswith("\\displaystyle")
-        if tex:
-            img.replace_with(_math_node(tree, tex, display, source))
+    tex = _tex_annotation(math)
+    if tex is None:
+        tex = math.getattr("alttext")
+    if tex is None or not tex.strip():
+        tex = mathml.convert(math)
+    display = (math.getattr("display") or "").lower() == "block" or \
+        (math.getattr("mode") or "").lower() == "display"
+    wrapper = _math_wrapper(math)
+    source = "mathml"
+    if wrapper is not None:
+        classes = " ".join(_classes(wrapper))
+        display = display or "display" in classes.lower()
+        source = "katex" if "katex" in classes else "mathml"
+    (wrapper or math).replace_with(_math_node(tree, _strip_displaystyle(tex), display, source))
+
+
+def _rewrite_math_container(tree, span) -> None:
+    tex = (span.text or "").strip()
+    display = tex.startswith("$$") or tex.startswith("\\[")
+    for open_, close in (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$")):
+        if tex.startswith(open_) and tex.endswith(close) and len(tex) >= len(open_) + len(close):
+            tex = tex[len(open_): len(tex) - len(close)]
+            break
+    span.replace_with(_math_node(tree, tex, display, "math_container"))
+
+
+def _rewrite_latex_image(tree, img) -> None:
+    src = img.getattr("src") or img.getattr("data-src") or ""
+    classes = (img.class_name or "").lower().split()
+    alt = (img.getattr("alt") or "").strip()
+    latex_url = bool(src) and _LATEX_IMG_URL.search(src) is not None
+    if alt and any(c in _LATEX_IMG_CLASSES for c in classes):
+        tex, source = alt, "img_alt"
+    elif latex_url:
+        tex, source = _tex_from_url(src) or alt, "img_url"
+    elif alt and any(c in _LATEX_IMG_WEAK_CLASSES for c in classes) and _TEXISH.search(alt):
+        tex, source = alt, "img_alt"
+    else:
+        return
+    tex = _strip_displaystyle(_IMG_OPTIONS.sub("", tex.strip()).strip())
+    if tex.startswith("$$") and tex.endswith("$$") and len(tex) > 4:
+        tex, display = tex[2:-2], True
+    elif tex.startswith("$") and tex.endswith("$") and len(tex) > 2:
+        tex, display = tex[1:-1], False
+    else:
+        display = "display" in " ".join(classes) or alt.startswith("\\displaystyle")
+    if tex:
+        img.replace_with(_math_node(tree, tex, display, source))
 
 
 def _tex_from_url(src: str) -> str:
@@ -360,34 +466,43 @@ def _tex_from_url(src: str) -> str:
     return unquote_plus(query.replace("+", "%2B"))
 
 
-def _fence_code(tree, root) -> None:
-    for code in root.query_selector_all("pre, code"):
+def _fence_code(tree, root) -> bool:
+    """Fence every pre/code element whose text holds a math delimiter; True if there was one."""
+    fenced = False
+    for code in root.query_selector_all("pre, code").values():
         if code.tag == "code" and code.parent is not None and code.closest("pre") is not None:
             continue  # closest() includes the node itself: this skips only code inside a pre
         text = code.text
-        if text and text.strip():
+        if text and _has(text, *_TEXT_DELIMITERS):
             # one text node, not sentinel nodes around the old children: main-content extraction drops text
             # nodes that hold no word character
             code.replace_children(tree.create_text_node(CODE_OPEN + text + CODE_CLOSE))
+            fenced = True
+    return fenced
 
 
 # -- text pass ------------------------------------------------------------------------------------------------
 
 
-def _unfence(text: str, counts: dict, delimited_in_text: bool) -> str:
-    """Restore fenced math and code, normalise delimited math in the prose between them, count the math."""
+def _unfence(text: str, counts: dict, boilerplate: Boilerplate) -> str:
+    """Restore fenced math and code verbatim; in the prose between them drop boilerplate lines and normalise
+    delimited math; count the math."""
+    delimited = _has(text, *_TEXT_DELIMITERS)
+    if MATH_OPEN not in text and CODE_OPEN not in text:
+        return _prose(text, counts, delimited, boilerplate, True, True)
     out = []
     pos = 0
     for m in _FENCED.finditer(text):
-        out.append(_prose(text[pos: m.start()], counts, delimited_in_text))
+        out.append(_prose(text[pos: m.start()], counts, delimited, boilerplate, pos == 0, False))
         if m.group(1) is not None:
-            tex = _STRAY.sub("", m.group(2))
+            tex = m.group(2)
             out.append(tex)
             _count(counts, _CHAR_SOURCE.get(m.group(1), "mathml"), tex.startswith("$$"))
-        else:
-            out.append(_STRAY.sub("", m.group(3)))
+        else:  # code, verbatim (math fenced inside it, e.g. a MathJax script in a <pre>, is just its text)
+            code = m.group(3)
+            out.append(_STRAY.sub("", code) if MATH_OPEN in code else code)
         pos = m.end()
-    out.append(_prose(text[pos:], counts, delimited_in_text))
+    out.append(_prose(text[pos:], counts, delimited, boilerplate, pos == 0, True))
     return "".join(out)
 
 
@@ -396,15 +511,20 @@ def _count(counts: dict, source: str, display: bool) -> None:
     counts["math_sources"][source] = counts["math_sources"].get(source, 0) + 1
 
 
-def _prose(text: str, counts: dict, delimited_in_text: bool) -> str:
+def _prose(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, at_start: bool, at_end: bool) -> str:
+    """Text between fences. Its first line continues a line with math or code unless ``at_start`` (likewise its
+    last line and ``at_end``): only whole lines are boilerplate candidates."""
     if not text:
         return text
-    text = _STRAY.sub("", text)
+    if _has(text, *_SENTINELS):  # a fence that lost its other half: never seen, but never let one through
+        text = _STRAY.sub("", text)
+    if "\n" in text or (at_start and at_end):
+        text = boilerplate.clean(text, keep_first=not at_start, keep_last=not at_end)
     if "$" in text:  # counted before \(..\) becomes $..$, so that nothing is counted twice
         for m in _DOLLAR_MATH.finditer(text):
             if _TEXISH.search(m.group(1)):
                 _count(counts, "text_delimited", False)
-    if delimited_in_text:
+    if delimited:
         text = _DELIMITED.sub(lambda m: _delimited(m, counts), text)
     return text
 
@@ -434,15 +554,15 @@ class MathExtractor(BaseExtractor):
 
     Every document runs under datatrove's ``ExtractorSandbox``: in a worker process with a time limit, so a
     pathological page (50 MB, a DOM 100,000 deep) costs at most ``timeout`` seconds and a counted ``timeout`` drop.
-    Drops are counted as ``dropped_timeout``, ``dropped_broken_process``, ``dropped_extract_error`` and
-    ``dropped_empty_text``.
+    Drops are counted as ``dropped_timeout``, ``dropped_broken_process`` (the worker died: out of memory, or an
+    exception, which the sandbox does not send back), ``dropped_extract_error`` and ``dropped_empty_text``.
     """
 
     name = "∑ math-aware extraction"
 
     def __init__(
         self,
-        timeout: float = 10.0,
+        timeout: float = 5.0,
         main_content: bool = True,
         boilerplate_lines: str | Path = BOILERPLATE_LINES,
         boilerplate_patterns: str | Path = BOILERPLATE_PATTERNS,
@@ -491,7 +611,5 @@ class MathExtractor(BaseExtractor):
     def _drop(self, reason: str, doc, error: Exception | None = None) -> None:
         self.stat_update(StatHints.dropped, f"dropped_{reason}")
         if error is not None and not self._warned_error:
-            from datatrove.utils.logging import logger
-
             logger.warning(f"extraction error {error!r} on {doc.id}; counted as dropped_extract_error (warned once)")
             self._warned_error = True

@@ -34,8 +34,8 @@ SYMBOLS = {
     "⇔": r"\Leftrightarrow", "↦": r"\mapsto", "⟶": r"\longrightarrow", "⟹": r"\Longrightarrow",
     "⟺": r"\iff", "↑": r"\uparrow", "↓": r"\downarrow",
     "…": r"\ldots", "⋯": r"\cdots", "⋮": r"\vdots", "⋱": r"\ddots", "′": "'", "″": "''", "°": r"^\circ",
-    "⟨": r"\langle", "⟩": r"\rangle", "⌈": r"\lceil", "⌉": r"\rceil", "⌊": r"\lfloor", "⌋": r"\rfloor",
-    "‖": r"\|", "∣": "|", "−": "-", "ℓ": r"\ell", "ℏ": r"\hbar", "ℵ": r"\aleph", "℘": r"\wp",
+    "⟨": r"\langle", "⟩": r"\rangle", "⌈": r"\lceil", "⌉": r"\rceil", "⌊": r"\lfloor",
+    "⌋": r"\rfloor", "‖": r"\|", "∣": "|", "−": "-", "ℓ": r"\ell", "ℏ": r"\hbar", "ℵ": r"\aleph", "℘": r"\wp",
     "ℜ": r"\Re", "ℑ": r"\Im", "⊥": r"\perp", "∥": r"\parallel", "∠": r"\angle", "△": r"\triangle",
     "ℝ": r"\mathbb{R}", "ℕ": r"\mathbb{N}", "ℤ": r"\mathbb{Z}", "ℚ": r"\mathbb{Q}", "ℂ": r"\mathbb{C}",
     "\u2061": "", "\u2062": "", "\u2063": "", "\u2064": "", "\u00a0": " ",
@@ -81,7 +81,7 @@ def _arg(tex: str) -> str:
 
 
 def _children(node) -> list:
-    return [child for child in node.child_nodes if child.type == 1]  # element nodes only
+    return [child for child in node.child_nodes.values() if child.type == 1]  # element nodes only
 
 
 def _text(node) -> str:
