@@ -26,6 +26,17 @@ class ConfigError(ValueError):
     pass
 
 
+def read_list(path: str | os.PathLike) -> list[str]:
+    """A reviewed list under ``filters/``: one item a line, surrounding whitespace stripped; blank lines and lines
+    starting with ``#`` are skipped (a ``#`` later in a line is part of the item)."""
+    items = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            items.append(line)
+    return items
+
+
 def deep_merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)
     for key, value in over.items():

@@ -18,8 +18,8 @@ from proofpile.web.extract import (
     Boilerplate,
     MathExtractor,
     extract_math_text,
-    load_list,
 )
+from proofpile.config import read_list
 
 PROSE = "This paragraph is long enough, and plain enough, that the main-content heuristics keep it on the page."
 
@@ -203,19 +203,19 @@ def test_boilerplate_lines_filter():
 
 @pytest.mark.parametrize("path", [BOILERPLATE_LINES, BOILERPLATE_PATTERNS, SKIP_ELEMENTS])
 def test_filter_lists_load_without_blank_or_duplicate_items(path):
-    items = load_list(path)
+    items = read_list(path)
     assert len(items) >= 10 or path == SKIP_ELEMENTS and len(items) >= 5
     assert len(set(items)) == len(items), [i for i in items if items.count(i) > 1]
     assert all(item == item.strip() and item for item in items)
 
 
 def test_boilerplate_lines_are_short_lowercase_labels():
-    for label in load_list(BOILERPLATE_LINES):
+    for label in read_list(BOILERPLATE_LINES):
         assert label == label.lower() and len(label) <= 40 and "\t" not in label, label
 
 
 def test_boilerplate_patterns_compile_and_anywhere_patterns_are_lowercase():
-    patterns = load_list(BOILERPLATE_PATTERNS)
+    patterns = read_list(BOILERPLATE_PATTERNS)
     for pattern in patterns:
         re.compile(pattern)
         if pattern.startswith(".*"):
@@ -226,7 +226,7 @@ def test_boilerplate_patterns_compile_and_anywhere_patterns_are_lowercase():
 
 
 def test_skip_element_selectors_parse_and_apply():
-    selectors = load_list(SKIP_ELEMENTS)
+    selectors = read_list(SKIP_ELEMENTS)
     html = ("<body><p>kept text</p><div class='share'>dropped</div><div role='navigation'>dropped</div>"
             "<div class='social-share-buttons'>dropped</div><span class='js-vote-count'>12</span><form>q</form></body>")
     for selector in selectors:  # one by one: a bad selector is named by its own failure

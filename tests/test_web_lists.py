@@ -6,19 +6,20 @@ from pathlib import Path
 import orjson
 import pytest
 
-from proofpile.web.prefilter import MarkerMatcher, load_list
+from proofpile.config import read_list
+from proofpile.web.prefilter import MarkerMatcher
 
 FILTERS = Path(__file__).resolve().parents[1] / "filters" / "web"
 
 
-def test_load_list_skips_comments_and_blanks(tmp_path):
+def test_read_list_skips_comments_and_blanks(tmp_path):
     p = tmp_path / "l.txt"
     p.write_text("# comment\n\n  alpha  \nbeta # not a comment mid-line\n")
-    assert load_list(p) == ["alpha", "beta # not a comment mid-line"]
+    assert read_list(p) == ["alpha", "beta # not a comment mid-line"]
 
 
 def test_math_markers_list():
-    markers = load_list(FILTERS / "math-markers.txt")
+    markers = read_list(FILTERS / "math-markers.txt")
     assert len(markers) == len(set(markers)) >= 20
     for must in ("mathjax", "katex", "<math", "math-container", "latex.php", "codecogs", "tex.cgi", 'class="tex"'):
         assert must in markers
@@ -33,7 +34,7 @@ def test_math_markers_list():
 
 
 def test_latex_commands_list():
-    commands = load_list(FILTERS / "latex-commands.txt")
+    commands = read_list(FILTERS / "latex-commands.txt")
     assert len(commands) == len(set(commands)) >= 30
     # each entry is exactly one command (a missing newline would glue two together)
     for c in commands:
@@ -45,7 +46,7 @@ def test_latex_commands_list():
 
 
 def test_url_blocklist_list():
-    domains = load_list(FILTERS / "url-blocklist.txt")
+    domains = read_list(FILTERS / "url-blocklist.txt")
     assert domains and len(domains) == len(set(domains))
     for d in domains:
         assert re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", d), d

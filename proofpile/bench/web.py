@@ -41,9 +41,10 @@ def build_mix(out: Path) -> dict:
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    from proofpile.web.prefilter import MarkerMatcher, load_list
+    from proofpile.config import read_list
+    from proofpile.web.prefilter import MarkerMatcher
 
-    matcher = MarkerMatcher(load_list(FILTERS / "math-markers.txt"), load_list(FILTERS / "latex-commands.txt"))
+    matcher = MarkerMatcher(read_list(FILTERS / "math-markers.txt"), read_list(FILTERS / "latex-commands.txt"))
     demo = _pages(DEMO)
     math = [p for p in demo if matcher.first(p[1].decode("utf-8", "replace")) and "example.fr" not in p[0]
             and "people.example.edu" not in p[0] and "blocked" not in p[0]]
@@ -123,10 +124,11 @@ def _prefilter_vs_regex(workdir: Path, n_pages: int = 200) -> dict:
     """The prefilter's Aho-Corasick pass against one compiled case-insensitive regex of the same lists."""
     import re
 
-    from proofpile.web.prefilter import MarkerMatcher, load_list
+    from proofpile.config import read_list
+    from proofpile.web.prefilter import MarkerMatcher
     from proofpile.web.warc import HtmlWarcReader
 
-    markers, commands = load_list(FILTERS / "math-markers.txt"), load_list(FILTERS / "latex-commands.txt")
+    markers, commands = read_list(FILTERS / "math-markers.txt"), read_list(FILTERS / "latex-commands.txt")
     texts = [d.text for _, d in zip(range(n_pages), HtmlWarcReader(str(workdir), glob_pattern="mix.warc.gz").run())]
     matcher = MarkerMatcher(markers, commands)
     words = "|".join(re.escape(c) + ("(?![a-zA-Z])" if c[-1].isalpha() else "") for c in commands)

@@ -7,16 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from proofpile.config import read_list
 
 
-def read_list(path: str | Path) -> list[str]:
-    """One item a line; ``#`` starts a comment line; blank lines ignored; surrounding whitespace stripped."""
-    items = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            items.append(line)
-    return items
 
 
 def read_yaml(path: str | Path) -> dict:

@@ -15,19 +15,11 @@ from pathlib import Path
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from proofpile.config import read_list
 
 _SPACE = re.compile(r"\s+")
 
 
-def read_list(path: str | Path) -> list[str]:
-    """Non-empty, non-comment lines, stripped."""
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                out.append(line)
-    return out
 
 
 def normalize_statement(statement: str) -> str:

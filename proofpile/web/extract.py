@@ -45,6 +45,7 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
 from proofpile.web import mathml
+from proofpile.config import read_list
 
 FILTERS_DIR = Path(__file__).resolve().parents[2] / "filters" / "web"
 BOILERPLATE_LINES = FILTERS_DIR / "boilerplate-lines.txt"
@@ -122,14 +123,6 @@ _NOT_MATH = frozenset({"\\begingroup", "\\endgroup", "\\relax"})
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
 
-def load_list(path: str | Path) -> list[str]:
-    """One item a line; blank lines and lines starting with '#' are skipped; items are stripped."""
-    items = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            items.append(line)
-    return items
 
 
 _LINE_PUNCTUATION = " \t|•·»«<>:;,.!?-–—_*#()[]{}\"'↑↓←→"
@@ -147,9 +140,9 @@ class Boilerplate:
     MAX_PATTERN_LINE = 200
 
     def __init__(self, lines_file: str | Path = BOILERPLATE_LINES, patterns_file: str | Path = BOILERPLATE_PATTERNS):
-        self.lines = frozenset(line.lower().strip(_LINE_PUNCTUATION) for line in load_list(lines_file))
+        self.lines = frozenset(line.lower().strip(_LINE_PUNCTUATION) for line in read_list(lines_file))
         self.max_label = max((len(line) for line in self.lines), default=0) + 8  # room for punctuation around it
-        patterns = load_list(patterns_file)
+        patterns = read_list(patterns_file)
         at_start = [p for p in patterns if not p.startswith(".*")]
         self.at_start = re.compile(r"\s*(?:" + "|".join(f"(?:{p})" for p in at_start) + ")", re.I) if at_start else None
         self.anywhere = [re.compile(p[2:]) for p in patterns if p.startswith(".*")]
@@ -199,7 +192,7 @@ def _boilerplate(lines_file: str, patterns_file: str) -> Boilerplate:
 
 @functools.lru_cache(maxsize=8)
 def _skip_elements(path: str) -> tuple[str, ...]:
-    return tuple(load_list(path))
+    return tuple(read_list(path))
 
 
 def _looks_deep(html: str) -> bool:

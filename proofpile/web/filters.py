@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
-from proofpile.web.prefilter import load_list
+from proofpile.config import read_list
 
 # $$...$$ and $...$ as the extractor writes them: removed before language ID, where TeX reads as noise
 _MATH_RE = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
@@ -47,7 +47,7 @@ class UrlBlocklistFilter(BaseFilter):
 
     def __init__(self, blocklist_file: str, exclusion_writer=None):
         super().__init__(exclusion_writer)
-        self.domains = frozenset(d.lower().lstrip(".") for d in load_list(blocklist_file))
+        self.domains = frozenset(d.lower().lstrip(".") for d in read_list(blocklist_file))
 
     def blocked(self, url: str) -> bool:
         try:

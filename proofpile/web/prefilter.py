@@ -10,16 +10,9 @@ from pathlib import Path
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from proofpile.config import read_list
 
 
-def load_list(path: str | Path) -> list[str]:
-    """One item a line; blank lines and lines starting with '#' are skipped; items are stripped."""
-    items = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            items.append(line)
-    return items
 
 
 class MarkerMatcher:
@@ -69,7 +62,7 @@ class MathPrefilter(BaseFilter):
 
     def __init__(self, markers_file: str, latex_file: str | None = None, exclusion_writer=None):
         super().__init__(exclusion_writer)
-        self.matcher = MarkerMatcher(load_list(markers_file), load_list(latex_file) if latex_file else [])
+        self.matcher = MarkerMatcher(read_list(markers_file), read_list(latex_file) if latex_file else [])
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         marker = self.matcher.first(doc.text)
