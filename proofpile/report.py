@@ -410,8 +410,10 @@ def draw_charts(report: dict, folder: Path) -> list[tuple[str, str]]:
             values = [next((r.get(measure) or 0 for r in rows if r["key"] == [s, split]), 0) for s in subsets]
             ax.bar(subsets, values, bottom=bottom, label=split)
             bottom = [b + v for b, v in zip(bottom, values)]
-        ax.set_ylabel(measure.replace("tokens:", "tokens, "))
-        ax.set_title(f"{measure.split(':')[0]} per subset and split")
+        # the tokenizer id is long: it goes in the title, where it has the figure's width
+        what, _, tokenizer = measure.partition(":")
+        ax.set_ylabel(what)
+        ax.set_title(f"{what} per subset and split" + (f"\n({tokenizer})" if tokenizer else ""), fontsize=10)
         ax.legend()
         save(fig, "subsets.png", f"{measure} per subset and split")
     for f in report["funnels"]:
