@@ -61,7 +61,7 @@ def test_strip_math():
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ms") / "mathscore-v1.bin"
+    out = tmp_path_factory.mktemp("ms") / "mathscore-v2.bin"
     return mathscore.ensure_default_model(TRAIN, out)
 
 
@@ -73,7 +73,7 @@ def test_mathscore_default_model_separates_math_from_news(model_path):
 
 
 def test_mathscore_training_is_deterministic_and_cached(model_path, tmp_path):
-    again = mathscore.ensure_default_model(TRAIN, tmp_path / "mathscore-v1.bin")
+    again = mathscore.ensure_default_model(TRAIN, tmp_path / "mathscore-v2.bin")
     assert open(again, "rb").read() == open(model_path, "rb").read()
     mtime = os.stat(again).st_mtime_ns
     mathscore.ensure_default_model(TRAIN, again)  # same data and settings: not retrained

@@ -60,7 +60,9 @@ def test_mathscore_training_set():
     assert len({r["text"] for r in rows}) == len(rows)
     # the shop/news side mentions prices: "$5" must be learned as not-math
     assert any("$" in r["text"] for r in rows if r["label"] == "other")
-    assert all("$" in r["text"] for r in rows if r["label"] == "math")
+    # math is mostly TeX; some is puzzles and word problems in plain text
+    math = [r["text"] for r in rows if r["label"] == "math"]
+    assert sum("$" in t for t in math) >= 0.75 * len(math)
 
 
 def test_mathscore_training_set_is_reproducible():

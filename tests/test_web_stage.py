@@ -85,7 +85,7 @@ def test_demo_keeps_math_pages_and_drops_the_rest_with_reasons(demo_root):
     assert total(steps["🧮 Math prefilter"]["dropped_no_math_marker"]) == 3  # news, recipe, shop
     assert total(steps["🌍 Language ID (lid.176)"]["dropped_language"]) == 1  # the French page
     assert total(steps["📐 MathScore"]["dropped_math_score"]) == 1  # a home page that loads MathJax
-    assert (demo_root / "models" / "mathscore-v1.bin").exists()
+    assert (demo_root / "models" / "mathscore-v2.bin").exists()
     assert (demo_root / "markers" / "web.json").exists()
 
 
@@ -97,7 +97,7 @@ def test_demo_output_is_deterministic(demo_root, tmp_path):
     b = sorted((tmp_path / "web").glob("*.jsonl.zst"))
     assert [p.name for p in a] == [p.name for p in b]
     assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b))
-    assert (demo_root / "models" / "mathscore-v1.bin").read_bytes() == (tmp_path / "models" / "mathscore-v1.bin").read_bytes()
+    assert (demo_root / "models" / "mathscore-v2.bin").read_bytes() == (tmp_path / "models" / "mathscore-v2.bin").read_bytes()
 
 
 def test_demo_warc_is_reproducible():

@@ -88,7 +88,7 @@ def run(workdir: Path) -> list:
     from proofpile.web.warc import HtmlWarcReader
 
     mix = build_mix(workdir / "mix.warc.gz")
-    model = ensure_default_model(str(FILTERS / "mathscore-train.jsonl"), workdir / "mathscore-v1.bin")
+    model = ensure_default_model(str(FILTERS / "mathscore-train.jsonl"), workdir / "mathscore-v2.bin")
 
     def stage():
         steps = [UrlBlocklistFilter(str(FILTERS / "url-blocklist.txt")),

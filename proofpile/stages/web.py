@@ -25,7 +25,7 @@ from proofpile.stage import run_pipeline
 UPSTREAM = ()
 OUTPUTS = ("web",)
 SUBSET, SOURCE = "open-web-math", "warc"
-DEFAULT_MATHSCORE = ("models", "mathscore-v1.bin")
+DEFAULT_MATHSCORE = ("models", "mathscore-v2.bin")
 _GLOB_CHARS = "*?["
 
 

@@ -1,10 +1,13 @@
 """Train a MathScore fastText classifier: labelled jsonl ({"text", "label": "math"|"other"}) in, versioned .bin out.
 
-    proofpile train-mathscore --input filters/web/mathscore-train.jsonl --output models/mathscore-v1.bin
+    proofpile train-mathscore --input filters/web/mathscore-train.jsonl --output models/mathscore-v2.bin
 
-Training is deterministic (one thread, a fixed seed, a fresh interpreter per fit) and robust on small, perfectly separable sets, where fastText
-can diverge ("Encountered NaN"): it retries with a lower learning rate and fewer epochs. Put the version in the
-file name (``-v1``, ``-v2``): model caches, including datatrove's, are keyed by path.
+Training and scoring see the text through one shared preparation, ``normalize``: each formula becomes ``__math__``
+plus its TeX command names (what a bag of words can learn from math, whatever its letters), and prose is capped, so
+34 formulas among long prose still weigh. Training is deterministic (one thread, a fixed seed, a fresh interpreter
+per fit) and robust on small, perfectly separable sets, where fastText can diverge ("Encountered NaN"): it retries
+with a lower learning rate and fewer epochs. Put the version in the file name (``-v1``, ``-v2``): model caches,
+including datatrove's, are keyed by path, and a model only works with the ``normalize`` it was trained with.
 
 The web stage uses ``web.mathscore.model`` when set: a local ``.bin``, or a Hub file as ``hf://owner/repo/file.bin``
 (resolved with huggingface_hub, from its cache when offline). Unset, it trains the default model from
@@ -29,17 +32,64 @@ LABELS = ("math", "other")
 DEFAULT_PARAMS = {"epoch": 25, "lr": 0.5, "dim": 16, "wordNgrams": 2, "minn": 0, "maxn": 0, "bucket": 1 << 16,
                   "minCount": 1, "loss": "softmax", "seed": 1234}
 MAX_CHARS = 20_000  # MathScore reads the start of a document: enough to judge it, bounded cost
-_SPLIT_RE = re.compile(r"([{}()\[\]^_=+\-*/<>|$,.;:!?'\"])")
+NORMALIZE_VERSION = 2  # part of the default model's training digest: a new preparation retrains
+PROSE_WORDS = 300  # prose tokens kept; math tokens are all kept, so formulas among long prose still weigh
+# math as the extractor writes it: $$...$$, and $...$ that opens on no space or digit and closes on no space ("$5 and
+# $10" is prose); the same test the extractor applies to a page's own TeX
+_MATH_SPAN_RE = re.compile(r"\$\$(.{1,4000}?)\$\$|\$(?![\s$])([^$\n]{1,400}?)(?<![\s\\])\$(?![\w$])", re.DOTALL)
+_TEX_TOKEN_RE = re.compile(r"\\[A-Za-z]+|[=^_<>+\-*/|!]")
+# prose: words (digits folded to 0), one token per CJK character (a script without spaces), punctuation
+_PROSE_TOKEN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]|[^\W_]+|[^\w\s]")
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
+_GREEK_RE = re.compile(r"[\u0370-\u03ff]")
+_LATIN_RE = re.compile(r"[a-z0-9\u00c0-\u024f]+")
+
+
+def _tex_tokens(tex: str, display: bool) -> list[str]:
+    """A formula as a bag of words sees it: a marker, then its command names and operators (``\\frac``, ``^``,
+    ``=``); its letters and numbers say little (``x`` is everywhere) and are left out."""
+    return ["__display__" if display else "__math__", *(t.lower() for t in _TEX_TOKEN_RE.findall(tex))]
+
+
+def _prose_token(word: str) -> str:
+    if _CJK_RE.fullmatch(word):
+        return "__cjk__"
+    if _LATIN_RE.fullmatch(word):
+        return re.sub(r"\d", "0", word)
+    if _GREEK_RE.search(word):
+        return "__greek__"  # α, β written as text: math-ish, whatever the word
+    if word.isalnum():
+        return "__script__"  # Cyrillic, Arabic, ...: one token per word of another script
+    return word
+
+
+def normalize(text: str) -> str:
+    """The text as the classifier sees it, in training and in prediction alike (the one shared preparation):
+    each ``$...$`` formula becomes ``__math__`` (``__display__`` for ``$$...$$``) plus its TeX command names and
+    operators; prose is lowercased and split into words and punctuation, digits folded to ``0``, words of other
+    scripts folded to one token per script; only the first ``PROSE_WORDS`` prose tokens are kept, all the math.
+    So ``Let $\\frac{a}{b} = 1$ be`` gives ``let __math__ \\frac = be``."""
+    text = text[:MAX_CHARS]
+    tokens, prose, pos = [], 0, 0
+
+    def add_prose(chunk: str) -> None:
+        nonlocal prose
+        for word in _PROSE_TOKEN_RE.findall(chunk.lower()):
+            if prose >= PROSE_WORDS:
+                return
+            tokens.append(_prose_token(word))
+            prose += 1
+
+    for m in _MATH_SPAN_RE.finditer(text):
+        add_prose(text[pos:m.start()])
+        tokens += _tex_tokens(m.group(1) if m.group(1) is not None else m.group(2), m.group(1) is not None)
+        pos = m.end()
+    add_prose(text[pos:])
+    return " ".join(tokens)
 
 
 class TrainingError(ValueError):
     pass
-
-
-def normalize(text: str) -> str:
-    """The text as the classifier sees it, in training and in prediction alike: lowercased, one line, TeX
-    punctuation split from words (so ``\\frac{a}{b}`` gives the tokens ``\\frac { a } { b }``)."""
-    return " ".join(_SPLIT_RE.sub(r" \1 ", text[:MAX_CHARS].lower()).split())
 
 
 def read_examples(path: str | Path) -> list[tuple[str, str]]:
@@ -140,7 +190,8 @@ def ensure_default_model(train_file: str, output: str | Path, params: dict | Non
     (recorded in ``<output>.json``). Deterministic, so two fresh machines build the same file."""
     output = Path(output)
     params = {**DEFAULT_PARAMS, **(params or {})}
-    digest = hashlib.sha256(Path(train_file).read_bytes() + json.dumps(params, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(Path(train_file).read_bytes() + json.dumps(params, sort_keys=True).encode()
+                            + f"normalize-v{NORMALIZE_VERSION}".encode()).hexdigest()
     sidecar = output.with_name(output.name + ".json")
     if output.exists() and sidecar.exists():
         try:
@@ -158,7 +209,7 @@ def ensure_default_model(train_file: str, output: str | Path, params: dict | Non
 # -- CLI -------------------------------------------------------------------------------------------------------
 def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", required=True, help="labelled jsonl: {\"text\": ..., \"label\": \"math\"|\"other\"}")
-    p.add_argument("--output", required=True, help="model file to write, versioned: models/mathscore-v1.bin")
+    p.add_argument("--output", required=True, help="model file to write, versioned: models/mathscore-v2.bin")
     p.add_argument("--epoch", type=int, default=DEFAULT_PARAMS["epoch"])
     p.add_argument("--lr", type=float, default=DEFAULT_PARAMS["lr"])
     p.add_argument("--dim", type=int, default=DEFAULT_PARAMS["dim"])
