@@ -59,7 +59,12 @@ MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE = "\ue000", "\ue001", "\ue002", "\u
 _SOURCE_CHAR = {name: chr(0xE010 + i) for i, name in enumerate(SOURCES)}
 _CHAR_SOURCE = {char: name for name, char in _SOURCE_CHAR.items()}
 _SENTINELS = (MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE)
-_FENCED = re.compile("\ue000(.)(.*?)\ue001|\ue002(.*?)\ue003", re.S)
+# The page is searched for all of them but MATH_OPEN: in a UCS-2 string its low byte is 0, which CPython's search
+# (memchr of the low byte) meets at every ASCII character, so it costs as much as the rest together. A page's own
+# MATH_OPEN cannot open a fence anyway (a fence needs a source char after it, and a page with one is cleaned), never
+# reaches a formula (see _math_node), and one left in prose or code is stripped there
+_PAGE_SENTINELS = (MATH_CLOSE, CODE_OPEN, CODE_CLOSE, *_SOURCE_CHAR.values())
+_FENCED = re.compile("\ue000([" + "".join(_SOURCE_CHAR.values()) + "])(.*?)\ue001|\ue002(.*?)\ue003", re.S)
 _STRAY = re.compile("[\ue000-\ue003\ue010-\ue01f]")
 
 # delimited math in prose; a backslash before \( or \[ is a TeX line break (\\[2pt]) or an escape, not a delimiter.
@@ -96,15 +101,16 @@ _LATEX_IMG_WEAK_CLASSES = ("math", "equation", "formula", "mathtex")
 # class="mathjax")
 _MATHJAX_RENDERED_CLASSES = frozenset({"MathJax_Preview", "MathJax", "MathJax_Display", "MathJax_SVG",
                                        "MathJax_SVG_Display", "MathJax_CHTML", "MathJax_MathML", "mjx-chtml"})
-# everything the rewrites look at, in one selector
-# (class substrings cost lexbor less than class lists; the classes are checked exactly in Python)
+# everything the rewrites look at, in one selector (class substrings cost lexbor less than class lists; the classes
+# are checked exactly in Python). lexbor pays for every element and every selector of the list, so alternatives
+# that share a test are grouped in one :is(): a third cheaper than listing them
 _MATH_SELECTOR = ", ".join(
-    ['script[type^="math/tex" i]', "math", "mjx-container", '[class*="katex"]', '[class*="math-container"]',
-     '[class*="MathJax"]', '[class*="mjx-chtml"]']
-    # only images that may carry LaTeX: building a Python node for every image on a page costs more than this
-    + ['img[src*="tex"]', 'img[src*="TeX"]', 'img[src*="cht=tx"]', 'img[class*="tex"]', 'img[class*="math"]',
-       'img[class*="equation"]', 'img[class*="formula"]', 'img[class*="ql-img"]']
-    + ["ul:not(:has(a))"]  # see _keep_list
+    ['script[type^="math/tex" i]', "math", "mjx-container",
+     '[class]:is([class*="katex"], [class*="math-container"], [class*="MathJax"], [class*="mjx-chtml"])',
+     # only images that may carry LaTeX: building a Python node for every image on a page costs more than this
+     'img:is([src*="tex"], [src*="TeX"], [src*="cht=tx"], [class*="tex"], [class*="math"], [class*="equation"], '
+     '[class*="formula"], [class*="ql-img"])',
+     "ul:not(:has(a))"]  # see _keep_list
 )
 # delimiters of math in text; code that holds one is fenced (see extract_math_text)
 _TEXT_DELIMITERS = ("\\(", "\\[", "$$", "\\begin{")
@@ -146,6 +152,8 @@ class Boilerplate:
         at_start = [p for p in patterns if not p.startswith(".*")]
         self.at_start = re.compile(r"\s*(?:" + "|".join(f"(?:{p})" for p in at_start) + ")", re.I) if at_start else None
         self.anywhere = [re.compile(p[2:]) for p in patterns if p.startswith(".*")]
+        # (whether an empty line is dropped, known once: a third of all lines are empty)
+        self.drops_empty = "" in self.lines or (self.at_start is not None and self.at_start.match("") is not None)
 
     def is_boilerplate(self, line: str) -> bool:
         n = len(line)
@@ -161,14 +169,17 @@ class Boilerplate:
     def clean(self, text: str, keep_first: bool = False, keep_last: bool = False) -> str:
         """``text`` without its boilerplate lines; ``keep_first``/``keep_last`` spare a partial first/last line."""
         lines = text.split("\n")
-        drop = set()
-        for i, line in enumerate(lines):
-            n = len(line)
-            if n <= self.MAX_PATTERN_LINE and (
-                (n <= self.max_label and line.lower().strip(_LINE_PUNCTUATION) in self.lines)
-                or (self.at_start is not None and self.at_start.match(line) is not None)
-            ):
-                drop.add(i)
+        labels, max_label, max_line = self.lines, self.max_label, self.MAX_PATTERN_LINE
+        at_start = self.at_start.match if self.at_start is not None else lambda line: None
+        drops_empty = self.drops_empty
+        # a comprehension, not a loop of drop.add(): this runs on every line of every page
+        drop = {
+            i for i, line in enumerate(lines)
+            if (line or drops_empty) and len(line) <= max_line and (
+                (len(line) <= max_label and line.lower().strip(_LINE_PUNCTUATION) in labels)
+                or at_start(line) is not None
+            )
+        }
         if self.anywhere:
             low = text.lower()
             for pattern in self.anywhere:
@@ -190,23 +201,65 @@ def _boilerplate(lines_file: str, patterns_file: str) -> Boilerplate:
     return Boilerplate(lines_file, patterns_file)
 
 
+# one attribute test ([class*="share"], [role="button"]) or one class (.x): grouped by attribute, see _skip_elements
+_ONE_ATTRIBUTE = re.compile(r'\[(?P<attr>[\w-]+)(?:[*^$~|]?=(?:"[^"]*"|[\w-]+)(?:\s+[iIsS])?)?\]|\.[\w-]+')
+
+
 @functools.lru_cache(maxsize=8)
 def _skip_elements(path: str) -> tuple[str, ...]:
-    return tuple(read_list(path))
+    """The selectors of ``path``, those that test one attribute grouped as ``[attr]:is(...)``: resiliparse matches
+    every element against every selector, and an element without the attribute fails the group at once (same
+    elements, a quarter of the cost)."""
+    groups: dict[str, list[str]] = {}
+    for selector in read_list(path):
+        m = _ONE_ATTRIBUTE.fullmatch(selector)
+        key = (m.group("attr") or "class") if m else selector
+        groups.setdefault(key, []).append(selector)
+    return tuple(
+        f"[{key}]:is({', '.join(selectors)})" if len(selectors) > 1 else selectors[0]
+        for key, selectors in groups.items()
+    )
 
 
 def _looks_deep(html: str) -> bool:
     """Whether the page nests ``_DEEP_DOM_TAGS`` opening tags without a closing tag between them: the shape of a
-    pathologically deep DOM. Cheap tests first: fewer '<' than that cannot nest so deep, and the run must lie in the
-    longest stretch without '</' (a heuristic: a deep DOM that interleaves closing tags is left to the timeout)."""
-    if html.count("<") < _DEEP_DOM_TAGS:
-        return False
-    longest = max(html.split("</"), key=len)
-    return longest.count("<") >= _DEEP_DOM_TAGS and _DEEP_DOM.search(longest) is not None
+    pathologically deep DOM. The run must lie in the longest stretch without '</' (a heuristic: a deep DOM that
+    interleaves closing tags is left to the timeout), found first: that costs less than counting the page's '<'."""
+    start, end = _longest_stretch(html)
+    return html.count("<", start, end) >= _DEEP_DOM_TAGS and _DEEP_DOM.search(html, start, end) is not None
+
+
+# _DEEP_DOM needs at least this many characters ("<a>" per tag)
+_DEEP_DOM_MIN_CHARS = 3 * _DEEP_DOM_TAGS
+
+
+def _longest_stretch(html: str) -> tuple[int, int]:
+    """The span of ``max(html.split("</"), key=len)`` if it is ``_DEEP_DOM_MIN_CHARS`` long, else a shorter one, without
+    splitting the page (on a non-ASCII page that costs ten times more). A stretch that long without "</" holds a
+    whole aligned block of half its length, so only blocks with no "</" are looked at, and the stretch around each."""
+    block = _DEEP_DOM_MIN_CHARS // 2
+    longest, k, n = (0, 0), 0, len(html)
+    while k < n:
+        if html.find("</", k, k + block + 1) != -1:
+            k += block
+            continue
+        start = html.rfind("</", 0, k + 1)
+        start = 0 if start == -1 else start + 2
+        end = html.find("</", k)
+        end = n if end == -1 else end
+        if end - start > longest[1] - longest[0]:
+            longest = (start, end)
+        k = end + 2 + (-(end + 2) % block)  # the next aligned block past this stretch
+    return longest
 
 
 def _has(html: str, *markers: str) -> bool:
-    return any(marker in html for marker in markers)
+    return any(map(html.__contains__, markers))  # (a generator costs a frame per marker)
+
+
+def _has_delimiters(text: str) -> bool:
+    """``_has(text, *_TEXT_DELIMITERS)``, by one-character searches first (several times faster on non-ASCII)."""
+    return ("\\" in text and _has(text, "\\(", "\\[", "\\begin{")) or ("$" in text and "$$" in text)
 
 
 def empty_counts() -> dict:
@@ -230,7 +283,7 @@ def extract_math_text(
     counts = empty_counts()
     if not isinstance(html, str) or not html or html.isspace():
         return "", counts
-    if not html.isascii() and _has(html, *_SENTINELS):  # the page's own private-use chars must not fake a fence
+    if not html.isascii() and _has(html, *_PAGE_SENTINELS):  # the page's own private-use chars must not fake a fence
         html = _STRAY.sub("", html)
     try:
         tree = HTMLTree.parse(html)
@@ -256,10 +309,11 @@ def extract_math_text(
     # Code must reach the text verbatim, but normalising \( \) would rewrite a regex in a <pre>: when the text has
     # such delimiters and some code holds one, fence the code and extract again (rare: scanning the raw page for
     # delimiters up front would cost every page more than this costs the few)
-    if _has(text, *_TEXT_DELIMITERS) and _fence_code(tree, root):
+    delimited = _has_delimiters(text)
+    if delimited and _fence_code(tree, root):
         text = extract_plain_text(tree, **options)
     boilerplate = _boilerplate(str(boilerplate_lines), str(boilerplate_patterns))
-    text = _unfence(text, counts, boilerplate)
+    text = _unfence(text, counts, delimited, boilerplate)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if not text:
         return "", empty_counts()
@@ -270,7 +324,7 @@ def extract_math_text(
 
 
 def _math_node(tree, tex: str, display: bool, source: str):
-    tex = tex.strip()
+    tex = tex.strip() if tex.isascii() else _STRAY.sub("", tex).strip()
     if not tex or tex in _NOT_MATH:
         return tree.create_text_node("")
     delim = "$$" if display else "$"
@@ -315,7 +369,8 @@ def _rewrite_math(tree, root) -> None:
     for span in containers:
         _rewrite_math_container(tree, span)
     for img in images:
-        _rewrite_latex_image(tree, img)
+        if root.contains(img):  # not gone with a rewritten formula (Wikipedia's fallback image of each <math>)
+            _rewrite_latex_image(tree, img)
     for node in lists:
         _keep_list(tree, node)
 
@@ -330,10 +385,16 @@ def _keep_list(tree, ul) -> None:
     ul.replace_with(ol)
 
 
+_TEX_ENCODINGS = frozenset({"application/x-tex", "tex"})
+
+
 def _tex_annotation(math) -> str | None:
-    annotation = math.query_selector('annotation[encoding="application/x-tex" i], annotation[encoding="TeX" i]')
-    if annotation is not None and (annotation.text or "").strip():
-        return annotation.text
+    """The text of the first TeX ``annotation`` in ``math`` (by tag and a Python test: a CSS query costs a selector
+    parse, ~10 us, on every formula)."""
+    for annotation in math.get_elements_by_tag_name("annotation"):
+        if (annotation.getattr("encoding") or "").lower() in _TEX_ENCODINGS:
+            text = annotation.text
+            return text if text and text.strip() else None
     return None
 
 
@@ -466,7 +527,7 @@ def _fence_code(tree, root) -> bool:
         if code.tag == "code" and code.parent is not None and code.closest("pre") is not None:
             continue  # closest() includes the node itself: this skips only code inside a pre
         text = code.text
-        if text and _has(text, *_TEXT_DELIMITERS):
+        if text and _has_delimiters(text):
             # one text node, not sentinel nodes around the old children: main-content extraction drops text
             # nodes that hold no word character
             code.replace_children(tree.create_text_node(CODE_OPEN + text + CODE_CLOSE))
@@ -477,11 +538,10 @@ def _fence_code(tree, root) -> bool:
 # -- text pass ------------------------------------------------------------------------------------------------
 
 
-def _unfence(text: str, counts: dict, boilerplate: Boilerplate) -> str:
+def _unfence(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate) -> str:
     """Restore fenced math and code verbatim; in the prose between them drop boilerplate lines and normalise
-    delimited math; count the math."""
-    delimited = _has(text, *_TEXT_DELIMITERS)
-    if MATH_OPEN not in text and CODE_OPEN not in text:
+    delimited math (when ``delimited``: the text has a delimiter); count the math."""
+    if MATH_CLOSE not in text and CODE_OPEN not in text:  # (not MATH_OPEN: see _PAGE_SENTINELS)
         return _prose(text, counts, delimited, boilerplate, True, True)
     out = []
     pos = 0
@@ -509,7 +569,8 @@ def _prose(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, a
     last line and ``at_end``): only whole lines are boilerplate candidates."""
     if not text:
         return text
-    if _has(text, *_SENTINELS):  # a fence that lost its other half: never seen, but never let one through
+    # a fence that lost its other half (never seen), or the page's own MATH_OPEN: never let one through
+    if not text.isascii() and _has(text, *_SENTINELS):
         text = _STRAY.sub("", text)
     if "\n" in text or (at_start and at_end):
         text = boilerplate.clean(text, keep_first=not at_start, keep_last=not at_end)
