@@ -84,14 +84,15 @@ class _Rows:
     """Rows waiting to be written: tokens of each row back to back, with their ids and langs."""
 
     tokens: list = field(default_factory=list)  # numpy arrays
-    lengths: list = field(default_factory=list)  # numpy int64 arrays (row lengths)
+    lengths: list = field(default_factory=list)  # row lengths
     ids: list = field(default_factory=list)
     langs: list = field(default_factory=list)
     doc_starts: int = 0
     n_tokens: int = 0
 
     def take(self):
-        out = (np.concatenate(self.tokens), np.concatenate(self.lengths), self.ids, self.langs, self.doc_starts)
+        out = (np.concatenate(self.tokens), np.array(self.lengths, dtype=np.int64), self.ids, self.langs,
+               self.doc_starts)
         self.__init__()
         return out
 
@@ -148,12 +149,13 @@ class ShardStream:
 
     def _add_row(self, tokens: np.ndarray, doc_id: str, lang: str | None, doc_starts: int) -> None:
         p = self._pending
+        n_tokens = len(tokens)
         p.tokens.append(tokens)
-        p.lengths.append(np.array([len(tokens)], dtype=np.int64))
+        p.lengths.append(n_tokens)
         p.ids.append(doc_id)
         p.langs.append(lang)
         p.doc_starts += doc_starts
-        p.n_tokens += len(tokens)
+        p.n_tokens += n_tokens
         if self._shard["tokens"] + p.n_tokens >= self.shard_tokens:
             self._write_pending()
             self._finish_shard()

@@ -10,6 +10,7 @@ import numpy as np
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.batching import batched
+from datatrove.utils.stats import MetricStats, Stats
 
 from proofpile.contract import SUBSETS
 from proofpile.tokenize.shards import SPLITS, ShardStream, atomic_json, rank_file
@@ -33,26 +34,29 @@ class TokenizeDocuments(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         encoder = Encoder(self.tokenizer, threads=self.threads)
-        # one batch is encoded (in native code, without the GIL) while the previous one goes downstream
+        # The pool thread runs only the tokenizer's native encoding (without the GIL, on all its threads); this
+        # thread turns batch k's result into numpy (``frame``, the GIL-bound part), passes it downstream and reads
+        # the next batch while batch k+1 is encoded: past the first batch, the tokenizer's threads do not wait
+        # for Python.
         with rayon_env(self.threads), ThreadPoolExecutor(max_workers=1) as pool:
             pending = None
             for batch in batched(data, self.batch_size):
-                encoded = pool.submit(encoder.encode_batch, [doc.text for doc in batch])
+                encoded = pool.submit(encoder.encode, [doc.text for doc in batch])
                 if pending:
-                    yield from self._attach(*pending)
+                    yield from self._attach(encoder, *pending)
                 pending = (batch, encoded)
             if pending:
-                yield from self._attach(*pending)
+                yield from self._attach(encoder, *pending)
 
-    def _attach(self, batch, encoded) -> DocumentsPipeline:
+    def _attach(self, encoder: Encoder, batch, encoded) -> DocumentsPipeline:
         with self.track_time(unit="batch"):
-            flat, lengths = encoded.result()
+            flat, lengths = encoder.frame(encoded.result())
+        add_metric(self.stats, "tokens", lengths)
         ends = np.cumsum(lengths).tolist()
         start = 0
         for doc, end in zip(batch, ends):
             doc.metadata[TOKENS_KEY] = flat[start:end]
             doc.metadata["token_count"] = end - start
-            self.stat_update("tokens", value=end - start)
             start = end
             yield doc
 
@@ -80,6 +84,7 @@ class ArrowShardWriter(PipelineStep):
         streams: dict[tuple[str, str], ShardStream] = {}
         counts: dict[tuple[str, str, str | None], list[int]] = {}
         dropped: dict[str, int] = {}
+        subset_tokens: dict[str, list[int]] = {}
         meta = {"tokenizer": self.tokenizer["id"]}
         try:
             for doc in data:
@@ -98,12 +103,16 @@ class ArrowShardWriter(PipelineStep):
                     stream = streams[(subset, split)] = ShardStream(
                         folder, subset, split, rank, self.tokenizer["dtype"], self.shard_tokens, self.seq_len, meta)
                 stream.add(tokens, doc.id, lang)
+                n_tokens = len(tokens)
                 acc = counts.setdefault((subset, split, lang), [0, 0])
                 acc[0] += 1
-                acc[1] += len(tokens)
-                self.stat_update("documents", f"documents_{subset}")
-                self.stat_update(f"tokens_{subset}", value=len(tokens))
+                acc[1] += n_tokens
+                subset_tokens.setdefault(subset, []).append(n_tokens)  # the stats, added once at the end
                 yield doc
+            for subset, lengths in subset_tokens.items():
+                add_metric(self.stats, "documents", np.ones(len(lengths)))
+                add_metric(self.stats, f"documents_{subset}", np.ones(len(lengths)))
+                add_metric(self.stats, f"tokens_{subset}", np.array(lengths))
             parts = []
             for key in sorted(streams):
                 parts += streams[key].close()
@@ -116,6 +125,17 @@ class ArrowShardWriter(PipelineStep):
                   "counts": [{"subset": s, "split": sp, "lang": lang, "documents": d, "tokens": t}
                              for (s, sp, lang), (d, t) in counts.items()]}
         atomic_json(rank_file(folder, rank), record)
+
+
+def add_metric(stats: Stats, label: str, values: np.ndarray) -> None:
+    """``stat_update(label, value=v)`` for every v of ``values`` at once (one merge instead of a call per document;
+    the mean and variance may differ from per-value updates in the last bits)."""
+    if len(values):
+        values = np.asarray(values, dtype=np.float64)
+        mean = float(values.mean())
+        stats[label] = stats[label] + MetricStats(
+            total=int(values.sum()), n=len(values), mean=mean, min=int(values.min()), max=int(values.max()),
+            _running_variance=float(((values - mean) ** 2).sum()))
 
 
 def default_threads(workers: int) -> int:

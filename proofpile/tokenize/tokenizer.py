@@ -209,7 +209,8 @@ class Encoder:
             else None
         self.bos_id = self._post_bos if self._post_bos is not None else tok.token_to_id("<s>")
         encode = getattr(tok, "encode_batch_fast", tok.encode_batch)  # no offsets: what we do not need, we skip
-        self._encode = lambda texts: [e.ids for e in encode(texts, add_special_tokens=False)]
+        self._encode = lambda texts: encode(texts, add_special_tokens=False)
+        self._ids = lambda encodings: [e.ids for e in encodings]
 
     # -- sentencepiece ---------------------------------------------------------------------------------------
     def _init_sentencepiece(self):
@@ -229,14 +230,24 @@ class Encoder:
         self._post_bos = self.bos_id
         threads = self.threads
         self._encode = lambda texts: sp.encode(texts, num_threads=threads)
+        self._ids = lambda ids: ids
 
     # -- encoding --------------------------------------------------------------------------------------------
     def encode_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Texts -> (flat tokens of every framed document, per-document token counts)."""
-        ids = self._encode(texts)
-        frame = len(self.prefix) + len(self.suffix)
+        return self.frame(self.encode(texts))
+
+    def encode(self, texts: list[str]):
+        """The native half of ``encode_batch``: the tokenizer's own result for each text. ``tokenizers`` and
+        SentencePiece run it without the GIL, so Python work (``frame`` of the previous batch, reading the next)
+        overlaps it."""
+        return self._encode(texts)
+
+    def frame(self, encoded) -> tuple[np.ndarray, np.ndarray]:
+        """The Python half of ``encode_batch``: ``encode``'s result -> (flat framed tokens, per-document counts)."""
+        ids = self._ids(encoded)
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        lengths += frame
+        lengths += len(self.prefix) + len(self.suffix)
         pieces = []
         for doc in ids:
             pieces += (self.prefix, doc, self.suffix)
