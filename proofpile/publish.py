@@ -92,7 +92,6 @@ def arrow_files(root: Path) -> dict[str, dict[str, dict[str, list[Path]]]]:
 def _schema_of_jsonl(path: Path):
     """The Arrow schema of a jsonl(.zst) file: each chunk of lines inferred on its own, then unified (a key that
     appears only late in the file still counts)."""
-    import pyarrow as pa
     import pyarrow.json as pj
 
     schemas, chunk = [], []

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.stats import PipelineStats
 
-from proofpile.contract import SUBSETS, ContractReader
+from proofpile.contract import ContractReader
 
 SPLITS = ("train", "validation", "test")
 DOCUMENT_STAGES = ("web", "code", "arxiv", "proofsteps")

@@ -2,35 +2,24 @@
 RedPajama jsonl in; contract shards out; drops counted; byte-identical reruns; the samples are what their script
 writes."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import read_docs, shards, stage_stats
+
 from proofpile.cli import main
-from proofpile.contract import ContractReader
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLES = PROJECT / "proofpile" / "samples" / "arxiv"
 
 
-def read_docs(folder: Path):
-    reader = ContractReader(str(folder))
-    return [d for f in sorted(reader.data_folder.list_files(glob_pattern="*.jsonl.zst")) for d in reader.read_file(f)]
 
 
-def shards(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.jsonl.zst"))}
 
 
-def stage_stats(root: Path) -> dict:
-    out = {}
-    for step in json.loads((root / "logs" / "arxiv" / "stats.json").read_text()):
-        for key, value in step["stats"].items():
-            out[key] = out.get(key, 0) + (value["total"] if isinstance(value, dict) else value)
-    return out
 
 
 @pytest.mark.slow
@@ -63,7 +52,7 @@ def test_stage_on_samples_via_cli(tmp_path):
     assert r"\varepsilon" in single.text and r"\left|f(x) - f(y)\right|" in single.text
     assert r"\operatorname*{arg\,max}" in single.text and "Rudin" not in single.text
     assert docs["2301.00004"].metadata["source"] == "redpajama-arxiv"
-    stats = stage_stats(root)
+    stats = stage_stats(root, "arxiv")
     assert stats["dropped_pdf_only"] == 1
 
     first = shards(root / "arxiv")

@@ -4,10 +4,10 @@ removed, ordinary math text is kept, and the report names the hits."""
 import json
 from pathlib import Path
 
-import orjson
 import pytest
 import yaml
-import zstandard
+
+from helpers import read_tree, write_shard
 
 from proofpile.config import ConfigError, StageConfig
 from proofpile.decontam.benchmarks import Benchmark, load_items, parse_benchmarks
@@ -97,17 +97,8 @@ def test_full_math_and_gsm8k_test_sets(shared_fixture, tmp_path):
 
 # -- the stage ---------------------------------------------------------------------------------------------------
 
-def write_shard(path: Path, records) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(zstandard.ZstdCompressor().compress(b"".join(orjson.dumps(r) + b"\n" for r in records)))
 
 
-def read_tree(folder: Path) -> dict[str, list[dict]]:
-    out = {}
-    for f in sorted(folder.rglob("*.jsonl.zst")):
-        data = zstandard.ZstdDecompressor().decompressobj().decompress(f.read_bytes())
-        out[str(f.relative_to(folder))] = [orjson.loads(line) for line in data.splitlines()]
-    return out
 
 
 def run_decontam(root: Path, **params):

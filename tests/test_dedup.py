@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
-import zstandard
 from datatrove.pipeline.dedup.minhash import MinhashConfig
 from datatrove.utils.text import simplify_text
+
+from helpers import read_tree, write_shard
 
 from proofpile.config import ConfigError, StageConfig
 from proofpile.dedup.evaluate import lsh_pairs, planted_corpus, precision_recall, shingle_sets, true_pairs
@@ -105,17 +106,8 @@ def test_lsh_alone_over_flags_pairs_below_threshold():
 
 # -- the stage on contract shards ------------------------------------------------------------------------------
 
-def write_shard(path: Path, records: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(zstandard.ZstdCompressor().compress(b"".join(orjson.dumps(r) + b"\n" for r in records)))
 
 
-def read_tree(folder: Path) -> dict[str, list[dict]]:
-    out = {}
-    for f in sorted(folder.rglob("*.jsonl.zst")):
-        data = zstandard.ZstdDecompressor().decompressobj().decompress(f.read_bytes())
-        out[str(f.relative_to(folder))] = [orjson.loads(line) for line in data.splitlines()]
-    return out
 
 
 def make_root(root: Path, docs: list[tuple[str, str]]) -> None:

@@ -2,26 +2,20 @@
 one document per Lean file and per Isabelle theorem out; miniF2F theorems dropped and counted; byte-identical
 reruns; the samples are what their script writes."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import read_docs, shards, stage_stats
+
 from proofpile.cli import main
-from test_arxiv_stage import read_docs, shards
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLES = PROJECT / "proofpile" / "samples" / "proofsteps"
 
 
-def stats_of(root: Path) -> dict:
-    out = {}
-    for step in json.loads((root / "logs" / "proofsteps" / "stats.json").read_text()):
-        for key, value in step["stats"].items():
-            out[key] = out.get(key, 0) + (value["total"] if isinstance(value, dict) else value)
-    return out
 
 
 @pytest.mark.slow
@@ -62,7 +56,7 @@ def test_stage_on_samples_via_cli(tmp_path):
                                  "[PROOF STATE]\nproof (prove)\n")
     assert lemma.text.count("[PROOF STEP]") == 6 and lemma.text.endswith("[PROOF STEP]\nqed")
 
-    stats = stats_of(root)
+    stats = stage_stats(root, "proofsteps")
     assert stats["dropped_benchmark_minif2f"] == 2  # mathd_algebra_478 (Lean), mathd_numbertheory_3 (Isabelle)
     assert stats["skipped_no_proof_steps"] == 1  # the Isabelle definition
 

@@ -18,7 +18,7 @@ import re
 import zlib
 
 from datatrove.data import DocumentsPipeline
-from datatrove.io import DataFileLike, DataFolderLike, get_datafolder, open_file
+from datatrove.io import DataFileLike, DataFolderLike, open_file
 from datatrove.pipeline.readers.warc import WarcReader
 from datatrove.utils.logging import logger
 
