@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from conftest import PROJECT
+from proofpile.loader import MixtureLoader
 
 pytestmark = pytest.mark.slow
 STAGE_CMD = re.compile(r"bin/proofpile (\w+) --config ")
@@ -37,6 +38,11 @@ def test_make_all_redoes_only_what_changed(tmp_path):
 
     subprocess.run(make + ["all"], check=True, capture_output=True, text=True)
     assert (root / "markers" / "report.json").exists()
+    # what the README promises a trainer: the demo manifest streams sequences of every component
+    loader = MixtureLoader(root / "manifests" / "demo.json", max_steps=14)
+    samples = list(loader.samples())
+    assert {s.component for s in samples} == {"arxiv", "open-web-math", "algebraic-stack"}
+    assert all(len(s.input_ids) == loader.seq_len for s in samples)
     assert stages_make_would_run(make) == [], "a finished run must leave make nothing to do"
 
     markers = {p.stem: p.stat().st_mtime_ns for p in (root / "markers").glob("*.json")}

@@ -178,7 +178,7 @@ def test_stage_writes_the_configured_mixtures_deterministically(root, tokenized,
     demo = json.loads((root / "manifests" / "demo.json").read_text())
     llemma = json.loads((root / "manifests" / "llemma.json").read_text())
     assert demo["format"] == llemma["format"] == "proofpile-manifest/1"
-    assert demo["mixture"] == "manifests/demo.yaml" and demo["seq_len"] == 512
+    assert demo["mixture"] == "manifests/demo.yaml" and demo["seq_len"] == 128
     assert llemma["budget_tokens"] == 200_000_000_000 and llemma["seq_len"] == 4096
     other = tmp_path / "other"
     shutil.copytree(tokenized, other, symlinks=True)
