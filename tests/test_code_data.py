@@ -5,7 +5,8 @@ import re
 import pytest
 from datatrove.data import Document
 
-from proofpile.code.data import LanguageTable, read_list, read_yaml
+from proofpile.code.data import LanguageTable, read_yaml
+from proofpile.config import read_list
 from test_code_helpers import PROJECT
 
 FILTERS = PROJECT / "filters" / "code"

@@ -1,9 +1,9 @@
 """Code stage throughput vs the I/O floor.
 
 ``code_vs_io_floor``: files per second of the code stage's steps (reader, language detection, Jupyter conversion,
-every filter, partition by content, exact dedup within language, language table, contract writers), run in process
-on one rank (the same steps the stage's two datatrove pipelines run, without the executor's process start-up),
-against a plain walk-and-read of the same tree (``os.walk`` + reading every file): the floor no reader
+every filter, partition by content and its writer, exact dedup within language, language table, contract writer),
+run in process on one rank (the same steps the stage's two datatrove pipelines run, without the executor's process
+start-up), against a plain walk-and-read of the same tree (``os.walk`` + reading every file): the floor no reader
 can beat. The tree is generated from the bundled samples (``proofpile/samples/code``): a few thousand files in all
 17 languages plus the foreign and non-math ones, each copy made unique by a trailing comment, a few vendored
 directories, and ~5% exact duplicates.
@@ -65,14 +65,13 @@ def walk_and_read(root: Path) -> tuple[int, int]:
 
 
 def run_stage_steps(cfg, work: Path) -> dict:
-    from proofpile.code.dedup import BUCKET_KEY, ExactDedupWithinLanguage, LanguageStats, PartitionByContent
+    from proofpile.code.dedup import ExactDedupWithinLanguage, LanguageStats, PartitionByContent, PartitionWriter
     from proofpile.contract import ContractWriter
     from proofpile.stages.code import filter_steps
 
     shutil.rmtree(work, ignore_errors=True)
     parts = str(work / "partitions")
-    filtering = filter_steps(cfg) + [PartitionByContent(1),
-                                     ContractWriter(parts, output_filename="${" + BUCKET_KEY + "}/${rank}.jsonl.zst")]
+    filtering = filter_steps(cfg) + [PartitionByContent(1), PartitionWriter(parts)]
     stats = LanguageStats()
     dedup = [ExactDedupWithinLanguage(parts), stats, ContractWriter(str(work / "code"))]
     for steps in (filtering, dedup):

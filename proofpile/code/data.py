@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from proofpile.config import read_list
 
 
 
@@ -58,11 +57,12 @@ class LanguageTable:
     def extension_of(self, path: str) -> str | None:
         """The longest known suffix of a file name (``a.lagda.tex`` -> ``lagda.tex``), or None."""
         name = path.rsplit("/", 1)[-1].lower()
-        parts = name.split(".")
-        for i in range(1, len(parts)):
-            ext = ".".join(parts[i:])
+        dot = name.find(".")
+        while dot != -1:  # the suffix after each dot, longest first
+            ext = name[dot + 1:]
             if ext in self.extensions or ext in self.disambiguation:
                 return ext
+            dot = name.find(".", dot + 1)
         return None
 
     def known(self, path: str) -> bool:

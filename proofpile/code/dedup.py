@@ -2,7 +2,7 @@
 
 Ranks read sources sharded by file, so copies of a file can land on different ranks. ``PartitionByContent`` routes
 every document to a bucket chosen by the hash of (language, content); the filtering pipeline writes one partition
-file per (bucket, rank). The dedup pipeline then runs one rank per bucket: all copies of a (language, content) pair
+file per (bucket, rank) (``PartitionWriter``). The dedup pipeline then runs one rank per bucket: all copies of a (language, content) pair
 are in that bucket, so dedup there is global. Within a bucket the copy kept is the one with the smallest id, read
 in two passes (first the smallest id per hash, then the documents), so which copy survives does not depend on how
 many ranks there were or in which order they finished.
@@ -13,11 +13,13 @@ from __future__ import annotations
 import xxhash
 from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.writers.jsonl import JsonlWriter
 
-from proofpile.contract import ContractReader
+from proofpile.contract import ContractReader, to_record
 
 BUCKET_KEY = "_dedup_bucket"
 HASH_KEY = "_content_hash"
+PARTITION_GLOB = "*.jsonl"
 
 
 def content_hash(lang: str, text: str) -> str:
@@ -43,6 +45,22 @@ class PartitionByContent(PipelineStep):
             yield doc
 
 
+def _record(writer, doc) -> dict:
+    return to_record(doc)
+
+
+class PartitionWriter(JsonlWriter):
+    """Writes each document to its bucket's partition, ``<bucket>/<rank>.jsonl``: contract records, uncompressed.
+    Partitions are scratch, read back by the dedup pipeline on the same disk and then deleted; the contract's zstd
+    (level 10) cost more time than every other step after the filters."""
+
+    name = "🪣 Partition writer"
+
+    def __init__(self, output_folder: DataFolderLike):
+        super().__init__(output_folder, output_filename="${" + BUCKET_KEY + "}/${rank}.jsonl", compression=None,
+                         adapter=_record)
+
+
 class ExactDedupWithinLanguage(PipelineStep):
     """Reads bucket ``rank`` of the partitions and yields one document per (language, content): the smallest id."""
 
@@ -58,9 +76,9 @@ class ExactDedupWithinLanguage(PipelineStep):
         bucket = f"{rank:05d}"
         if not folder.isdir(bucket):
             return
-        reader = ContractReader(folder.path + "/" + bucket, glob_pattern="*.jsonl.zst")
+        reader = ContractReader(folder.path + "/" + bucket, glob_pattern=PARTITION_GLOB)
         reader.stats = self.stats  # malformed partition lines are counted here
-        for path in sorted(reader.data_folder.list_files(glob_pattern="*.jsonl.zst")):
+        for path in sorted(reader.data_folder.list_files(glob_pattern=PARTITION_GLOB)):
             yield from reader.read_file(path)
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):

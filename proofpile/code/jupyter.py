@@ -10,7 +10,7 @@ import re
 import orjson
 from datatrove.data import Document
 
-from proofpile.code.data import read_list
+from proofpile.config import read_list
 from proofpile.code.filters import CodeFilter
 
 _SYMPY = re.compile(r"^[ \t]*(?:import[ \t]+(?:[\w.]+[ \t]*,[ \t]*)*sympy\b|from[ \t]+sympy\b)", re.M)

@@ -18,6 +18,7 @@ import hashlib
 import os
 import stat
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -25,7 +26,9 @@ from typing import Iterator
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
-from proofpile.code.data import LanguageTable, read_list
+from proofpile.code.data import LanguageTable
+from proofpile.code.filters import add_counts, add_times
+from proofpile.config import read_list
 from proofpile.code.licenses import LicenseDetector
 
 SUBSET = "algebraic-stack"
@@ -323,7 +326,7 @@ class CodeReader(PipelineStep):
             self.stat_update(f"dropped_{reason}")
             return None
         meta = {"subset": SUBSET, **{k: v for k, v in meta.items() if v is not None}}
-        self.stat_update("files_read")
+        self._files_read += 1  # added to the stats as ``files_read`` when ``run`` ends
         return Document(text=text, id=doc_id, metadata=meta)
 
     def read_dir_file(self, source: dict, item: Item, root: str, safe_dirs: dict[str, bool]) -> Document | None:
@@ -384,22 +387,35 @@ class CodeReader(PipelineStep):
                 "license": license, "stack_lang": langs[row]})
 
     # -- the step ------------------------------------------------------------------------------------------------
+    _files_read = 0
+
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         if data:
             yield from data
+        try:
+            yield from self._read(rank, world_size)
+        finally:
+            add_counts(self.stats, {"files_read": self._files_read})
+            self._files_read = 0
+
+    def _read(self, rank: int, world_size: int) -> Iterator[Document]:
         n = 0
         counting = rank == 0
         for index, source in enumerate(self.sources):
             kind = source["kind"]
             if kind == "dir":
-                root, safe_dirs = os.path.realpath(source["path"]), {}
-                for item in self.list_dir(index, source, counting):
-                    if n % world_size == rank:
-                        with self.track_time():
+                root, safe_dirs, times = os.path.realpath(source["path"]), {}, []
+                try:
+                    for item in self.list_dir(index, source, counting):
+                        if n % world_size == rank:
+                            start = time.perf_counter()  # track_time() per file, added to the stats at the end
                             doc = self.read_dir_file(source, item, root, safe_dirs)
-                        if doc is not None:
-                            yield doc
-                    n += 1
+                            times.append(time.perf_counter() - start)
+                            if doc is not None:
+                                yield doc
+                        n += 1
+                finally:
+                    add_times(self.stats, times)
             elif kind == "git":
                 repos = self._git_repos(source)
                 for repo in repos:
