@@ -36,15 +36,15 @@ ifeq ($(filter clean help env,$(MAKECMDGOALS)),)
 -include $(ROOT)/deps.mk
 endif
 
-web: $(M)/web.json
-code: $(M)/code.json
-arxiv: $(M)/arxiv.json
-proofsteps: $(M)/proofsteps.json
-dedup: $(M)/dedup.json
-decontam: $(M)/decontam.json
-tokenize: $(M)/tokenize.json
-manifest: $(M)/manifest.json
-report: $(M)/report.json
+web: $(M)/web.json  ## WARCs -> math web documents (open-web-math)
+code: $(M)/code.json  ## source files in 17 languages -> math code (algebraic-stack)
+arxiv: $(M)/arxiv.json  ## arXiv LaTeX sources -> cleaned papers
+proofsteps: $(M)/proofsteps.json  ## Lean / Isabelle proof states and tactics
+dedup: $(M)/dedup.json  ## exact + MinHash near-duplicate removal
+decontam: $(M)/decontam.json  ## MATH/GSM8K decontamination, then splits
+tokenize: $(M)/tokenize.json  ## tokenized Arrow shards
+manifest: $(M)/manifest.json  ## resolved mixture manifests
+report: $(M)/report.json  ## token counts, funnels, charts -> reports/
 
 $(M)/web.json $(M)/code.json $(M)/arxiv.json $(M)/proofsteps.json: | $(READY)
 	$(call RUN,$(basename $(notdir $@)))
