@@ -41,19 +41,17 @@ _READER_KEYS = ("file_path",)
 def parse_record(line: bytes) -> tuple[Document | None, str | None]:
     """One JSON line -> (Document, None) or (None, drop reason)."""
     try:
-        text_line = line.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, "non_utf8"
-    if not text_line.strip():
-        return None, "blank_line"
-    try:
-        record = orjson.loads(text_line)
+        record = orjson.loads(line)  # validates UTF-8 itself: the reasons are worked out only for a failure
     except orjson.JSONDecodeError:
-        return None, "bad_json"
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "non_utf8"
+        return None, "bad_json" if line.strip() else "blank_line"
     reason = record_error(record)
     if reason:
         return None, reason
-    return Document(text=record["text"], id=record["id"], metadata=dict(record.get("meta") or {})), None
+    return Document(text=record["text"], id=record["id"], metadata=record.get("meta") or {}), None
 
 
 def record_error(record) -> str | None:
@@ -139,8 +137,9 @@ class ContractWriter(JsonlWriter):
 
     def __init__(self, output_folder: DataFolderLike, output_filename: str = "${rank}" + SHARD_SUFFIX, **kwargs):
         super().__init__(output_folder, output_filename=output_filename, compression="zstd",
-                         adapter=_contract_adapter, **kwargs)
+                         adapter=record_adapter, **kwargs)
 
 
-def _contract_adapter(self, doc: Document) -> dict:
+def record_adapter(writer, doc: Document) -> dict:
+    """``to_record`` as a datatrove writer adapter (called with the writer first)."""
     return to_record(doc)

@@ -65,13 +65,17 @@ def code_paths(name: str) -> list[str]:
     return [str(p) for p in paths if p.exists()]
 
 
+def dependency_paths(cfg: StageConfig) -> list[str]:
+    """The files and folders outside the data root a stage's outputs depend on: its config files, its declared
+    inputs and its code. Both make (``dependency_files``) and the fingerprint watch exactly these."""
+    return [str(f) for f in cfg.files] + list(stage_module(cfg.stage).inputs(cfg)) + code_paths(cfg.stage)
+
+
 def dependency_files(cfg: StageConfig) -> tuple[list[str], list[str]]:
     """Every local file the stage depends on outside the data root (what make should watch), and the folders they
     were found in (a file added to one of them changes the folder's mtime: the list must be made again)."""
-    module = stage_module(cfg.stage)
-    paths = [str(f) for f in cfg.files] + list(module.inputs(cfg)) + code_paths(cfg.stage)
     files, folders = set(), set()
-    for path in paths:
+    for path in dependency_paths(cfg):
         for f, size, _ in _walk(path):
             if size >= 0:
                 files.add(f)
@@ -86,13 +90,12 @@ def fingerprint(cfg: StageConfig) -> str:
     for up in module.UPSTREAM:
         m = marker_path(cfg, up)
         upstream[up] = hashlib.sha256(m.read_bytes()).hexdigest() if m.exists() else None
-    paths = [str(f) for f in cfg.files] + list(module.inputs(cfg)) + code_paths(cfg.stage)
     state = {
         "stage": cfg.stage,
         "params": {k: v for k, v in cfg.params.items() if k != "executor"},
         "common": {k: v for k, v in cfg.raw.items() if k not in STAGES and k not in ("executor", "data_root")},
         "executor": executor,
-        "files": [_walk(p) for p in paths],
+        "files": [_walk(p) for p in dependency_paths(cfg)],
         "upstream": upstream,
     }
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()

@@ -15,7 +15,7 @@ from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
-from proofpile.contract import ContractReader, to_record
+from proofpile.contract import ContractReader, record_adapter
 
 BUCKET_KEY = "_dedup_bucket"
 HASH_KEY = "_content_hash"
@@ -45,10 +45,6 @@ class PartitionByContent(PipelineStep):
             yield doc
 
 
-def _record(writer, doc) -> dict:
-    return to_record(doc)
-
-
 class PartitionWriter(JsonlWriter):
     """Writes each document to its bucket's partition, ``<bucket>/<rank>.jsonl``: contract records, uncompressed.
     Partitions are scratch, read back by the dedup pipeline on the same disk and then deleted; the contract's zstd
@@ -58,7 +54,7 @@ class PartitionWriter(JsonlWriter):
 
     def __init__(self, output_folder: DataFolderLike):
         super().__init__(output_folder, output_filename="${" + BUCKET_KEY + "}/${rank}.jsonl", compression=None,
-                         adapter=_record)
+                         adapter=record_adapter)
 
 
 class ExactDedupWithinLanguage(PipelineStep):

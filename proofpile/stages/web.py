@@ -81,8 +81,18 @@ def mathscore_model(cfg: StageConfig) -> str:
     ms = _section(cfg, "mathscore")
     if ms.get("model"):
         return resolve_model(cfg.path(ms["model"]))
-    train_file = cfg.path(ms.get("train", "filters/web/mathscore-train.jsonl"))
-    return ensure_default_model(train_file, cfg.out(*DEFAULT_MATHSCORE), ms.get("params"))
+    return ensure_default_model(_mathscore_train(cfg), cfg.out(*DEFAULT_MATHSCORE), ms.get("params"))
+
+
+def _mathscore_train(cfg: StageConfig) -> str:
+    return cfg.path(_section(cfg, "mathscore").get("train", "filters/web/mathscore-train.jsonl"))
+
+
+def _prefilter_files(cfg: StageConfig) -> tuple[str, str]:
+    """(math markers, LaTeX commands): the prefilter's lists."""
+    pre = _section(cfg, "prefilter")
+    return (cfg.path(pre.get("markers", "filters/web/math-markers.txt")),
+            cfg.path(pre.get("latex_commands", "filters/web/latex-commands.txt")))
 
 
 _EXTRACT_FILES = ("boilerplate_lines", "boilerplate_patterns", "skip_elements")
@@ -111,7 +121,7 @@ def build_steps(cfg: StageConfig, mathscore_path: str) -> list:
                                        UrlBlocklistFilter, kenlm_available)
     from proofpile.web.prefilter import MathPrefilter
 
-    pre, lang, ms, quality = (_section(cfg, k) for k in ("prefilter", "language", "mathscore", "quality"))
+    lang, ms, quality = (_section(cfg, k) for k in ("language", "mathscore", "quality"))
 
     def dropped(name: str):
         """With ``write_dropped: true``, the extracted documents a filter drops go to logs/web/dropped/<name>/
@@ -122,8 +132,7 @@ def build_steps(cfg: StageConfig, mathscore_path: str) -> list:
     if cfg.get("url_blocklist"):
         steps.append(UrlBlocklistFilter(cfg.param_path("url_blocklist")))
     steps += [
-        MathPrefilter(cfg.path(pre.get("markers", "filters/web/math-markers.txt")),
-                      cfg.path(pre.get("latex_commands", "filters/web/latex-commands.txt"))),
+        MathPrefilter(*_prefilter_files(cfg)),
         MathExtractor(**extract_options(cfg)),
         LanguageIdFilter(languages=lang.get("languages", ["en"]), threshold=float(lang.get("threshold", 0.5)),
                          model_path=cfg.path(lang["model"]) if lang.get("model") else None,
@@ -148,19 +157,17 @@ def inputs(cfg: StageConfig) -> list[str]:
     paths = []
     if cfg.get("warcs"):
         paths.append(_split_glob(cfg.param_path("warcs"))[0])
-    if cfg.get("paths_file") and not paths_file(cfg).startswith(URL_SCHEMES):
-        paths.append(paths_file(cfg))
-    for key in ("url_blocklist",):
-        if cfg.get(key):
-            paths.append(cfg.param_path(key))
-    pre = _section(cfg, "prefilter")
-    paths += [cfg.path(pre.get("markers", "filters/web/math-markers.txt")),
-              cfg.path(pre.get("latex_commands", "filters/web/latex-commands.txt"))]
+    listing = paths_file(cfg) if cfg.get("paths_file") else None
+    if listing and not listing.startswith(URL_SCHEMES):
+        paths.append(listing)
+    if cfg.get("url_blocklist"):
+        paths.append(cfg.param_path("url_blocklist"))
+    paths += _prefilter_files(cfg)
     ms = _section(cfg, "mathscore")
     if ms.get("model") and not str(ms["model"]).startswith("hf://"):
         paths.append(cfg.path(ms["model"]))
     elif not ms.get("model"):
-        paths.append(cfg.path(ms.get("train", "filters/web/mathscore-train.jsonl")))
+        paths.append(_mathscore_train(cfg))
     paths += _extract_files(cfg)
     for section, key in (("language", "model"), ("quality", "kenlm_model")):
         value = _section(cfg, section).get(key)
