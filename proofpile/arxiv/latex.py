@@ -38,6 +38,7 @@ def strip_comments(text: str) -> str:
     meaning: a comment also eats its newline, so ``$d$%`` + newline + ``. In fact`` reads ``$d$. In fact``, and a
     line that was only a comment disappears. Also drops ``comment`` environments and ``\\iffalse`` blocks."""
     out: list[str] = []
+    current = None  # the line being built: a local, so `+=` extends it in place (no quadratic copying)
     join = False  # the previous kept line ended in a comment: this line continues it
     for line in text.split("\n"):
         cut = _comment_start(line)
@@ -46,18 +47,29 @@ def strip_comments(text: str) -> str:
             continue  # a comment-only line goes, newline and all
         if join and content.strip():
             piece = content.lstrip()
-            if _ENDS_WITH_CONTROL_WORD.search(out[-1]) and piece[:1].isalpha():
+            if piece[:1].isalpha() and _ends_with_control_word(current):
                 piece = " " + piece  # `\\foo%` + newline + `bar` is `\\foo bar`, not `\\foobar`
-            out[-1] += piece
+            current += piece
         else:
-            out.append(content)
+            if current is not None:
+                out.append(current)
+            current = content
         join = cut is not None
+    if current is not None:
+        out.append(current)
     text = "\n".join(out)
     text = _COMMENT_ENV.sub("", text)
     return _IFFALSE.sub("", text)
 
 
-_ENDS_WITH_CONTROL_WORD = re.compile(r"(?<!\\)\\[A-Za-z]+$")
+_ASCII_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _ends_with_control_word(text: str) -> bool:
+    """Whether ``text`` ends in a control word (an unescaped backslash and ASCII letters). Looks only at the tail,
+    so gluing many comment-continued lines stays linear (a regex search would rescan the whole line each time)."""
+    stem = text.rstrip(_ASCII_LETTERS)
+    return len(stem) < len(text) and stem.endswith("\\") and not stem.endswith("\\\\")
 
 
 def _comment_start(line: str) -> int | None:
