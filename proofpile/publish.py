@@ -117,11 +117,11 @@ def _schema_of_jsonl(path: Path):
     return schemas
 
 
-def unified_features(files: list[Path]):
+def unified_features(schemas: list):
+    """One ``datasets.Features`` for Arrow schemas inferred from jsonl chunks (``_schema_of_jsonl``)."""
     import datasets
     import pyarrow as pa
 
-    schemas = [s for f in files for s in _schema_of_jsonl(f)]
     try:
         schema = pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowTypeError, pa.ArrowInvalid) as e:
@@ -140,7 +140,7 @@ def make_plan(root: Path, repo_id: str, what: str = "documents") -> Plan:
         docs = document_files(root)
         if not docs:
             raise ConfigError(f"no documents under {root / 'decontam'}/<subset>/<split>/ (run the decontam stage)")
-        all_files = []
+        all_schemas = []  # each shard is read (and its schema inferred) once, for its subset and for "default"
         for subset, splits in docs.items():
             data_files = []
             for split, shards in splits.items():
@@ -149,14 +149,15 @@ def make_plan(root: Path, repo_id: str, what: str = "documents") -> Plan:
                                              src.stat().st_size))
                 data_files.append({"split": split, "path": f"{subset}/{split}/*.jsonl.zst"})
                 counts.append((subset, split, len(shards), sum(s.stat().st_size for s in shards)))
-                all_files += shards
             configs.append({"config_name": subset, "data_files": data_files})
-            features[subset] = unified_features([s for shards in splits.values() for s in shards])
+            schemas = [s for shards in splits.values() for shard in shards for s in _schema_of_jsonl(shard)]
+            features[subset] = unified_features(schemas)
+            all_schemas += schemas
         splits_present = [s for s in SPLITS if any(s in sp for sp in docs.values())]
         configs.insert(0, {"config_name": "default", "default": True, "data_files": [
             {"split": split, "path": [f"{subset}/{split}/*.jsonl.zst" for subset in docs if split in docs[subset]]}
             for split in splits_present]})
-        features["default"] = unified_features(all_files)
+        features["default"] = unified_features(all_schemas)
     arrow_configs: list[dict] = []
     if what in ("arrow", "both"):
         arrows = arrow_files(root)
