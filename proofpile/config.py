@@ -120,6 +120,11 @@ class StageConfig:
             return value
         return str(self.base_dir / value)
 
+    def paths(self, key: str) -> list[str]:
+        """A parameter holding one path or a list of them, resolved; absent is an empty list."""
+        value = self.params.get(key) or []
+        return [self.path(v) for v in ([value] if isinstance(value, (str, os.PathLike)) else value)]
+
     def param_path(self, key: str, default: str | None = None) -> str | None:
         value = self.params.get(key, default)
         return None if value is None else self.path(value)

@@ -22,15 +22,8 @@ UPSTREAM = ()
 OUTPUTS = ("arxiv",)
 
 
-def _paths(cfg: StageConfig, key: str) -> list[str]:
-    value = cfg.get(key) or []
-    if isinstance(value, str):
-        value = [value]
-    return [cfg.path(v) for v in value]
-
-
 def inputs(cfg: StageConfig) -> list[str]:
-    files = _paths(cfg, "sources") + _paths(cfg, "redpajama")
+    files = cfg.paths("sources") + cfg.paths("redpajama")
     for key in ("cleaning", "license_file"):
         if cfg.get(key):
             files.append(cfg.param_path(key))
@@ -63,11 +56,11 @@ def run(cfg: StageConfig) -> None:
         raise ConfigError(f"arxiv: {e}") from None
     readers = []
     license_file = cfg.param_path("license_file")
-    for path in _paths(cfg, "sources"):
+    for path in cfg.paths("sources"):
         folder, glob = folder_and_glob(path)
         readers.append(ArxivSourceReader(folder, glob_pattern=glob, limits=limits, inline_limits=inline,
                                          license_file=license_file))
-    for path in _paths(cfg, "redpajama"):
+    for path in cfg.paths("redpajama"):
         folder, glob = folder_and_glob(path)
         readers.append(RedPajamaArxivReader(folder, glob_pattern=glob))
     if not readers:

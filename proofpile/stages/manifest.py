@@ -27,8 +27,7 @@ def mixture_files(cfg: StageConfig) -> list[str]:
 
 
 def inputs(cfg: StageConfig) -> list[str]:
-    # the resolving code lives outside the stage's package folder, so it is listed here
-    return mixture_files(cfg) + [mixtures.__file__, tokenizer_info(cfg).path]
+    return mixture_files(cfg) + [tokenizer_info(cfg).path]
 
 
 def run(cfg: StageConfig) -> None:

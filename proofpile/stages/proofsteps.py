@@ -27,13 +27,8 @@ READERS = {
 }
 
 
-def _paths(cfg: StageConfig, key: str) -> list[str]:
-    value = cfg.get(key) or []
-    return [cfg.path(v) for v in ([value] if isinstance(value, str) else value)]
-
-
 def inputs(cfg: StageConfig) -> list[str]:
-    files = [p for key in READERS for p in _paths(cfg, key)]
+    files = [p for key in READERS for p in cfg.paths(key)]
     if cfg.get("benchmark_lists"):
         files.append(cfg.param_path("benchmark_lists"))
     return files
@@ -45,7 +40,7 @@ def run(cfg: StageConfig) -> None:
         raise ConfigError(f"proofsteps: unknown keys {sorted(unknown)}")
     readers = []
     for key, (reader, folder_glob) in READERS.items():
-        for path in _paths(cfg, key):
+        for path in cfg.paths(key):
             if not os.path.exists(path):
                 raise ConfigError(f"proofsteps: {key} input not found: {path}")
             if os.path.isfile(path):
