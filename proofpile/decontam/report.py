@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from pathlib import Path
 
 MD_ITEMS = 30  # items listed in the Markdown
 
-
-def step_stats(stats_json: Path, step_name_part: str) -> dict:
-    """Totals of one step's stats from a datatrove ``stats.json``."""
-    if not stats_json.is_file():
-        return {}
-    for step in json.loads(stats_json.read_text()):
-        if step_name_part in step["name"]:
-            return {k: v.get("total", 0) for k, v in step["stats"].items() if isinstance(v, dict)}
-    return {}
 
 
 def _by_item(hits: list[dict]) -> list[dict]:

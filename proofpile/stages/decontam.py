@@ -18,9 +18,9 @@ from proofpile.config import ConfigError, StageConfig
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.decontam.benchmarks import parse_benchmarks
 from proofpile.decontam.ngrams import NGramDecontamination, build_index, read_hits
-from proofpile.decontam.report import build_report, markdown, step_stats
+from proofpile.decontam.report import build_report, markdown
 from proofpile.decontam.splits import SplitAssigner
-from proofpile.stage import PACKAGE_DIR, atomic_write, run_pipeline
+from proofpile.stage import PACKAGE_DIR, atomic_write, run_pipeline, step_totals
 
 UPSTREAM = ("dedup",)
 OUTPUTS = ("decontam",)
@@ -76,7 +76,7 @@ def run(cfg: StageConfig) -> None:
                       per_subset=splits.get("per_subset")),
         ContractWriter(cfg.stage_dir(), output_filename="${subset}/${split}/${rank}" + SHARD_SUFFIX),
     ], name="filter")
-    stats = step_stats(logs / "filter" / "stats.json", NGramDecontamination.name)
+    stats = step_totals(logs / "filter" / "stats.json").get(NGramDecontamination.name, {})
     report = build_report(read_hits(hits), p["n"], p["report_n"], summary, stats)
     out = Path(cfg.stage_dir())
     atomic_write(out / "report.json", json.dumps(report, indent=1, ensure_ascii=False).encode())

@@ -41,7 +41,7 @@ from proofpile.dedup.steps import (
     document_text,
     subset_and_text,
 )
-from proofpile.stage import atomic_write, run_pipeline
+from proofpile.stage import atomic_write, run_pipeline, step_totals
 
 UPSTREAM = ("web", "code", "arxiv", "proofsteps")
 OUTPUTS = ("dedup",)
@@ -130,22 +130,11 @@ def run(cfg: StageConfig) -> None:
     atomic_write(Path(cfg.stage_dir()) / "summary.json", json.dumps(summary(cfg), indent=1).encode())
 
 
-def _step_totals(stats_json: Path) -> dict[str, dict[str, int]]:
-    """Stat totals per step name (steps of the same name, like the chained readers, are added up)."""
-    totals: dict[str, dict[str, int]] = {}
-    if stats_json.is_file():
-        for step in json.loads(stats_json.read_text()):
-            step_totals = totals.setdefault(step["name"].split(": ", 1)[-1], {})
-            for key, value in step["stats"].items():
-                if isinstance(value, dict) and key != "doc_len":
-                    step_totals[key] = step_totals.get(key, 0) + value.get("total", 0)
-    return totals
-
 
 def summary(cfg: StageConfig) -> dict:
     """Documents in, dropped per reason and step, out per subset (from the pipelines' stats)."""
     logs = Path(cfg.logs_dir())
-    steps = _step_totals(logs / "7-filter" / "stats.json")
+    steps = step_totals(logs / "7-filter" / "stats.json")
     writer = steps.get(ContractWriter.name, {})
     out = {
         "documents_in": steps.get(ContractReader.name, {}).get("documents", 0),
@@ -154,7 +143,7 @@ def summary(cfg: StageConfig) -> dict:
         "dropped_near_duplicates": steps.get(MinhashDedupFilter.name, {}).get("dropped", 0),
         "documents_out": {k.split("/")[0]: v for k, v in sorted(writer.items()) if k.endswith(SHARD_SUFFIX)},
     }
-    verify = _step_totals(logs / "5-minhash-verify" / "stats.json").get(MinhashVerifyPairs.name)
+    verify = step_totals(logs / "5-minhash-verify" / "stats.json").get(MinhashVerifyPairs.name)
     if verify is not None:
         out["lsh_pairs"] = {k: verify.get(k, 0) for k in ("candidate_pairs", "verified_pairs", "rejected_pairs")}
     return out
