@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +27,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.stats import PipelineStats
 
 from proofpile.contract import ContractReader
+from proofpile.stage import atomic_write
 
 SPLITS = ("train", "validation", "test")
 DOCUMENT_STAGES = ("web", "code", "arxiv", "proofsteps")
@@ -63,11 +63,8 @@ class CorpusProfile(PipelineStep):
             yield doc
         record = {"groups": [[*key, n, size] for key, (n, size) in sorted(groups.items())],
                   "domains": dict(domains.most_common(self.max_domains))}
-        os.makedirs(self.output_folder, exist_ok=True)
-        path = os.path.join(self.output_folder, f"rank-{rank:05d}.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump(record, f, sort_keys=True)
-        os.replace(path + ".tmp", path)
+        atomic_write(Path(self.output_folder) / f"rank-{rank:05d}.json",
+                     json.dumps(record, sort_keys=True).encode())
 
 
 def _split_of(meta: dict) -> str | None:
