@@ -50,8 +50,8 @@ from typing import Iterator
 import numpy as np
 
 from proofpile.manifest import MANIFEST_FORMAT
-from proofpile.tokenize.shards import open_shard, token_chunks
-from proofpile.tokenize.tokenizer import sha256_file
+from proofpile.tokens.shards import open_shard, token_chunks
+from proofpile.tokens.tokenizer import sha256_file
 
 STATE_VERSION = 1
 OPEN_SHARDS = 8  # memory-mapped shards kept open per component

@@ -39,8 +39,8 @@ import pyarrow as pa
 import yaml
 
 from proofpile.config import ConfigError
-from proofpile.tokenize.shards import STATS_FILE, STATS_FORMAT, token_type
-from proofpile.tokenize.tokenizer import sha256_file
+from proofpile.tokens.shards import STATS_FILE, STATS_FORMAT, token_type
+from proofpile.tokens.tokenizer import sha256_file
 
 MANIFEST_FORMAT = "proofpile-manifest/1"
 DEFAULT_SEQ_LEN = 4096

@@ -6,7 +6,7 @@ Read from the data root (every source is optional; what is missing is said so in
   folders): profiled by ``CorpusProfile`` -- a datatrove step, so it runs on the configured executor -- into
   documents and UTF-8 bytes per (subset, split, lang, source), and web documents' ``meta.url`` domains;
 - tokens: ``<root>/tokenized/<tokenizer-id>/stats.json`` (``counts``: documents and tokens per subset, split and
-  lang, see ``proofpile.tokenize.shards``); and each ``<root>/manifests/<mixture>.json`` (summed where it lists
+  lang, see ``proofpile.tokens.shards``); and each ``<root>/manifests/<mixture>.json`` (summed where it lists
   shards or counts with ``tokens``/``documents``);
 - the funnel: every ``<root>/logs/<stage>/**/stats.json`` written by datatrove (a JSON list with one
   ``{"name", "time_stats", "stats"}`` per step; a counter is a number or ``{"total": ...}``). Per step: documents

@@ -60,8 +60,9 @@ def _walk(path: str) -> list[tuple[str, int, int]]:
 
 def code_paths(name: str) -> list[str]:
     """The code a stage's output depends on: its step-list module, its step package, the contract."""
-    paths = [PACKAGE_DIR / "stages" / f"{name}.py", PACKAGE_DIR / "contract.py", PACKAGE_DIR / name,
-             PACKAGE_DIR / f"{name}.py"]
+    package = getattr(stage_module(name), "PACKAGE", name)
+    paths = [PACKAGE_DIR / "stages" / f"{name}.py", PACKAGE_DIR / "contract.py", PACKAGE_DIR / package,
+             PACKAGE_DIR / f"{package}.py"]
     return [str(p) for p in paths if p.exists()]
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from proofpile.loader import MixtureLoader, integer_weights, swrr_step
 from proofpile.manifest import manifest_bytes, resolve
-from proofpile.tokenize.samples import tokenize_corpus
-from proofpile.tokenize.shards import open_shard, token_chunks
+from proofpile.tokens.samples import tokenize_corpus
+from proofpile.tokens.shards import open_shard, token_chunks
 
 SEQ_LEN = 16
 MIXTURE = {"name": "loader-test", "split": "train", "seq_len": SEQ_LEN, "seed": 7,

@@ -10,8 +10,8 @@ import yaml
 from proofpile import cli
 from proofpile.config import ConfigError
 from proofpile.manifest import ManifestError, load_mixture, resolve
-from proofpile.tokenize.samples import tokenize_corpus
-from proofpile.tokenize.shards import STATS_FILE
+from proofpile.tokens.samples import tokenize_corpus
+from proofpile.tokens.shards import STATS_FILE
 
 PROJECT = Path(__file__).resolve().parents[1]
 MIXTURE = {"name": "t", "split": "train", "seq_len": 64, "seed": 0,

@@ -11,10 +11,10 @@ from datatrove.pipeline.base import PipelineStep
 
 from proofpile.config import ConfigError
 from proofpile.contract import ContractWriter
-from proofpile.tokenize import shards
-from proofpile.tokenize.samples import tokenize_corpus, write_corpus
-from proofpile.tokenize.shards import STATS_FILE, ShardStream, finalize, open_shard, token_chunks
-from proofpile.tokenize.tokenizer import Encoder, package_file, resolve_tokenizer
+from proofpile.tokens import shards
+from proofpile.tokens.samples import tokenize_corpus, write_corpus
+from proofpile.tokens.shards import STATS_FILE, ShardStream, finalize, open_shard, token_chunks
+from proofpile.tokens.tokenizer import Encoder, package_file, resolve_tokenizer
 
 MISTRAL = "package:mistral_common/data/tokenizer.model.v1"
 LLAMA2 = "tokenizers/llama2-tokenizer.json"
@@ -151,7 +151,7 @@ def test_a_tokenizer_without_eos_needs_one_named(tmp_path):
 def test_batched_stats_match_per_document_updates():
     from datatrove.utils.stats import Stats
 
-    from proofpile.tokenize.steps import add_metric
+    from proofpile.tokens.steps import add_metric
 
     values = [7, 3, 3, 120, 1, 58]
     one_by_one, batched = Stats("a"), Stats("a")
@@ -332,7 +332,7 @@ def test_a_killed_rank_reruns_to_the_same_shards(tmp_path):
     from datatrove.executor import LocalPipelineExecutor
 
     from proofpile.contract import ContractReader
-    from proofpile.tokenize.steps import ArrowShardWriter, TokenizeDocuments
+    from proofpile.tokens.steps import ArrowShardWriter, TokenizeDocuments
 
     write_corpus(tmp_path)
     info = resolve_tokenizer(MISTRAL)

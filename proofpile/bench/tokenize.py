@@ -9,7 +9,7 @@ of ``../shared/fixtures`` when present, else a 32k BPE trained here on the same 
 ``tokenize_vs_raw_sentencepiece``: the same with the demo's default tokenizer (the Llama-style SentencePiece model
 inside mistral-common) against ``SentencePieceProcessor.encode(texts, num_threads=...)``.
 
-The corpus is the project's tokenize samples grown to ~10 MB (``proofpile.tokenize.samples.write_corpus``). Each
+The corpus is the project's tokenize samples grown to ~10 MB (``proofpile.tokens.samples.write_corpus``). Each
 timed pipeline run pays a rank's fixed costs -- datatrove's executor start and stop, loading the tokenizer, fsync and
 finalize: ~0.1-0.15 s on this machine -- which the raw baseline (a tokenizer already loaded) does not. At 5 MB
 that was ~15% of the run and moved the ratio by ~0.1; a real rank tokenizes gigabytes, so the input is large enough
@@ -36,9 +36,9 @@ def _pipeline(workdir: Path, info, threads: int):
     from datatrove.executor import LocalPipelineExecutor
 
     from proofpile.contract import ContractReader
-    from proofpile.tokenize.shards import finalize
-    from proofpile.tokenize.steps import ArrowShardWriter, TokenizeDocuments
-    from proofpile.tokenize.tokenizer import Encoder
+    from proofpile.tokens.shards import finalize
+    from proofpile.tokens.steps import ArrowShardWriter, TokenizeDocuments
+    from proofpile.tokens.tokenizer import Encoder
 
     description = Encoder(info).description()
     runs = iter(range(100))
@@ -76,8 +76,8 @@ def run(workdir: Path) -> list:
     os.environ["TOKENIZERS_PARALLELISM"] = "true"
     from datatrove.utils.logging import logger
 
-    from proofpile.tokenize.samples import write_corpus
-    from proofpile.tokenize.tokenizer import resolve_tokenizer
+    from proofpile.tokens.samples import write_corpus
+    from proofpile.tokens.tokenizer import resolve_tokenizer
 
     logger.remove()  # datatrove's per-run stats tables would drown the figures
     docs = write_corpus(workdir, PER_SPLIT)

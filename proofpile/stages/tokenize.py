@@ -2,7 +2,7 @@
 
 Reads ``<root>/decontam/<subset>/<split>/*.jsonl.zst`` and writes
 ``<root>/tokenized/<tokenizer-id>/<subset>/<split>/shard-NNNNN.arrow`` plus ``stats.json`` (shape in
-``proofpile.tokenize.shards``). Config (``pipelines/tokenize.yaml``, section ``tokenize``)::
+``proofpile.tokens.shards``). Config (``pipelines/tokenize.yaml``, section ``tokenize``)::
 
     tokenizer: package:mistral_common/data/tokenizer.model.v1  # default: the top-level `tokenizer` of common.yaml
     shard_tokens: 100_000_000   # a shard closes once it holds this many tokens
@@ -19,12 +19,13 @@ import re
 from proofpile.config import ConfigError, StageConfig
 from proofpile.contract import SUBSETS, ContractReader
 from proofpile.stage import run_pipeline
-from proofpile.tokenize.shards import finalize
-from proofpile.tokenize.steps import ArrowShardWriter, TokenizeDocuments, default_threads
-from proofpile.tokenize.tokenizer import Encoder, TokenizerInfo, resolve_tokenizer
+from proofpile.tokens.shards import finalize
+from proofpile.tokens.steps import ArrowShardWriter, TokenizeDocuments, default_threads
+from proofpile.tokens.tokenizer import Encoder, TokenizerInfo, resolve_tokenizer
 
 UPSTREAM = ("decontam",)
 OUTPUTS = ("tokenized",)
+PACKAGE = "tokens"  # its step package (a package named tokenize would shadow the standard library's)
 DEFAULT_SHARD_TOKENS = 100_000_000
 DEFAULT_SEQ_LEN = 4096
 

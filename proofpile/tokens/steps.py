@@ -13,8 +13,8 @@ from datatrove.utils.batching import batched
 from datatrove.utils.stats import MetricStats, Stats
 
 from proofpile.contract import SUBSETS
-from proofpile.tokenize.shards import SPLITS, ShardStream, atomic_json, rank_file
-from proofpile.tokenize.tokenizer import Encoder, TokenizerInfo, rayon_env
+from proofpile.tokens.shards import SPLITS, ShardStream, atomic_json, rank_file
+from proofpile.tokens.tokenizer import Encoder, TokenizerInfo, rayon_env
 
 TOKENS_KEY = "token_ids"  # the framed tokens of a document (a numpy view), between the two steps
 
@@ -63,7 +63,7 @@ class TokenizeDocuments(PipelineStep):
 
 class ArrowShardWriter(PipelineStep):
     """Writes tokenized documents into Arrow shards per ``meta.subset`` and ``meta.split`` (see
-    ``proofpile.tokenize.shards``), then the rank's record ``.ranks/.rank-RRRRR.json``. A document without a known
+    ``proofpile.tokens.shards``), then the rank's record ``.ranks/.rank-RRRRR.json``. A document without a known
     subset (``subsets``: the contract's, plus e.g. ``general`` for general-domain data) or split is dropped and
     counted."""
 
