@@ -3,6 +3,7 @@
 import gzip
 import io
 import os
+import re
 import threading
 import time
 from functools import partial
@@ -286,3 +287,74 @@ def test_malformed_http_parts_do_not_end_the_file(tmp_path):
     docs, stats = read_all(tmp_path)
     assert "http://x.example/3" in [d.metadata["url"] for d in docs]
     assert count(stats, "dropped_bad_content_encoding") == 1 and count(stats, "warc_read_error") == 0
+
+
+# -- one bad record among good ones ----------------------------------------------------------------------------
+def _with_content_length(member: bytes, length: bytes) -> bytes:
+    """A gzipped record whose WARC Content-Length header is replaced (the block itself is unchanged)."""
+    raw = gzip.decompress(member)
+    head, block = raw.split(b"\r\n\r\n", 1)
+    lines = [b"Content-Length: " + length if line.lower().startswith(b"content-length:") else line
+             for line in head.split(b"\r\n")]
+    return gzip.compress(b"\r\n".join(lines) + b"\r\n\r\n" + block, mtime=0)
+
+
+def _page(i: int) -> bytes:
+    return f"<html><body><p>good page {i}: $\\frac{{a}}{{b}}$ MathJax</p>{'x' * 3000}</body></html>".encode()
+
+
+def _bad_warc(gzipped: bool = True) -> tuple[bytes, list[str]]:
+    """Good records with, between them, a corrupt gzip member and records whose Content-Length is 2,000 bytes too
+    large, 100 bytes too small, and garbage."""
+    good = [warc_bytes([(f"http://good.example/{i}", "text/html", _page(i))]) for i in range(6)]
+    bad = [warc_bytes([(f"http://bad.example/{i}", "text/html", _page(100 + i))]) for i in range(4)]
+    length = int(re.search(rb"Content-Length: (\d+)", gzip.decompress(bad[1])).group(1))
+    corrupt = bytearray(bad[0])
+    corrupt[40:80] = bytes(40)
+    parts = [good[0], bytes(corrupt), good[1], _with_content_length(bad[1], str(length + 2000).encode()), good[2],
+             _with_content_length(bad[2], str(length - 100).encode()), good[3],
+             _with_content_length(bad[3], b"12abc"), good[4], good[5]]
+    if not gzipped:
+        parts = [gzip.decompress(p) for p in parts if p is not parts[1]]
+    return b"".join(parts), [f"http://good.example/{i}" for i in range(6)]
+
+
+@pytest.mark.parametrize("with_prefilter", [False, True])
+def test_bad_records_between_good_ones_cost_only_themselves(tmp_path, with_prefilter):
+    data, good_urls = _bad_warc()
+    (tmp_path / "bad.warc.gz").write_bytes(data)
+    prefilter = MathPrefilter(MARKERS, LATEX) if with_prefilter else None
+    docs, stats = read_all(tmp_path, prefilter=prefilter)
+    assert [d.metadata["url"] for d in docs] == good_urls
+    for i, d in enumerate(docs):  # each page whole, and nothing of another record in it
+        assert d.text == _page(i).decode() and "WARC/1.0" not in d.text
+    assert count(stats, "dropped_bad_gzip_member") == 1
+    assert count(stats, "dropped_bad_content_length") == 3
+    assert count(stats, "warc_read_error") == 0
+    if with_prefilter:
+        assert all(d.metadata["math_marker"] for d in docs)
+
+
+def test_bad_lengths_in_an_uncompressed_warc(tmp_path):
+    data, good_urls = _bad_warc(gzipped=False)
+    (tmp_path / "bad.warc").write_bytes(data)
+    docs, stats = read_all(tmp_path)
+    assert [d.metadata["url"] for d in docs] == good_urls
+    assert all(d.text == _page(i).decode() for i, d in enumerate(docs))
+    assert count(stats, "dropped_bad_content_length") == 3
+
+
+def test_prefilter_in_the_reader_counts_its_drops_under_its_own_name(tmp_path):
+    pages = [("http://a.example/math", "text/html", b"<p>\\(x^2\\) with MathJax</p>"),
+             ("http://a.example/plain", "text/html", b"<p>no math here</p>"),
+             ("http://a.example/plain2", "text/html", b"<p>nor here</p>")]
+    (tmp_path / "a.warc.gz").write_bytes(warc_bytes(pages))
+    prefilter = MathPrefilter(MARKERS, LATEX)
+    reader = HtmlWarcReader(str(tmp_path), prefilter=prefilter)
+    kept = list(prefilter.run(reader.run()))
+    assert [d.metadata["url"] for d in kept] == ["http://a.example/math"]
+    assert kept[0].metadata["math_marker"] == "mathjax"
+    pre = prefilter.stats.stats
+    assert count(pre, "total") == 3 and count(pre, "forwarded") == 1
+    assert count(pre, "dropped_no_math_marker") == 2
+    assert count(reader.stats.stats, "responses") == 3 and count(reader.stats.stats, "documents") == 1

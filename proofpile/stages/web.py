@@ -3,9 +3,13 @@
 Reads local WARCs (a glob) or a Common Crawl listing (``warc.paths.gz`` + base URL, streamed over HTTP(S)/S3), then,
 each step counting its drops with reasons in <root>/logs/web/stats.json:
 
-  WARC reader (HTML responses, decoded)  ->  URL blocklist  ->  math prefilter on raw HTML (markers, LaTeX)
-  ->  math-aware extraction ($...$ LaTeX)  ->  language ID (lid.176)  ->  MathScore (fastText)
-  ->  quality (length, accented letters, optional KenLM perplexity)  ->  <root>/web/*.jsonl.zst
+  WARC reader (HTML responses; the math prefilter runs inside it on raw payload bytes, so only pages that pass are
+  decoded)  ->  math prefilter (its counts)  ->  URL blocklist  ->  math-aware extraction ($...$ LaTeX)
+  ->  MathScore (fastText)  ->  language ID (lid.176)  ->  quality (length, accented letters, optional KenLM
+  perplexity)  ->  <root>/web/*.jsonl.zst
+
+Cheapest and most selective first: the prefilter drops ~99% of a crawl before anything is decoded; MathScore
+(~1 ms a page) drops more of what passes than language ID (~3 ms).
 
 Every document keeps url, warc_file, warc_offset, warc_record_id, crawl, lang/lang_score, math_score and the
 extraction's math counts in meta, with subset "open-web-math" and source "warc".
@@ -56,12 +60,12 @@ def paths_file(cfg: StageConfig) -> str:
     return cfg.get("base_url").rstrip("/") + "/" + value.lstrip("/")
 
 
-def build_reader(cfg: StageConfig):
+def build_reader(cfg: StageConfig, prefilter=None):
     from proofpile.web.warc import HtmlWarcReader
 
     common = dict(first=cfg.get("first"), every=cfg.get("every", 1), path_range=cfg.get("path_range"),
                   crawl=cfg.get("crawl"), max_page_bytes=int(cfg.get("max_page_bytes", 5_000_000)),
-                  default_metadata={"subset": SUBSET, "source": SOURCE})
+                  default_metadata={"subset": SUBSET, "source": SOURCE}, prefilter=prefilter)
     if cfg.get("paths_file"):
         if not cfg.get("base_url"):
             raise ConfigError("web.paths_file needs web.base_url (e.g. https://data.commoncrawl.org)")
@@ -115,7 +119,7 @@ def _extract_files(cfg: StageConfig) -> list[str]:
 
 
 def build_steps(cfg: StageConfig, mathscore_path: str) -> list:
-    """The web pipeline between reader and writer."""
+    """The web pipeline between reader and writer; its first step is the prefilter (give it to the reader)."""
     from proofpile.web.extract import MathExtractor
     from proofpile.web.filters import (LanguageIdFilter, MathScoreFilter, PerplexityFilter, QualityFilter,
                                        UrlBlocklistFilter, kenlm_available)
@@ -128,17 +132,16 @@ def build_steps(cfg: StageConfig, mathscore_path: str) -> list:
         (meta.filter_reason says why): what one reads to tune thresholds."""
         return ContractWriter(cfg.out("logs", "web", "dropped", name)) if cfg.get("write_dropped") else None
 
-    steps = []
+    steps = [MathPrefilter(*_prefilter_files(cfg))]
     if cfg.get("url_blocklist"):
         steps.append(UrlBlocklistFilter(cfg.param_path("url_blocklist")))
     steps += [
-        MathPrefilter(*_prefilter_files(cfg)),
         MathExtractor(**extract_options(cfg)),
+        MathScoreFilter(mathscore_path, threshold=float(ms.get("threshold", 0.5)), label=ms.get("label", "math"),
+                        exclusion_writer=dropped("mathscore")),
         LanguageIdFilter(languages=lang.get("languages", ["en"]), threshold=float(lang.get("threshold", 0.5)),
                          model_path=cfg.path(lang["model"]) if lang.get("model") else None,
                          exclusion_writer=dropped("language")),
-        MathScoreFilter(mathscore_path, threshold=float(ms.get("threshold", 0.5)), label=ms.get("label", "math"),
-                        exclusion_writer=dropped("mathscore")),
         QualityFilter(min_chars=int(quality.get("min_chars", 300)), min_words=int(quality.get("min_words", 50)),
                       max_accented_ratio=float(quality.get("max_accented_ratio", 0.03)),
                       exclusion_writer=dropped("quality")),
@@ -177,6 +180,6 @@ def inputs(cfg: StageConfig) -> list[str]:
 
 
 def run(cfg: StageConfig) -> None:
-    reader = build_reader(cfg)
     steps = build_steps(cfg, mathscore_model(cfg))
+    reader = build_reader(cfg, prefilter=steps[0])
     run_pipeline(cfg, [reader, *steps, ContractWriter(cfg.stage_dir())])
