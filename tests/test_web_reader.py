@@ -358,3 +358,12 @@ def test_prefilter_in_the_reader_counts_its_drops_under_its_own_name(tmp_path):
     assert count(pre, "total") == 3 and count(pre, "forwarded") == 1
     assert count(pre, "dropped_no_math_marker") == 2
     assert count(reader.stats.stats, "responses") == 3 and count(reader.stats.stats, "documents") == 1
+
+
+def test_a_warc_without_responses_is_not_an_error(tmp_path):
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True)
+    writer.write_record(writer.create_warcinfo_record("x.warc.gz", {"software": "test"}))
+    (tmp_path / "x.warc.gz").write_bytes(out.getvalue())
+    docs, stats = read_all(tmp_path)
+    assert docs == [] and count(stats, "warc_read_error") == 0

@@ -8,8 +8,10 @@ each step counting its drops with reasons in <root>/logs/web/stats.json:
   ->  MathScore (fastText)  ->  language ID (lid.176)  ->  quality (length, accented letters, optional KenLM
   perplexity)  ->  <root>/web/*.jsonl.zst
 
-Cheapest and most selective first: the prefilter drops ~99% of a crawl before anything is decoded; MathScore
-(~1 ms a page) drops more of what passes than language ID (~3 ms).
+Cheapest and most selective first (the filters are independent: the order changes only the cost): the prefilter
+drops ~99% of a crawl before anything is decoded; on what passes, MathScore (~1 ms a page) drops more than language
+ID (~3 ms), and the quality checks cost as much as MathScore on long pages and drop least (`make bench` measures it:
+web_read_floor's filter_order).
 
 Every document keeps url, warc_file, warc_offset, warc_record_id, crawl, lang/lang_score, math_score and the
 extraction's math counts in meta, with subset "open-web-math" and source "warc".

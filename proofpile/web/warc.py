@@ -32,6 +32,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.io import DataFileLike, DataFolderLike, open_file
 from datatrove.pipeline.readers.warc import WarcReader
 from datatrove.utils.logging import logger
+from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 CRAWL_RE = re.compile(r"CC-MAIN-\d{4}-\d{2}", re.IGNORECASE)
@@ -186,8 +187,6 @@ class HtmlWarcReader(WarcReader):
         return self.data_folder.open(filepath, "rb", **kwargs)
 
     def read_file(self, filepath: str):
-        from fastwarc.warc import ArchiveIterator
-
         crawl = self.crawl or crawl_from_path(filepath) or crawl_from_path(str(self.data_folder.path))
         counts = Counter()  # this file's stats, flushed once: a stat update per page costs as much as the prefilter
         start, read_any, failed = 0, False, False
@@ -198,7 +197,8 @@ class HtmlWarcReader(WarcReader):
                     with self._open(filepath, stream=start == 0) as f:
                         if start:
                             f.seek(start)
-                        for record in ArchiveIterator(f, parse_http=True):
+                        # other record types are parsed (a wrong length there fails too) but never reach Python
+                        for record in ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=True):
                             read_any = True
                             try:
                                 result = self._record_result(record, filepath, crawl)
@@ -209,6 +209,7 @@ class HtmlWarcReader(WarcReader):
                             held = (record.stream_pos, result)
                             if result is _SUSPECT:
                                 raise _Resync
+                        read_any = read_any or f.tell() > 0  # a WARC, even without a response record
                     if held is not None:
                         yield from self._release(held[1], counts)
                     start = None
@@ -251,8 +252,6 @@ class HtmlWarcReader(WarcReader):
 
     # -- one record --------------------------------------------------------------------------------------------
     def _record_result(self, record, filepath: str, crawl: str | None, offset: int | None = None):
-        from fastwarc.warc import WarcRecordType
-
         if record.record_type != WarcRecordType.response:
             return None
         try:
@@ -271,7 +270,8 @@ class HtmlWarcReader(WarcReader):
         content_type = (record.http_content_type or headers.get("WARC-Identified-Payload-Type") or "").lower()
         if content_type not in HTML_TYPES:
             return "dropped_not_html"
-        status = record.http_headers.status_code if record.http_headers is not None else None
+        http = record.http_headers
+        status = http.status_code if http is not None else None
         if status is not None and not 200 <= status < 300:
             return "dropped_http_status"
         expected = record.content_length
@@ -280,8 +280,7 @@ class HtmlWarcReader(WarcReader):
             return "dropped_too_large"
         if len(body) < expected:
             raise _Resync  # clipped: the file ends early, or the length is too large; the member check tells
-        encoding = ((record.http_headers.get("Content-Encoding") if record.http_headers is not None else None)
-                    or "").strip().lower()
+        encoding = ((http.get("Content-Encoding") if http is not None else None) or "").strip().lower()
         if encoding and encoding != "identity":
             body = _decompress(body, encoding, self.max_page_bytes)
             if body is None:
@@ -345,8 +344,6 @@ class HtmlWarcReader(WarcReader):
         against where the data says it ends: a record whose Content-Length does not end where the next record (or
         the member) starts is dropped, with the rest of its member. Returns (results, whether a WARC header was
         found, the length of the good records framed)."""
-        from fastwarc.warc import ArchiveIterator
-
         results, pos, framed = [], 0, False
         while pos < len(data):
             head_end = data.find(b"\r\n\r\n", pos)
@@ -368,11 +365,12 @@ class HtmlWarcReader(WarcReader):
                 break
         return results, framed, pos
 
+
 def _inflate_member(f, offset: int, limit: int) -> tuple[bytes | None, int | None, int]:
     """Inflate the gzip member starting at ``offset`` (``f`` positioned after its first 3 bytes). Returns (its first
-    ``limit`` bytes, where the next member starts, its inflated size); (None, offset, 0) when it is corrupt,
-    (what inflated, None, size) when the file ends inside it. Past ``limit`` the rest is inflated and discarded: a huge member
-    costs bounded memory."""
+    ``limit`` bytes, where the next member starts, its inflated size); (None, offset, 0) when it is corrupt, (what
+    inflated, None, size) when the file ends inside it. Past ``limit`` the rest is inflated and discarded: a huge
+    member costs bounded memory."""
     inflater = zlib.decompressobj(31)
     out, size, consumed = [], 0, 0
     data = _GZIP_MAGIC
