@@ -367,3 +367,34 @@ def test_a_warc_without_responses_is_not_an_error(tmp_path):
     (tmp_path / "x.warc.gz").write_bytes(out.getvalue())
     docs, stats = read_all(tmp_path)
     assert docs == [] and count(stats, "warc_read_error") == 0
+
+
+def test_bad_records_in_a_warc_streamed_over_http(tmp_path):
+    """Over HTTP the file is read as a stream; going back to a bad record reopens it with ranged reads."""
+    data, good_urls = _bad_warc()
+    (tmp_path / "bad.warc.gz").write_bytes(data)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        reader = HtmlWarcReader(url, paths_file=_listing(tmp_path, ["bad.warc.gz"]))
+        docs = list(reader.run())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert [d.metadata["url"] for d in docs] == good_urls
+    assert all(d.text == _page(i).decode() for i, d in enumerate(docs))
+    assert count(reader.stats.stats, "dropped_bad_content_length") == 3
+
+
+def _listing(folder, names) -> str:
+    path = folder / "warc.paths"
+    path.write_text("\n".join(names) + "\n")
+    return str(path)

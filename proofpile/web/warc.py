@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
+import shutil
+import tempfile
 import zlib
 from collections import Counter
 
@@ -186,15 +189,35 @@ class HtmlWarcReader(WarcReader):
         kwargs = {"block_size": 0} if stream and protocols & _REMOTE else {}
         return self.data_folder.open(filepath, "rb", **kwargs)
 
+    def _open_seekable(self, filepath: str, copies: dict):
+        """The file, seekable: to go back to a damaged record. A server without ranged reads gets the file copied
+        to a local temporary file once (``copies`` holds it, removed when the file is done)."""
+        if filepath in copies:
+            return open(copies[filepath], "rb")
+        f = self._open(filepath, stream=False)
+        try:
+            f.seek(1)
+            f.read(1)
+            f.seek(0)
+            return f
+        except ValueError:  # fsspec: "the HTTP server doesn't appear to support range requests"
+            f.close()
+        with tempfile.NamedTemporaryFile(prefix="proofpile-warc-", delete=False) as local, \
+                self._open(filepath) as remote:
+            copies[filepath] = local.name
+            shutil.copyfileobj(remote, local, 1 << 20)
+        return open(copies[filepath], "rb")
+
     def read_file(self, filepath: str):
         crawl = self.crawl or crawl_from_path(filepath) or crawl_from_path(str(self.data_folder.path))
         counts = Counter()  # this file's stats, flushed once: a stat update per page costs as much as the prefilter
         start, read_any, failed = 0, False, False
+        copies = {}  # local copies of files from servers without ranged reads (only after a damaged record)
         try:
             while start is not None:
                 held = None  # the last record's (offset, result): released once the next record has parsed
                 try:
-                    with self._open(filepath, stream=start == 0) as f:
+                    with (self._open(filepath) if start == 0 else self._open_seekable(filepath, copies)) as f:
                         if start:
                             f.seek(start)
                         # other record types are parsed (a wrong length there fails too) but never reach Python
@@ -217,7 +240,7 @@ class HtmlWarcReader(WarcReader):
                     suspect = held[0] if held is not None else start
                     if not isinstance(e, _Resync):
                         logger.info(f"{filepath}: resynchronising after offset {suspect}: {type(e).__name__}: {e}")
-                    results, start, framed = self._resync(filepath, suspect, crawl, counts)
+                    results, start, framed = self._resync(filepath, suspect, crawl, counts, copies)
                     read_any = read_any or framed
                     for result in results:
                         yield from self._release(result, counts)
@@ -227,6 +250,8 @@ class HtmlWarcReader(WarcReader):
             logger.warning(f"{filepath}: WARC read error: {type(e).__name__}: {e}")
         finally:
             self._flush(counts)
+            for path in copies.values():
+                os.unlink(path)
         if not read_any and not failed:
             self.stat_update("warc_read_error")
             logger.warning(f"{filepath}: no WARC record could be read (not a WARC, or damaged throughout)")
@@ -311,11 +336,11 @@ class HtmlWarcReader(WarcReader):
         return self.get_document_from_dict({"text": html, "id": record_id, "metadata": meta}, filepath, offset)
 
     # -- after a failure: check one member, then carry on ------------------------------------------------------
-    def _resync(self, filepath: str, offset: int, crawl: str | None, counts: Counter):
+    def _resync(self, filepath: str, offset: int, crawl: str | None, counts: Counter, copies: dict):
         """Check the gzip member (or, uncompressed, the record) at ``offset``. Returns its records' results, the
         offset to read on from (None: the end), and whether a WARC record was found there."""
         limit = self.max_page_bytes + (1 << 20)  # a page plus generous headers
-        with self._open(filepath, stream=False) as f:
+        with self._open_seekable(filepath, copies) as f:
             f.seek(offset)
             if f.read(3) != _GZIP_MAGIC:  # uncompressed: frame the one record here
                 f.seek(offset)
