@@ -398,3 +398,15 @@ def _listing(folder, names) -> str:
     path = folder / "warc.paths"
     path.write_text("\n".join(names) + "\n")
     return str(path)
+
+
+def test_a_page_that_quotes_a_warc_record_is_kept_whole(tmp_path):
+    """A page whose text holds what looks like a record boundary is checked against its member, then kept."""
+    quoted = b"<pre>MathJax demo\r\n\r\nWARC/1.0\r\nWARC-Type: response\r\n\r\n</pre>" + b"x" * 500
+    pages = [("http://a.example/0", "text/html", _page(0)), ("http://a.example/warc", "text/html", quoted),
+             ("http://a.example/2", "text/html", _page(2))]
+    (tmp_path / "a.warc.gz").write_bytes(b"".join(warc_bytes([p]) for p in pages))
+    docs, stats = read_all(tmp_path, prefilter=MathPrefilter(MARKERS, LATEX))
+    assert [d.metadata["url"] for d in docs] == [p[0] for p in pages]
+    assert docs[1].text == quoted.decode()
+    assert count(stats, "dropped_bad_content_length") == 0
