@@ -5,6 +5,7 @@ import io
 import os
 import re
 import threading
+import zlib
 import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -410,3 +411,28 @@ def test_a_page_that_quotes_a_warc_record_is_kept_whole(tmp_path):
     assert [d.metadata["url"] for d in docs] == [p[0] for p in pages]
     assert docs[1].text == quoted.decode()
     assert count(stats, "dropped_bad_content_length") == 0
+
+
+def test_real_crawl_warc_with_a_bad_member_and_a_bad_length(shared_fixture, tmp_path):
+    """The real Common Crawl excerpt (request, response and metadata records, one gzip member each) with one
+    response member corrupted and another response's Content-Length 2,000 too large: the 14 other pages are kept."""
+    src = shared_fixture("warc/cc-main-2020-34-excerpt.warc.gz").read_bytes()
+    members, pos = [], 0
+    while pos < len(src):
+        inflater = zlib.decompressobj(31)
+        inflater.decompress(src[pos:])
+        members.append(src[pos:len(src) - len(inflater.unused_data)])
+        pos = len(src) - len(inflater.unused_data)
+    responses = [i for i, m in enumerate(members) if b"WARC-Type: response" in gzip.decompress(m)[:400]]
+    corrupt, too_long = responses[3], responses[9]
+    damaged = bytearray(members[corrupt])
+    damaged[len(damaged) // 2:len(damaged) // 2 + 20] = bytes(20)
+    members[corrupt] = bytes(damaged)
+    raw = gzip.decompress(members[too_long])
+    length = int(re.search(rb"Content-Length: (\d+)", raw).group(1))
+    members[too_long] = _with_content_length(members[too_long], str(length + 2000).encode())
+    (tmp_path / "x.warc.gz").write_bytes(b"".join(members))
+    docs, stats = read_all(tmp_path)
+    assert len(docs) == 14 and count(stats, "responses") == 14  # the two bad records are counted apart
+    assert count(stats, "dropped_bad_gzip_member") == 1 and count(stats, "dropped_bad_content_length") == 1
+    assert not any("WARC/1.0" in d.text for d in docs)
