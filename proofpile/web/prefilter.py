@@ -30,7 +30,7 @@ class MarkerMatcher:
         self.patterns = list(dict.fromkeys(plain + words))
         needs_boundary = {w for w in words if w[-1].isalpha()}
         self.needs_boundary = [p in needs_boundary for p in self.patterns]
-        self._db = self._scratch = None
+        self._db = self._scratch = self._stopped = None
 
     def _compile(self) -> None:
         import hyperscan
@@ -43,34 +43,32 @@ class MarkerMatcher:
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
                    flags=[flags] * len(expressions))
-        self._db, self._scratch = db, hyperscan.Scratch(db)
+        self._db, self._scratch, self._stopped = db, hyperscan.Scratch(db), hyperscan.ScanTerminated
 
     def first(self, page: bytes | str) -> str | None:
         """The first marker in ``page`` (raw bytes, or text, which is UTF-8 encoded), or None."""
-        if not self.patterns:
-            return None
         if self._db is None:
+            if not self.patterns:
+                return None
             self._compile()
         if isinstance(page, str):
             page = page.encode("utf-8", "surrogatepass")
         found = []
-
-        def on_match(pattern_id, start, end, flags, context):
-            found.append(pattern_id)
-            return True  # stop at the first match
-
-        import hyperscan
-
         try:
-            self._db.scan(page, match_event_handler=on_match, scratch=self._scratch)
-        except hyperscan.ScanTerminated:
+            self._db.scan(page, match_event_handler=_stop_at_first, context=found, scratch=self._scratch)
+        except self._stopped:
             pass
         return self.patterns[found[0]] if found else None
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_db"] = state["_scratch"] = None  # not picklable: compiled again in the worker
+        state["_db"] = state["_scratch"] = state["_stopped"] = None  # not picklable: compiled again in the worker
         return state
+
+
+def _stop_at_first(pattern_id, start, end, flags, found):
+    found.append(pattern_id)
+    return True  # ends the scan
 
 
 class MathPrefilter(BaseFilter):

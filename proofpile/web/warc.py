@@ -53,6 +53,8 @@ class _Resync(Exception):
 
 
 _SUSPECT = object()  # the result of a record that raised _Resync
+# one malformed record (bad HTTP head, odd headers) is a drop, not the end of the file
+_RECORD_ERRORS = (ValueError, AttributeError, LookupError, UnicodeError, zlib.error)
 
 
 def slice_paths(paths: list[str], first: int | None = None, every: int = 1,
@@ -224,11 +226,17 @@ class HtmlWarcReader(WarcReader):
                         for record in ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=True):
                             read_any = True
                             try:
-                                result = self._record_result(record, filepath, crawl)
+                                result = self._record_to_doc(record, filepath, crawl, record.stream_pos)
                             except _Resync:
                                 result = _SUSPECT
-                            if held is not None:
-                                yield from self._release(held[1], counts)
+                            except _RECORD_ERRORS:
+                                result = "dropped_bad_record"
+                            if held is not None:  # released inline: this loop runs once a page
+                                counts["responses"] += 1
+                                if held[1].__class__ is str:
+                                    counts[held[1]] += 1
+                                else:
+                                    yield held[1]
                             held = (record.stream_pos, result)
                             if result is _SUSPECT:
                                 raise _Resync
@@ -283,16 +291,12 @@ class HtmlWarcReader(WarcReader):
             # ``offset`` given: the record was framed by its member, its length is known good
             return self._record_to_doc(record, filepath, crawl, record.stream_pos if offset is None else offset,
                                        framed=offset is not None)
-        except _Resync:
-            raise
-        except (ValueError, AttributeError, LookupError, UnicodeError, zlib.error):
-            # one malformed record (bad HTTP head, odd headers) is a drop, not the end of the file
+        except _RECORD_ERRORS:
             return "dropped_bad_record"
 
     def _record_to_doc(self, record, filepath: str, crawl: str | None, offset: int, framed: bool = False):
         """A Document, or the name of the stat the record's drop counts (with ``responses``, counted on release)."""
-        headers = record.headers
-        content_type = (record.http_content_type or headers.get("WARC-Identified-Payload-Type") or "").lower()
+        content_type = (record.http_content_type or record.headers.get("WARC-Identified-Payload-Type") or "").lower()
         if content_type not in HTML_TYPES:
             return "dropped_not_html"
         http = record.http_headers
@@ -325,6 +329,7 @@ class HtmlWarcReader(WarcReader):
         if decoded is None:
             return "dropped_undecodable"
         html, charset = decoded
+        headers = record.headers
         record_id = headers.get("WARC-Record-ID", "").strip("<>")
         url = (headers.get("WARC-Target-URI") or "").strip("<>")
         if not record_id:
