@@ -25,11 +25,13 @@ import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, ValidationError, \
     ValidationInfo
+
+from proofpile.names import STAGES
 
 URL_SCHEMES = ("http://", "https://", "s3://", "gs://", "hf://", "file://")
 DEFAULT = "default"
@@ -111,6 +113,8 @@ class Section(BaseModel):
     """A mapping in a stage config: unknown keys are errors, defaults are validated (so default paths resolve)."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True)
+    # top-level keys of common.yaml (COMMON_KEYS) this section takes when it does not set them itself
+    shared_keys: ClassVar[tuple[str, ...]] = ()
 
 
 def section(default: dict | None = None) -> Any:
@@ -356,7 +360,7 @@ class StageConfig:
         model = stage_mod.stage_module(stage).Config
         raw, files, origins, base_dir, root = common_config(config_path, data_root, overrides)
         shown = _display(Path(config_path))
-        known_top = set(COMMON_KEYS) | set(stage_mod.STAGES) | {stage}
+        known_top = set(COMMON_KEYS) | set(STAGES) | {stage}
         for key in raw:
             if key not in known_top:
                 near = difflib.get_close_matches(str(key), sorted(known_top), n=1, cutoff=0.6)
@@ -369,10 +373,10 @@ class StageConfig:
             raise ConfigError(f"{stage}: must be a mapping of the stage's keys in {_where(origins, (stage,), shown)}")
         section_data = dict(section_data)
         stage_executor = section_data.pop("executor", None) or {}
-        if "tokenizer" in model.model_fields and section_data.get("tokenizer") is None and raw.get("tokenizer"):
-            # the shared tokenizer of common.yaml, unless the stage section names its own
-            section_data["tokenizer"] = raw["tokenizer"]
-            origins = {**origins, (stage, "tokenizer"): _where(origins, ("tokenizer",), shown)}
+        for key in model.shared_keys:  # a top-level value the stage takes unless its section sets its own
+            if section_data.get(key) is None and raw.get(key) is not None:
+                section_data[key] = raw[key]
+                origins = {**origins, (stage, key): _where(origins, (key,), shown)}
         executor_origins = {("executor",) + k[2:]: v for k, v in origins.items() if k[:2] == (stage, "executor")}
         executor = validate(ExecutorConfig, deep_merge(raw.get("executor") or {}, stage_executor), {},
                             ("executor",), {**origins, **executor_origins}, shown, "executor")

@@ -26,11 +26,10 @@ from urllib.parse import urlsplit
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.stats import PipelineStats
 
+from proofpile.atomic import atomic_write
 from proofpile.contract import ContractReader
-from proofpile.stage import atomic_write
-
-SPLITS = ("train", "validation", "test")
-DOCUMENT_STAGES = ("web", "code", "arxiv", "proofsteps")
+from proofpile.names import SPLITS
+from proofpile.stages.dedup import UPSTREAM as DOCUMENT_STAGES  # the stages that write documents
 PROFILE_DIR = ".profile"  # under reports/: one JSON per rank of the profiling pipeline
 NONE = "—"
 

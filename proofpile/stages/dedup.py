@@ -43,10 +43,12 @@ from proofpile.dedup.steps import (
     document_text,
     subset_and_text,
 )
-from proofpile.stage import atomic_write, run_pipeline, step_totals
+from proofpile.atomic import atomic_write
+from proofpile.stage import run_pipeline, step_totals
 
 UPSTREAM = ("web", "code", "arxiv", "proofsteps")
 OUTPUTS = ("dedup",)
+LIBRARIES = ("xxhash",)
 
 
 class Config(Section):

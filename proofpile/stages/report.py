@@ -20,6 +20,7 @@ from proofpile.stage import run_pipeline
 
 UPSTREAM = ("manifest",)
 OUTPUTS = ("reports",)
+LIBRARIES = ("matplotlib",)
 
 
 class Config(Section):
