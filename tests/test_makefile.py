@@ -7,8 +7,8 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import PROJECT
+
 from proofpile.loader import MixtureLoader
 
 pytestmark = pytest.mark.slow

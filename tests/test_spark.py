@@ -8,10 +8,10 @@ import os
 import shutil
 
 import pytest
+from test_executors import TESTS, file_hashes, install_toy_stage, make_inputs, read_ids, write_toy_config
 
 from proofpile.config import StageConfig
 from proofpile.stage import marker_path, run_stage
-from test_executors import TESTS, file_hashes, install_toy_stage, make_inputs, read_ids, write_toy_config
 
 pyspark = pytest.importorskip("pyspark")
 pytestmark = pytest.mark.slow

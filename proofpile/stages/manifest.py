@@ -13,8 +13,8 @@ from datatrove.utils.logging import logger
 from pydantic import Field
 
 import proofpile.manifest as mixtures
-from proofpile.config import ConfigError, ConfigPath, Section, StageConfig
 from proofpile.atomic import atomic_write
+from proofpile.config import ConfigError, ConfigPath, Section, StageConfig
 from proofpile.stage import upstream_record
 
 UPSTREAM = ("tokenize",)

@@ -18,8 +18,7 @@ import os
 from datatrove.utils.logging import logger
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
-from proofpile.config import ConfigPath, Fraction, Section, StageConfig, folder_and_glob, is_url, \
-    section
+from proofpile.config import ConfigPath, Fraction, Section, StageConfig, folder_and_glob, is_url, section
 from proofpile.contract import ContractWriter
 from proofpile.stage import run_pipeline
 
@@ -128,8 +127,14 @@ def mathscore_model(cfg: StageConfig) -> str:
 def build_steps(cfg: StageConfig, mathscore_path: str) -> list:
     """The web pipeline between reader and writer."""
     from proofpile.web.extract import MathExtractor
-    from proofpile.web.filters import (LanguageIdFilter, MathScoreFilter, PerplexityFilter, QualityFilter,
-                                       UrlBlocklistFilter, kenlm_available)
+    from proofpile.web.filters import (
+        LanguageIdFilter,
+        MathScoreFilter,
+        PerplexityFilter,
+        QualityFilter,
+        UrlBlocklistFilter,
+        kenlm_available,
+    )
     from proofpile.web.prefilter import MathPrefilter
 
     p = cfg.params

@@ -47,7 +47,6 @@ import numpy as np
 import pyarrow as pa
 
 from proofpile.atomic import atomic_json
-from proofpile.names import SPLITS
 
 STATS_FORMAT = "proofpile-tokenized/1"
 STATS_FILE = "stats.json"

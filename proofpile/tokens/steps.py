@@ -12,8 +12,8 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.batching import batched
 from datatrove.utils.stats import MetricStats, Stats
 
-from proofpile.contract import SUBSETS
 from proofpile.atomic import atomic_json
+from proofpile.contract import SUBSETS
 from proofpile.names import SPLITS
 from proofpile.tokens.shards import ShardStream, rank_file
 from proofpile.tokens.tokenizer import Encoder, TokenizerInfo, rayon_env
