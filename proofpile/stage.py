@@ -11,8 +11,8 @@ A stage module (``proofpile/stages/<name>.py``) declares
 - optionally ``record(cfg) -> dict``: facts about the finished run its marker keeps for downstream stages;
 - ``run(cfg)``: the work, usually ``run_pipeline(cfg, [reader, step, ..., writer])``.
 
-``run_stage`` computes a fingerprint of everything a stage's outputs depend on: its config, the size and mtime of
-its config files, inputs and code, the versions of the libraries that shape its outputs, and its upstream stages'
+``run_stage`` computes a fingerprint of everything a stage's outputs depend on: its resolved config, the size and
+mtime of its inputs and code, the versions of the libraries that shape its outputs, and its upstream stages'
 markers. If the fingerprint matches the one its last run
 recorded, datatrove's completion files make finished ranks skip and a killed run resume. If it differs, the stage's
 outputs and logs are cleared first, so a rerun never mixes old and new shards. When the work is done, the marker
@@ -100,10 +100,15 @@ def inputs(cfg: StageConfig) -> list[str]:
     return cfg.input_paths() + (list(more(cfg)) if more else [])
 
 
+def read_paths(cfg: StageConfig) -> list[str]:
+    """The files and folders outside the data root a stage's outputs depend on: its inputs and its code."""
+    return inputs(cfg) + code_paths(cfg.stage)
+
+
 def dependency_paths(cfg: StageConfig) -> list[str]:
-    """The files and folders outside the data root a stage's outputs depend on: its config files, its inputs and
-    its code. Both make (``dependency_files``) and the fingerprint watch exactly these."""
-    return [str(f) for f in cfg.files] + inputs(cfg) + code_paths(cfg.stage)
+    """What make watches: the stage's config files too. (The fingerprint hashes the resolved config instead, so
+    an edit to a config file reruns only the stages whose resolved config it changes.)"""
+    return [str(f) for f in cfg.files] + read_paths(cfg)
 
 
 def dependency_files(cfg: StageConfig) -> tuple[list[str], list[str]]:
@@ -129,7 +134,7 @@ def fingerprint(cfg: StageConfig) -> str:
         "params": cfg.params.model_dump(mode="json"),
         # of the executor settings only tasks changes what a stage writes: it fixes the shard layout
         "tasks": cfg.executor.tasks,
-        "files": [_walk(p) for p in dependency_paths(cfg)],
+        "files": [_walk(p) for p in read_paths(cfg)],
         "libraries": library_versions(cfg.stage),
         "upstream": upstream,
     }
