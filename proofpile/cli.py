@@ -27,6 +27,7 @@ stages (each reads the previous stages' outputs under one data root):
 
 Run one stage:   proofpile code --config pipelines/code.yaml
 Run them all:    proofpile all --config-dir pipelines     (or `make all`, which also skips what is up to date)
+See a config:    proofpile config code                    (every key, its value and where the value came from)
 """
 
 

@@ -117,3 +117,15 @@ def test_cli_config_error_has_no_traceback(tmp_path):
     assert run.returncode == 1
     assert run.stderr == (f"proofpile dedup: error: verify_jacard: unknown key in {config} "
                           "(did you mean verify_jaccard?)\n")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_full_rebuild_configs_are_valid(stage, tmp_path):
+    cfg = StageConfig.load(stage, PROJECT / "pipelines" / "proof-pile-2" / f"{stage}.yaml", data_root=tmp_path)
+    assert cfg.executor.kind == "spark" and cfg.executor.tasks == 2000
+
+
+def test_only_tokenize_takes_the_shared_tokenizer(tmp_path):
+    loaded = {s: StageConfig.load(s, PROJECT / "pipelines" / f"{s}.yaml", data_root=tmp_path) for s in STAGES}
+    assert [s for s, cfg in loaded.items() if "tokenizer" in cfg.params.model_dump()] == ["tokenize"]
+    assert loaded["tokenize"].params.tokenizer == "package:mistral_common/data/tokenizer.model.v1"

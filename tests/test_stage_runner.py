@@ -147,3 +147,15 @@ def test_missing_upstream_is_a_clear_error(toy, monkeypatch):
     monkeypatch.setattr(module, "UPSTREAM", ("web",))
     with pytest.raises(RuntimeError, match="needs stage 'web' first"):
         run_stage(toy.load())
+
+
+def test_a_new_library_version_reruns_the_stage(toy, monkeypatch):
+    from importlib import metadata
+
+    run_stage(toy.load())
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda d: "999.0" if d == "datatrove" else real(d))
+    run_stage(toy.load())
+    assert len(toy.runs) == 2
+    run_stage(toy.load())
+    assert len(toy.runs) == 2
