@@ -22,6 +22,7 @@ import dataclasses
 import difflib
 import glob
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,12 +258,12 @@ def _field_types(model: type) -> dict[str, Any]:
 def known_keys(model: type, loc: tuple) -> list[str]:
     """The keys valid in the mapping at ``loc`` of ``model``."""
     for part in loc:
-        if isinstance(part, int):
-            continue
-        sub = _model_of(_field_types(model).get(part))
-        if sub is None:
+        fields = _field_types(model)
+        if part not in fields:
+            continue  # a list index or a dict key
+        model = _model_of(fields[part])
+        if model is None:
             return []
-        model = sub
     return list(_field_types(model))
 
 
@@ -273,35 +274,42 @@ def _where(origins: Origins, path: tuple, fallback: str) -> str:
     return fallback
 
 
+_UNION_TAG = re.compile(r"^(str|int|float|bool|none|[a-z-]+\[.*\])$")
+
+
 def _format_errors(error: ValidationError, model: type, prefix: tuple, origins: Origins, fallback: str,
-                   shown: str = "") -> str:
-    """One line per problem: ``key: what is wrong in <file> (what was expected / did you mean ...?)``."""
-    lines = []
+                   key_prefix: str) -> str:
+    """One line per problem: ``key: what is wrong in <file> (what was expected / did you mean ...?)``. The
+    alternatives of a union (``a path or a list``) make one line."""
+    lines: dict[tuple, list[str]] = {}
     for e in error.errors(include_url=False):
-        loc = tuple(e["loc"])
-        key = ".".join(str(p) for p in (shown, *loc) if p != "")
+        # pydantic names the member of a union it tried (``list[dict[any,any]]``) in the location: not a key
+        loc = tuple(p for p in e["loc"] if isinstance(p, int) or not _UNION_TAG.match(p) or
+                    p in known_keys(model, ()))
+        key = ".".join(str(p) for p in (key_prefix, *loc) if p != "")
         where = _where(origins, prefix + loc, fallback)
         if e["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             known = known_keys(model, loc[:-1])
             near = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
             hint = f"did you mean {near[0]}?" if near else f"known keys: {', '.join(known)}"
-            lines.append(f"{key}: unknown key in {where} ({hint})")
+            lines.setdefault((f"{key}: unknown key in {where} ({hint})",), [])
         elif e["type"] == "missing":
-            lines.append(f"{key}: required key missing in {where}")
+            lines.setdefault((f"{key}: required key missing in {where}",), [])
         else:
             msg = e["msg"].removeprefix("Value error, ")
-            msg = msg[0].lower() + msg[1:]
             got = f", got {e['input']!r}" if loc else ""
-            lines.append(f"{key or 'config'}: {msg}{got} in {where}")
-    return "\n".join(lines)
+            lines.setdefault((f"{key or prefix[0]}: ", f"{got} in {where}"), []).append(msg[0].lower() + msg[1:])
+    return "\n".join(line[0] if len(line) == 1 else
+                     line[0] + " or ".join([msgs[0]] + [m.removeprefix("input should be ") for m in msgs[1:]]) + line[1]
+                     for line, msgs in lines.items())
 
 
 def validate(model: type[BaseModel], data: dict, context: dict, prefix: tuple, origins: Origins, fallback: str,
-             shown: str = "") -> BaseModel:
+             key_prefix: str = "") -> BaseModel:
     try:
         return model.model_validate(data, context=context)
     except ValidationError as e:
-        raise ConfigError(_format_errors(e, model, prefix, origins, fallback, shown)) from None
+        raise ConfigError(_format_errors(e, model, prefix, origins, fallback, key_prefix)) from None
 
 
 # -- a stage's config --------------------------------------------------------------------------------------------

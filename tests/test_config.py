@@ -129,3 +129,19 @@ def test_only_tokenize_takes_the_shared_tokenizer(tmp_path):
     loaded = {s: StageConfig.load(s, PROJECT / "pipelines" / f"{s}.yaml", data_root=tmp_path) for s in STAGES}
     assert [s for s, cfg in loaded.items() if "tokenizer" in cfg.params.model_dump()] == ["tokenize"]
     assert loaded["tokenize"].params.tokenizer == "package:mistral_common/data/tokenizer.model.v1"
+
+
+@pytest.mark.parametrize("stage, section, message", [
+    ("decontam", {"benchmarks": 5}, "benchmarks: input should be a valid string or a valid list, got 5 in command line"),
+    ("decontam", {"splits": {"per_subset": {"arxiv": {"tset": 0.1}}}},
+     "splits.per_subset.arxiv.tset: unknown key in command line (did you mean test?)"),
+    ("decontam", {"splits": {"validation": 0.6, "test": 0.6}}, "validation 0.6 + test 0.6 is more than 1"),
+    ("web", {"warcs": None}, "web: set either `warcs` (local WARC files, a glob) or `paths_file` + `base_url`"),
+    ("code", {"sources": [{"kind": "git"}]}, "sources.0: a source needs a kind (dir, git or parquet) and a path"),
+    ("tokenize", {"extra_subsets": ["General Web"]}, "extra_subsets.0: 'General Web' is not a plain lowercase name"),
+])
+def test_nested_union_and_whole_section_mistakes_name_their_key(stage, section, message, tmp_path):
+    with pytest.raises(ConfigError) as e:
+        StageConfig.load(stage, PROJECT / "pipelines" / f"{stage}.yaml", data_root=tmp_path,
+                         overrides={stage: section})
+    assert message in str(e.value)
