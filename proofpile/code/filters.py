@@ -11,6 +11,7 @@ import time
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
+from proofpile import mathspans
 from proofpile.config import read_list
 
 _XML_HEAD = re.compile(r"^\s*<(\?xml|!DOCTYPE|[A-Za-z][\w:-]*[\s>])")
@@ -363,7 +364,7 @@ class MatlabFilter(LanguageFilter):
             return "c_like"
 
 
-_TEX_COMMAND = re.compile(r"\\[A-Za-z@]+\*?(\[[^\]]*\])?|\$[^$]*\$|[{}%&~^_\\]")
+_TEX_COMMAND = re.compile(r"\\[A-Za-z@]+\*?(\[[^\]]*\])?|[{}%&~^_\\]")  # math spans: proofpile.mathspans
 
 
 class TeXFilter(LanguageFilter):
@@ -395,7 +396,7 @@ class TeXFilter(LanguageFilter):
         return state
 
     def english(self, text: str) -> float:
-        prose = " ".join(_TEX_COMMAND.sub(" ", text[:20000]).split())
+        prose = " ".join(_TEX_COMMAND.sub(" ", mathspans.strip(text[:20000])).split())
         if not prose:
             return 0.0
         labels, probs = self.model.predict(prose, k=3)

@@ -10,7 +10,7 @@ import re
 import orjson
 from datatrove.data import Document
 
-from proofpile.config import read_list
+from proofpile import mathspans
 from proofpile.code.filters import CodeFilter
 
 _SYMPY = re.compile(r"^[ \t]*(?:import[ \t]+(?:[\w.]+[ \t]*,[ \t]*)*sympy\b|from[ \t]+sympy\b)", re.M)
@@ -58,14 +58,11 @@ class JupyterToMarkdown(CodeFilter):
     name = "📓 Jupyter"
     language = "Jupyter"
 
-    def __init__(self, math_markers: str):
-        super().__init__()
-        self.math = re.compile("|".join(f"(?:{m})" for m in read_list(math_markers)), re.S)
 
     def has_math(self, nb: dict) -> bool:
         for cell in nb["cells"]:
             src = _source(cell.get("source"))
-            if cell["cell_type"] == "markdown" and self.math.search(src):
+            if cell["cell_type"] == "markdown" and mathspans.has_math(src):  # the one definition of math
                 return True
             if cell["cell_type"] == "code" and _SYMPY.search(src):
                 return True

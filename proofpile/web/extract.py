@@ -44,7 +44,9 @@ from datatrove.utils.typeshelper import StatHints
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
+from proofpile import mathspans
 from proofpile.web import mathml
+from proofpile.web.asciimath import to_tex as asciimath_tex
 from proofpile.config import read_list
 
 FILTERS_DIR = Path(__file__).resolve().parents[2] / "filters" / "web"
@@ -52,7 +54,8 @@ BOILERPLATE_LINES = FILTERS_DIR / "boilerplate-lines.txt"
 BOILERPLATE_PATTERNS = FILTERS_DIR / "boilerplate-patterns.txt"
 SKIP_ELEMENTS = FILTERS_DIR / "skip-elements.txt"
 
-SOURCES = ("mathjax", "katex", "mathml", "math_container", "img_alt", "img_url", "text_delimited")
+SOURCES = ("mathjax", "katex", "mathml", "math_container", "img_alt", "img_url", "text_delimited", "data_attr",
+           "tex_element", "asciimath")
 # Math and code are fenced in the DOM by private-use characters, so that nothing after extraction (delimiter
 # normalisation, line filters) touches them: MATH_OPEN + one source char + "$..$" + MATH_CLOSE.
 MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003"
@@ -67,19 +70,14 @@ _PAGE_SENTINELS = (MATH_CLOSE, CODE_OPEN, CODE_CLOSE, *_SOURCE_CHAR.values())
 _FENCED = re.compile("\ue000([" + "".join(_SOURCE_CHAR.values()) + "])(.*?)\ue001|\ue002(.*?)\ue003", re.S)
 _STRAY = re.compile("[\ue000-\ue003\ue010-\ue01f]")
 
-# delimited math in prose; a backslash before \( or \[ is a TeX line break (\\[2pt]) or an escape, not a delimiter.
-# Bounded, and within a paragraph (inline math within a line): a stray \[ never swallows a page.
-_ENVIRONMENTS = r"equation|align|alignat|gather|multline|flalign|eqnarray|displaymath|math"
-_DELIMITED = re.compile(
-    r"\$\$(?P<dd>(?:[^$\n]|\n(?!\n)){1,5000}?)\$\$"
-    r"|(?<!\\)\\\[(?P<bd>(?:[^\n]|\n(?!\n)){1,5000}?)(?<!\\)\\\]"
-    r"|(?<!\\)\\\((?P<bi>[^\n]{1,2000}?)(?<!\\)\\\)"
-    r"|(?P<env>\\begin\{(?P<name>(?:" + _ENVIRONMENTS + r")\*?)\}(?:[^\n]|\n(?!\n)){1,5000}?\\end\{(?P=name)\})"
-)
-# a $...$ span in prose that is certainly TeX, counted (never rewritten: it already is $-delimited): the content
-# starts and ends with a non-space, is not a price ($5, $3.50) and holds a TeX-only character or is one letter
-_DOLLAR_MATH = re.compile(r"\$(?<![\\$\w]\$)(?![\s\d$])([^$\n]{1,400}?)(?<![\s\\])\$(?![\w$])")  # "$" first: fast
-_TEXISH = re.compile(r"[\\^_{}]|^[A-Za-z]$")
+# BBCode TeX of forum software, turned into $..$ / $$..$$ in the text pass: [tex] (display), [itex]/[imath] (inline),
+# [math]/[latex] (display), and PhysicsForums' ##..## (inline; its body must look like TeX, see mathspans)
+_BBCODE = re.compile(r"\[(?P<tag>tex|itex|math|imath|latex)\](?P<body>(?:[^\n\[]|\n(?![ \t]*\n)|\[(?!/(?P=tag)\])){1,5000}?)"
+                     r"\[/(?P=tag)\]|(?<!#)##(?![\s#])(?P<hash>[^#\n]{1,400}?)(?<![\s\\])##(?!#)", re.I)
+# AsciiMath between back-ticks (MathJax's asciimath2jax), on pages that load an AsciiMath renderer; \` is a back-tick
+_BACKTICK = re.compile(r"(?<!\\)`(?=\S)([^`\n]{1,400}?)(?<![\s\\])`")
+_BBCODE_INLINE = frozenset({"itex", "imath"})
+_BBCODE_OPEN = re.compile(r"\[(?:i?tex|i?math|latex)\]", re.I)
 _WIKI_DISPLAYSTYLE = re.compile(r"^\{\\(?:display|text)style\s*(.*)\}$", re.S)
 
 # image URLs that render LaTeX; the formula is the query string (codecogs: the whole query, others: a parameter)
@@ -105,15 +103,25 @@ _MATHJAX_RENDERED_CLASSES = frozenset({"MathJax_Preview", "MathJax", "MathJax_Di
 # are checked exactly in Python). lexbor pays for every element and every selector of the list, so alternatives
 # that share a test are grouped in one :is(): a third cheaper than listing them
 _MATH_SELECTOR = ", ".join(
-    ['script[type^="math/tex" i]', "math", "mjx-container",
-     '[class]:is([class*="katex"], [class*="math-container"], [class*="MathJax"], [class*="mjx-chtml"])',
+    ['script:is([type^="math/" i], [type^="text/tex" i])', "math", "mjx-container", "d-math", "dt-math",
+     '[class]:is([class*="katex"], [class*="math"], [class*="MathJax"], [class*="mjx-"])',
+     # TeX held in attributes: KaTeX-HTML-only (data-math), katex.org (data-expr), AMP/Bento (data-formula)...
+     ":is([data-math], [data-expr], [data-formula], [data-latex], [data-tex])",
      # only images that may carry LaTeX: building a Python node for every image on a page costs more than this
      'img:is([src*="tex"], [src*="TeX"], [src*="cht=tx"], [class*="tex"], [class*="math"], [class*="equation"], '
      '[class*="formula"], [class*="ql-img"])',
      "ul:not(:has(a))"]  # see _keep_list
 )
+# MS Word's "save as web page": MathML (with an mml: prefix) only inside <!--[if mathML]>...<![endif]-->
+_CONDITIONAL_MATHML = re.compile(r"<!--\[if (?:gte )?mathML\]>(.*?)<!\[endif\]-->", re.S | re.I)
+_MML_PREFIX = re.compile(r"<(/?)mml:")
+# attributes that hold a formula's TeX, in order of preference (math[data-code]: some converters' MathML)
+_TEX_ATTRIBUTES = ("data-math", "data-expr", "data-formula", "data-latex", "data-tex", "data-code")
+# elements whose text is TeX: Distill's d-math/dt-math, jsMath's span.math/div.math
+_TEX_ELEMENTS = frozenset({"d-math", "dt-math"})
+_JSMATH_CLASSES = frozenset({"math"})
 # delimiters of math in text; code that holds one is fenced (see extract_math_text)
-_TEXT_DELIMITERS = ("\\(", "\\[", "$$", "\\begin{")
+_TEXT_DELIMITERS = ("\\(", "\\[", "$", "\\begin{", "[", "##")
 # wrappers that hold one formula (often hidden, or with a second rendering): replaced whole by the formula
 _MATH_WRAPPER_CLASSES = _MATHJAX_RENDERED_CLASSES | {"mwe-math-element", "katex-display", "katex",
                                                      "MJX_Assistive_MathML", "mwe-math-mathml-inline",
@@ -257,9 +265,22 @@ def _has(html: str, *markers: str) -> bool:
     return any(map(html.__contains__, markers))  # (a generator costs a frame per marker)
 
 
+def _uncomment_mathml(m: re.Match) -> str:
+    return _MML_PREFIX.sub(r"<\1", m.group(1))
+
+
+def _mentions(html: str, low: str | None, word: str) -> bool:
+    """Whether the page names ``word`` (lowercase) in any case, without lowercasing a non-ASCII page."""
+    if low is not None:
+        return word in low
+    return re.search(word, html, re.I) is not None
+
+
 def _has_delimiters(text: str) -> bool:
-    """``_has(text, *_TEXT_DELIMITERS)``, by one-character searches first (several times faster on non-ASCII)."""
-    return ("\\" in text and _has(text, "\\(", "\\[", "\\begin{")) or ("$" in text and "$$" in text)
+    """Whether ``text`` may hold math the text pass rewrites (``\\(..\\)``, ``\\[..\\]``, BBCode, ``##..##``), by
+    one-character searches first (several times faster on non-ASCII). ``$..$`` and ``$$..$$`` stay as written."""
+    return ("\\" in text and _has(text, "\\(", "\\[", "\\begin{")) or ("[" in text and _BBCODE_OPEN.search(text) is not None) \
+        or ("##" in text)
 
 
 def empty_counts() -> dict:
@@ -285,6 +306,8 @@ def extract_math_text(
         return "", counts
     if not html.isascii() and _has(html, *_PAGE_SENTINELS):  # the page's own private-use chars must not fake a fence
         html = _STRAY.sub("", html)
+    if "<!--[if" in html and "athML]>" in html:
+        html = _CONDITIONAL_MATHML.sub(_uncomment_mathml, html)
     try:
         tree = HTMLTree.parse(html)
     except UnicodeEncodeError:  # lone surrogates (a str decoded with surrogateescape): lexbor takes UTF-8 only
@@ -294,7 +317,11 @@ def extract_math_text(
     if root is None or tree.body is None:
         return "", counts
 
-    _rewrite_math(tree, root)
+    low = html.lower() if html.isascii() else None
+    asciimath = _mentions(html, low, "asciimath")
+    _rewrite_math(tree, root, asciimath=asciimath, jsmath=_mentions(html, low, "jsmath"))
+    if "<figure" in html:
+        _keep_math_figures(tree, root)
     deep = _looks_deep(html)
     options = dict(
         main_content=main_content and not deep,
@@ -313,10 +340,14 @@ def extract_math_text(
     if delimited and _fence_code(tree, root):
         text = extract_plain_text(tree, **options)
     boilerplate = _boilerplate(str(boilerplate_lines), str(boilerplate_patterns))
-    text = _unfence(text, counts, delimited, boilerplate)
+    text = _unfence(text, counts, delimited, boilerplate, asciimath and "`" in text)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if not text:
         return "", empty_counts()
+    if "<h1" not in html and "<H1" not in html:  # a page without a heading: its title is its heading
+        title = " ".join((tree.title or "").split())
+        if title and not text.startswith(title) and not boilerplate.is_boilerplate(title):
+            text = f"{title}\n\n{text}"
     return text, counts
 
 
@@ -331,43 +362,62 @@ def _math_node(tree, tex: str, display: bool, source: str):
     return tree.create_text_node(f"{MATH_OPEN}{_SOURCE_CHAR[source]}{delim}{tex}{delim}{MATH_CLOSE}")
 
 
-def _rewrite_math(tree, root) -> None:
+def _rewrite_math(tree, root, asciimath: bool = False, jsmath: bool = False) -> None:
     """Every DOM rewrite from one walk of the DOM (one CSS query costs about as much as ten substring tests of the
     raw page), grouped by kind and applied in an order where wrappers go before what they wrap."""
     scripts, katex, maths, rendered, containers, images, lists = [], [], [], [], [], [], []
+    attributed, tex_elements, labelled = [], [], []
     for node in root.query_selector_all(_MATH_SELECTOR).values():
         tag = node.tag
         if tag == "script":
             scripts.append(node)
         elif tag == "math":
-            maths.append(node)
+            (attributed if node.getattr("data-code") else maths).append(node)
         elif tag == "img":
             images.append(node)
         elif tag == "ul":
             lists.append(node)
+        elif tag in _TEX_ELEMENTS:
+            tex_elements.append(node)
         elif tag == "mjx-container":
             rendered.append(node)
+        elif any(node.getattr(a) for a in _TEX_ATTRIBUTES):
+            attributed.append(node)
         else:
             classes = _classes(node)
             if "katex" in classes:
                 katex.append(node)
             elif "math-container" in classes:
                 containers.append(node)
+            elif "mjx-math" in classes and node.getattr("aria-label"):
+                labelled.append(node)
             elif classes & _MATHJAX_RENDERED_CLASSES:
                 rendered.append(node)
+            elif jsmath and classes & _JSMATH_CLASSES:
+                tex_elements.append(node)
+    for node in attributed:  # before KaTeX: the attribute holds the TeX of the rendering inside
+        if root.contains(node):
+            _rewrite_tex_attribute(tree, node)
+    tex_scripts = 0
     for script in scripts:
-        display = "mode=display" in (script.getattr("type") or "").lower()
-        script.replace_with(_math_node(tree, script.text or "", display, "mathjax"))
+        tex_scripts += _rewrite_script(tree, script, asciimath)
     for node in katex:
-        _rewrite_katex(tree, node)
-    if scripts:  # MathJax drew these from the scripts (rewritten above): its MathML copies must not count twice
+        if root.contains(node):
+            _rewrite_katex(tree, node)
+    if tex_scripts:  # MathJax drew these from the scripts (rewritten above): its MathML copies must not count twice
         _remove(rendered)
+    else:  # server-side MathJax: the TeX is only in each rendering's aria-label
+        for node in labelled:
+            _rewrite_labelled(tree, root, node)
     for math in maths:
         _rewrite_mathml(tree, root, math)
-    if not scripts:  # the MathML inside these replaced them above; what is left is drawing
+    if not tex_scripts:  # the MathML inside these replaced them above; what is left is drawing
         _remove(rendered)
     for span in containers:
         _rewrite_math_container(tree, span)
+    for node in tex_elements:
+        if root.contains(node):
+            _rewrite_tex_element(tree, node)
     for img in images:
         if root.contains(img):  # not gone with a rewritten formula (Wikipedia's fallback image of each <math>)
             _rewrite_latex_image(tree, img)
@@ -375,14 +425,109 @@ def _rewrite_math(tree, root) -> None:
         _keep_list(tree, node)
 
 
+def _keep_math_figures(tree, root) -> None:
+    """resiliparse's main-content pass drops ``<figure>`` and ``<figcaption>`` blocks, and with them the equations
+    that Distill-like pages lay out and explain in figures: one that holds math becomes a plain block."""
+    for figure in root.query_selector_all("figure, figcaption").values():
+        if figure.parent is not None and MATH_CLOSE in (figure.text or ""):
+            block = tree.create_element("div")
+            block.append(*figure.child_nodes.values())
+            figure.replace_with(block)
+
+
 def _keep_list(tree, ul) -> None:
     """resiliparse's main-content pass drops every <ul> (it keeps <ol>), and with them theorem lists, case
-    analyses and formulas in bullets. A list without links is content, not navigation: it becomes an <ol>."""
+    analyses and formulas in bullets. A list without links is content, not navigation: it becomes blocks, each item
+    marked "- " as Markdown does (an <ol> would number items the page does not number)."""
     if ul.parent is None:
         return
-    ol = tree.create_element("ol")
-    ol.append(*ul.child_nodes.values())
-    ul.replace_with(ol)
+    div = tree.create_element("div")
+    for item in list(ul.child_nodes.values()):
+        if item.type == 1 and item.tag == "li":
+            block = tree.create_element("div")
+            block.append(tree.create_text_node("- "), *item.child_nodes.values())
+            div.append(block)
+        else:
+            div.append(item)
+    ul.replace_with(div)
+
+
+def _script_kind(script) -> tuple[str, bool]:
+    kind = (script.getattr("type") or "").lower()
+    return kind.split(";", 1)[0].strip(), "mode=display" in kind.replace(" ", "")
+
+
+def _rewrite_script(tree, script, asciimath: bool) -> int:
+    """MathJax 2 input scripts: TeX (``math/tex``, ``text/tex``), MathML (``math/mml``), AsciiMath. Returns 1 for a
+    formula's source (its rendered copies are then dropped), else 0."""
+    kind, display = _script_kind(script)
+    text = script.text or ""
+    if kind in ("math/tex", "text/tex"):
+        script.replace_with(_math_node(tree, text, display, "mathjax"))
+        return 1
+    if kind == "math/mml":
+        parsed = HTMLTree.parse(text).body
+        math = parsed.query_selector("math") if parsed is not None else None
+        if math is None:
+            return 0
+        tex = _mathml_tex(math)
+        display = display or (math.getattr("display") or "").lower() == "block"
+        script.replace_with(_math_node(tree, tex, display, "mathml"))
+        return 1
+    if kind == "math/asciimath":
+        script.replace_with(_math_node(tree, asciimath_tex(text), display, "asciimath"))
+        return 1
+    return 0
+
+
+def _strip_delimiters(tex: str) -> tuple[str, bool | None]:
+    """``tex`` without one pair of outer delimiters, and whether they said display (None: there were none)."""
+    tex = tex.strip()
+    for open_, close, display in (("$$", "$$", True), ("\\[", "\\]", True), ("\\(", "\\)", False),
+                                  ("$", "$", False)):
+        if tex.startswith(open_) and tex.endswith(close) and len(tex) >= len(open_) + len(close):
+            return tex[len(open_): len(tex) - len(close)].strip(), display
+    return tex, None
+
+
+def _rewrite_tex_attribute(tree, node) -> None:
+    tex = next(v for v in (node.getattr(a) for a in _TEX_ATTRIBUTES) if v)
+    tex, delimited_display = _strip_delimiters(tex)
+    classes = " ".join(_classes(node)).lower()
+    display = delimited_display if delimited_display is not None else (
+        "display" in classes or "block" in classes or node.getattr("display") == "block"
+        or (node.tag in ("amp-mathml", "bento-mathml") and node.getattr("inline") is None))
+    node.replace_with(_math_node(tree, tex, display, "data_attr"))
+
+
+def _rewrite_labelled(tree, root, node) -> None:
+    """Server-side MathJax (mathjax-node-page CHTML): the TeX survives only as the ``aria-label`` of ``.mjx-math``;
+    the whole rendering (its MathJax_CHTML wrapper) is replaced."""
+    if not root.contains(node):
+        return
+    wrapper, parent = node, node.parent
+    for _ in range(_WRAPPER_LEVELS):
+        if parent is None or parent.type != 1:
+            break
+        classes = _classes(parent)
+        if not (classes & _MATHJAX_RENDERED_CLASSES or "mjx-chtml" in classes):
+            break
+        wrapper, parent = parent, parent.parent
+    display = "MJXc-display" in _classes(wrapper) or "MathJax_Display" in _classes(wrapper) or \
+        (parent is not None and parent.type == 1 and "MJXc-display" in _classes(parent))
+    wrapper.replace_with(_math_node(tree, node.getattr("aria-label"), display, "mathjax"))
+
+
+def _rewrite_tex_element(tree, node) -> None:
+    """Elements whose text is TeX (Distill ``d-math``, jsMath ``span.math``/``div.math``); text that already carries
+    delimiters is left to the text pass."""
+    text = node.text or ""
+    if not text.strip() or (node.tag not in _TEX_ELEMENTS and (len(text) > 5000 or node.query_selector("p"))):
+        return
+    tex, delimited_display = _strip_delimiters(text)
+    display = delimited_display if delimited_display is not None else (
+        node.getattr("block") is not None or node.tag == "div")
+    node.replace_with(_math_node(tree, tex, display, "tex_element"))
 
 
 _TEX_ENCODINGS = frozenset({"application/x-tex", "tex"})
@@ -455,14 +600,20 @@ def _math_wrapper(math):
     return wrapper
 
 
-def _rewrite_mathml(tree, root, math) -> None:
-    if math.parent is None or not root.contains(math):  # went with an enclosing wrapper already (KaTeX)
-        return
+def _mathml_tex(math) -> str:
+    """A ``<math>`` element's TeX: its TeX annotation, else ``alttext``, else converted from its MathML."""
     tex = _tex_annotation(math)
     if tex is None:
         tex = math.getattr("alttext")
     if tex is None or not tex.strip():
         tex = mathml.convert(math)
+    return tex
+
+
+def _rewrite_mathml(tree, root, math) -> None:
+    if math.parent is None or not root.contains(math):  # went with an enclosing wrapper already (KaTeX)
+        return
+    tex = _mathml_tex(math)
     display = (math.getattr("display") or "").lower() == "block" or \
         (math.getattr("mode") or "").lower() == "display"
     wrapper = _math_wrapper(math)
@@ -475,13 +626,8 @@ def _rewrite_mathml(tree, root, math) -> None:
 
 
 def _rewrite_math_container(tree, span) -> None:
-    tex = (span.text or "").strip()
-    display = tex.startswith("$$") or tex.startswith("\\[")
-    for open_, close in (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$")):
-        if tex.startswith(open_) and tex.endswith(close) and len(tex) >= len(open_) + len(close):
-            tex = tex[len(open_): len(tex) - len(close)]
-            break
-    span.replace_with(_math_node(tree, tex, display, "math_container"))
+    tex, display = _strip_delimiters(span.text or "")
+    span.replace_with(_math_node(tree, tex, bool(display), "math_container"))
 
 
 def _rewrite_latex_image(tree, img) -> None:
@@ -492,8 +638,10 @@ def _rewrite_latex_image(tree, img) -> None:
     if alt and any(c in _LATEX_IMG_CLASSES for c in classes):
         tex, source = alt, "img_alt"
     elif latex_url:
-        tex, source = _tex_from_url(src) or alt, "img_url"
-    elif alt and any(c in _LATEX_IMG_WEAK_CLASSES for c in classes) and _TEXISH.search(alt):
+        # the alt (or title) text when it is clean TeX (written by the author), else the URL's TeX
+        clean = next((t for t in (alt, (img.getattr("title") or "").strip()) if _clean_tex(t)), None)
+        tex, source = clean or _tex_from_url(src) or alt, "img_url"
+    elif alt and any(c in _LATEX_IMG_WEAK_CLASSES for c in classes) and mathspans.is_math_body(alt, "$"):
         tex, source = alt, "img_alt"
     else:
         return
@@ -508,16 +656,35 @@ def _rewrite_latex_image(tree, img) -> None:
         img.replace_with(_math_node(tree, tex, display, source))
 
 
+# what a LaTeX image's alt/title is when it is not clean TeX: a URL, a file name, URL escapes, a caption in words
+_NOT_CLEAN_TEX = re.compile(r"&space;|%[0-9A-Fa-f]{2}|https?:|\.(?:gif|png|svg|jpe?g)\b|^(?:[A-Za-z]+\s+){3}", re.I)
+# URL escapes of LaTeX image services (codecogs writes spaces as &space; and + as &plus;)
+_URL_ESCAPES = {"&space;": " ", "&plus;": "+", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&nbsp;": " "}
+_URL_ESCAPE = re.compile("|".join(map(re.escape, _URL_ESCAPES)))
+
+
+def _clean_tex(text: str) -> bool:
+    return bool(text) and _NOT_CLEAN_TEX.search(text) is None and mathspans.is_math_body(text, "$")
+
+
 def _tex_from_url(src: str) -> str:
+    """The formula of a LaTeX image URL: a ``latex=``/``tex=``/``chl=`` parameter, else the whole query (codecogs,
+    mimetex), its escapes decoded (``%20``, ``&space;``, ``&plus;``; a ``+`` is a plus except in a parameter
+    value, where forms write spaces as ``+``) and its rendering options (``\\dpi{..}``, ``\\bg_white``) dropped."""
     query = urlsplit(src).query
+    if not query and "latex?" in src:
+        query = src.rsplit("latex?", 1)[-1]
+    tex = None
     for key in ("latex=", "tex=", "chl=", "formula="):
         for part in query.split("&"):
             if part.startswith(key):
-                return unquote_plus(part[len(key):])
-    if "codecogs" in src.lower():
-        # codecogs: https://latex.codecogs.com/gif.latex?<tex>, spaces as %20 (a '+' is a plus)
-        return unquote_plus(query.replace("+", "%2B")) if query else unquote_plus(src.rsplit("latex?", 1)[-1])
-    return unquote_plus(query.replace("+", "%2B"))
+                tex = unquote_plus(part[len(key):])
+                break
+        if tex is not None:
+            break
+    if tex is None:
+        tex = unquote_plus(query.replace("+", "%2B"))
+    return _IMG_OPTIONS.sub("", _URL_ESCAPE.sub(lambda m: _URL_ESCAPES[m.group()], tex)).strip()
 
 
 def _fence_code(tree, root) -> bool:
@@ -538,15 +705,15 @@ def _fence_code(tree, root) -> bool:
 # -- text pass ------------------------------------------------------------------------------------------------
 
 
-def _unfence(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate) -> str:
+def _unfence(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, backticks: bool = False) -> str:
     """Restore fenced math and code verbatim; in the prose between them drop boilerplate lines and normalise
     delimited math (when ``delimited``: the text has a delimiter); count the math."""
     if MATH_CLOSE not in text and CODE_OPEN not in text:  # (not MATH_OPEN: see _PAGE_SENTINELS)
-        return _prose(text, counts, delimited, boilerplate, True, True)
+        return _prose(text, counts, delimited, boilerplate, True, True, backticks)
     out = []
     pos = 0
     for m in _FENCED.finditer(text):
-        out.append(_prose(text[pos: m.start()], counts, delimited, boilerplate, pos == 0, False))
+        out.append(_prose(text[pos: m.start()], counts, delimited, boilerplate, pos == 0, False, backticks))
         if m.group(1) is not None:
             tex = m.group(2)
             out.append(tex)
@@ -555,7 +722,7 @@ def _unfence(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate)
             code = m.group(3)
             out.append(_STRAY.sub("", code) if MATH_OPEN in code else code)
         pos = m.end()
-    out.append(_prose(text[pos:], counts, delimited, boilerplate, pos == 0, True))
+    out.append(_prose(text[pos:], counts, delimited, boilerplate, pos == 0, True, backticks))
     return "".join(out)
 
 
@@ -564,7 +731,8 @@ def _count(counts: dict, source: str, display: bool) -> None:
     counts["math_sources"][source] = counts["math_sources"].get(source, 0) + 1
 
 
-def _prose(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, at_start: bool, at_end: bool) -> str:
+def _prose(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, at_start: bool, at_end: bool,
+           backticks: bool = False) -> str:
     """Text between fences. Its first line continues a line with math or code unless ``at_start`` (likewise its
     last line and ``at_end``): only whole lines are boilerplate candidates."""
     if not text:
@@ -574,29 +742,48 @@ def _prose(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, a
         text = _STRAY.sub("", text)
     if "\n" in text or (at_start and at_end):
         text = boilerplate.clean(text, keep_first=not at_start, keep_last=not at_end)
-    if "$" in text:  # counted before \(..\) becomes $..$, so that nothing is counted twice
-        for m in _DOLLAR_MATH.finditer(text):
-            if _TEXISH.search(m.group(1)):
-                _count(counts, "text_delimited", False)
     if delimited:
-        text = _DELIMITED.sub(lambda m: _delimited(m, counts), text)
+        text = _BBCODE.sub(_bbcode, text)
+    if "$" in text or delimited:
+        text = _delimited(text, counts)
+    if backticks and "`" in text:
+        text = _BACKTICK.sub(lambda m: _asciimath(m, counts), text)
     return text
 
 
-def _delimited(m: re.Match, counts: dict) -> str:
-    if m.group("env") is not None:
-        _count(counts, "text_delimited", True)
-        return m.group("env")
-    if m.group("dd") is not None:
-        if not m.group("dd").strip():
-            return m.group(0)
-        _count(counts, "text_delimited", True)
+def _delimited(text: str, counts: dict) -> str:
+    """One scan by the shared definition of math: ``$..$`` / ``$$..$$`` counted, ``\\(..\\)`` / ``\\[..\\]``
+    written as ``$..$`` / ``$$..$$``."""
+    out, pos = [], 0
+    for span in mathspans.find(text):
+        out.append(text[pos:span.start])
+        out.append(text[span.start:span.end] if span.kind in ("$", "$$", "env") else mathspans.normalize(span))
+        _count(counts, "text_delimited", span.display)
+        pos = span.end
+    if not pos:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _asciimath(m: re.Match, counts: dict) -> str:
+    tex = asciimath_tex(m.group(1))
+    if not tex:
         return m.group(0)
-    if m.group("bd") is not None:
-        _count(counts, "text_delimited", True)
-        return "$$" + m.group("bd").strip() + "$$"
-    _count(counts, "text_delimited", False)
-    return "$" + m.group("bi").strip() + "$"
+    _count(counts, "asciimath", False)
+    return f"${tex}$"
+
+
+def _bbcode(m: re.Match) -> str:
+    if m.group("hash") is not None:
+        body = m.group("hash")
+        if not mathspans.is_math_body(body, "$"):
+            return m.group(0)
+        return f"${body}$"
+    body = m.group("body").strip()
+    if not body:
+        return m.group(0)
+    return f"${body}$" if m.group("tag").lower() in _BBCODE_INLINE else f"$${body}$$"
 
 
 # -- datatrove step -------------------------------------------------------------------------------------------
