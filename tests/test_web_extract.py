@@ -268,6 +268,25 @@ def convert(mathml_source: str) -> str:
         ("<math><mtable><mtr><mtd><mn>1</mn></mtd><mtd><mn>0</mn></mtd></mtr><mtr><mtd><mn>0</mn></mtd>"
          "<mtd><mn>1</mn></mtd></mtr></mtable></math>", "\\begin{matrix}1 & 0 \\\\ 0 & 1\\end{matrix}"),
         ("<math><mfenced><mi>a</mi><mi>b</mi></mfenced></math>", "(a,b)"),
+        # a binomial is \binom, not (\binom{n}{k}); a fraction without a bar and without parentheses is not one
+        ("<math><mrow><mo>(</mo><mfrac linethickness='0'><mi>n</mi><mi>k</mi></mfrac><mo>)</mo></mrow></math>",
+         "\\binom{n}{k}"),
+        ("<math><mfenced><mfrac linethickness='0pt'><mi>n</mi><mi>k</mi></mfrac></mfenced></math>", "\\binom{n}{k}"),
+        ("<math><mfrac linethickness='0'><mi>a</mi><mi>b</mi></mfrac></math>", "\\genfrac{}{}{0pt}{}{a}{b}"),
+        # accents are accents, not \stackrel{˙}{x}
+        ("<math><mover accent='true'><mi>x</mi><mo>˙</mo></mover></math>", "\\dot{x}"),
+        ("<math><mover accent='true'><mi>x</mi><mo>¨</mo></mover></math>", "\\ddot{x}"),
+        ("<math><mover><mi>y</mi><mo>¯</mo></mover><mover><mrow><mi>a</mi><mi>b</mi></mrow><mo>¯</mo></mover>"
+         "</math>", "\\bar{y}\\overline{ab}"),
+        ("<math><munder><mi>x</mi><mo>_</mo></munder></math>", "\\underline{x}"),
+        ("<math><mrow><mo>[</mo><mtable><mtr><mtd><mn>1</mn></mtd><mtd><mn>2</mn></mtd></mtr></mtable><mo>]</mo>"
+         "</mrow></math>", "\\begin{bmatrix}1 & 2\\end{bmatrix}"),
+        ("<math><mi mathvariant='sans-serif'>H</mi><mo>∗</mo><mi>ℙ</mi><mo>∊</mo><mo>■</mo></math>",
+         "\\mathsf{H}\\ast\\mathbb{P}\\in\\blacksquare"),
+        ("<math><mi>det</mi><mo>(</mo><mi>A</mi><mo>)</mo><mspace width='1em'/><mi>x</mi></math>",
+         "\\det(A)\\quad x"),
+        ("<math><mmultiscripts><mi>X</mi><mi>a</mi><none/><mprescripts/><mi>b</mi><none/></mmultiscripts></math>",
+         "{}_bX_a"),
     ],
 )
 def test_mathml_to_latex(source, tex):
