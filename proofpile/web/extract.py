@@ -117,6 +117,7 @@ _CONDITIONAL_MATHML = re.compile(r"<!--\[if (?:gte )?mathML\]>(.*?)<!\[endif\]--
 _MML_PREFIX = re.compile(r"<(/?)mml:")
 # attributes that hold a formula's TeX, in order of preference (math[data-code]: some converters' MathML)
 _TEX_ATTRIBUTES = ("data-math", "data-expr", "data-formula", "data-latex", "data-tex", "data-code")
+_TEX_ATTRIBUTE_SET = frozenset(_TEX_ATTRIBUTES)
 # elements whose text is TeX: Distill's d-math/dt-math, jsMath's span.math/div.math
 _TEX_ELEMENTS = frozenset({"d-math", "dt-math"})
 _JSMATH_CLASSES = frozenset({"math"})
@@ -269,11 +270,10 @@ def _uncomment_mathml(m: re.Match) -> str:
     return _MML_PREFIX.sub(r"<\1", m.group(1))
 
 
-def _mentions(html: str, low: str | None, word: str) -> bool:
-    """Whether the page names ``word`` (lowercase) in any case, without lowercasing a non-ASCII page."""
-    if low is not None:
-        return word in low
-    return re.search(word, html, re.I) is not None
+# how pages spell the renderers whose markup is only read when the page loads them (a case-insensitive search of a
+# non-ASCII page costs as much as the extraction: these spellings are searched as they are)
+_ASCIIMATH_NAMES = ("asciimath", "AsciiMath", "ASCIIMath", "ASCIIMATH", "Asciimath")
+_JSMATH_NAMES = ("jsMath", "jsmath", "JSMath", "JSMATH")
 
 
 def _has_delimiters(text: str) -> bool:
@@ -317,10 +317,7 @@ def extract_math_text(
     if root is None or tree.body is None:
         return "", counts
 
-    low = html.lower() if html.isascii() else None
-    asciimath = _mentions(html, low, "asciimath")
-    _rewrite_math(tree, root, asciimath=asciimath, jsmath=_mentions(html, low, "jsmath"))
-    if "<figure" in html:
+    if _rewrite_math(tree, root, html) and "<figure" in html:
         _keep_math_figures(tree, root)
     deep = _looks_deep(html)
     options = dict(
@@ -340,7 +337,8 @@ def extract_math_text(
     if delimited and _fence_code(tree, root):
         text = extract_plain_text(tree, **options)
     boilerplate = _boilerplate(str(boilerplate_lines), str(boilerplate_patterns))
-    text = _unfence(text, counts, delimited, boilerplate, asciimath and "`" in text)
+    backticks = "`" in text and _BACKTICK.search(text) is not None and _has(html, *_ASCIIMATH_NAMES)
+    text = _unfence(text, counts, delimited, boilerplate, backticks)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if not text:
         return "", empty_counts()
@@ -362,9 +360,12 @@ def _math_node(tree, tex: str, display: bool, source: str):
     return tree.create_text_node(f"{MATH_OPEN}{_SOURCE_CHAR[source]}{delim}{tex}{delim}{MATH_CLOSE}")
 
 
-def _rewrite_math(tree, root, asciimath: bool = False, jsmath: bool = False) -> None:
+def _rewrite_math(tree, root, html: str = "") -> bool:
     """Every DOM rewrite from one walk of the DOM (one CSS query costs about as much as ten substring tests of the
-    raw page), grouped by kind and applied in an order where wrappers go before what they wrap."""
+    raw page), grouped by kind and applied in an order where wrappers go before what they wrap. ``html`` is the raw
+    page, searched for the renderers that give some markup its meaning (jsMath) only when that markup is there.
+    Returns whether the page had math markup."""
+    jsmath = None
     scripts, katex, maths, rendered, containers, images, lists = [], [], [], [], [], [], []
     attributed, tex_elements, labelled = [], [], []
     for node in root.query_selector_all(_MATH_SELECTOR).values():
@@ -381,11 +382,11 @@ def _rewrite_math(tree, root, asciimath: bool = False, jsmath: bool = False) -> 
             tex_elements.append(node)
         elif tag == "mjx-container":
             rendered.append(node)
-        elif any(node.getattr(a) for a in _TEX_ATTRIBUTES):
-            attributed.append(node)
         else:
             classes = _classes(node)
-            if "katex" in classes:
+            if _TEX_ATTRIBUTE_SET.intersection(node.attrs):
+                attributed.append(node)
+            elif "katex" in classes:
                 katex.append(node)
             elif "math-container" in classes:
                 containers.append(node)
@@ -393,14 +394,17 @@ def _rewrite_math(tree, root, asciimath: bool = False, jsmath: bool = False) -> 
                 labelled.append(node)
             elif classes & _MATHJAX_RENDERED_CLASSES:
                 rendered.append(node)
-            elif jsmath and classes & _JSMATH_CLASSES:
-                tex_elements.append(node)
+            elif classes & _JSMATH_CLASSES:
+                if jsmath is None:
+                    jsmath = _has(html, *_JSMATH_NAMES)
+                if jsmath:
+                    tex_elements.append(node)
     for node in attributed:  # before KaTeX: the attribute holds the TeX of the rendering inside
         if root.contains(node):
             _rewrite_tex_attribute(tree, node)
     tex_scripts = 0
     for script in scripts:
-        tex_scripts += _rewrite_script(tree, script, asciimath)
+        tex_scripts += _rewrite_script(tree, script)
     for node in katex:
         if root.contains(node):
             _rewrite_katex(tree, node)
@@ -423,6 +427,7 @@ def _rewrite_math(tree, root, asciimath: bool = False, jsmath: bool = False) -> 
             _rewrite_latex_image(tree, img)
     for node in lists:
         _keep_list(tree, node)
+    return bool(scripts or katex or maths or containers or attributed or tex_elements or labelled or images)
 
 
 def _keep_math_figures(tree, root) -> None:
@@ -457,7 +462,7 @@ def _script_kind(script) -> tuple[str, bool]:
     return kind.split(";", 1)[0].strip(), "mode=display" in kind.replace(" ", "")
 
 
-def _rewrite_script(tree, script, asciimath: bool) -> int:
+def _rewrite_script(tree, script) -> int:
     """MathJax 2 input scripts: TeX (``math/tex``, ``text/tex``), MathML (``math/mml``), AsciiMath. Returns 1 for a
     formula's source (its rendered copies are then dropped), else 0."""
     kind, display = _script_kind(script)
@@ -491,7 +496,7 @@ def _strip_delimiters(tex: str) -> tuple[str, bool | None]:
 
 
 def _rewrite_tex_attribute(tree, node) -> None:
-    tex = next(v for v in (node.getattr(a) for a in _TEX_ATTRIBUTES) if v)
+    tex = next((v for v in (node.getattr(a) for a in _TEX_ATTRIBUTES) if v), "")
     tex, delimited_display = _strip_delimiters(tex)
     classes = " ".join(_classes(node)).lower()
     display = delimited_display if delimited_display is not None else (
