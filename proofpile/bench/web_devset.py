@@ -34,6 +34,7 @@ _WRAPPER = re.compile(r"\{\\(?:display|text)style")
 _STYLE = re.compile(r"\\(?:display|text)style(?![A-Za-z])")
 _SPACE = re.compile(r"\s+")
 _COMMAND = re.compile(r"\\[A-Za-z]+")
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\{[^}]*\}(?:\{[rlc|]*\})?")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z\u0370-\u03ff]+")
 
 
@@ -73,7 +74,9 @@ def tex_key(tex: str) -> str:
 
 
 def skeleton(tex: str) -> str:
-    return _NOT_ALNUM.sub("", _COMMAND.sub("", htmllib.unescape(tex)))
+    """Letters and digits in order, without TeX command and environment names (``\\begin{array}{c}``, ``\\left``):
+    how a MathML conversion is compared with TeX derived by other means."""
+    return _NOT_ALNUM.sub("", _COMMAND.sub("", _ENVIRONMENT.sub("", htmllib.unescape(tex))))
 
 
 def asciimath_skeleton(body: str) -> str:

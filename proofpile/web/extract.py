@@ -440,6 +440,9 @@ def _keep_math_figures(tree, root) -> None:
             figure.replace_with(block)
 
 
+_BLOCK_TAGS = frozenset({"p", "div"})
+
+
 def _keep_list(tree, ul) -> None:
     """resiliparse's main-content pass drops every <ul> (it keeps <ol>), and with them theorem lists, case
     analyses and formulas in bullets. A list without links is content, not navigation: it becomes blocks, each item
@@ -450,7 +453,13 @@ def _keep_list(tree, ul) -> None:
     for item in list(ul.child_nodes.values()):
         if item.type == 1 and item.tag == "li":
             block = tree.create_element("div")
-            block.append(tree.create_text_node("- "), *item.child_nodes.values())
+            children = item.child_nodes.values()
+            first = next((c for c in children if c.type == 1 or (c.text or "").strip()), None)
+            if first is not None and first.type == 1 and first.tag in _BLOCK_TAGS and first.first_child is not None:
+                first.insert_before(tree.create_text_node("- "), first.first_child)  # "- " starts its first line
+                block.append(*children)
+            else:
+                block.append(tree.create_text_node("- "), *children)
             div.append(block)
         else:
             div.append(item)

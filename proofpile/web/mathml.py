@@ -17,6 +17,7 @@ outside the wheel runs.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 MAX_DEPTH = 64
 
@@ -92,7 +93,14 @@ _SKIPPED = frozenset({"annotation", "annotation-xml", "mprescripts", "none", "ma
 _ZERO = frozenset({"0", "0pt", "0px", "0em", "0ex", "0.0em", "thin0"})
 
 
+# Mathematical Alphanumeric Symbols (𝑥, 𝜕, 𝐀: MS Word writes its math in them): their plain letter, which the
+# variant (italic by default) already says
+_MATH_ALPHANUMERIC = re.compile("[\U0001D400-\U0001D7FF]")
+
+
 def symbols(text: str) -> str:
+    if not text.isascii():
+        text = _MATH_ALPHANUMERIC.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     return _SYMBOL_RE.sub(lambda m: SYMBOLS[m.group()], text)
 
 
