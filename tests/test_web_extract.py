@@ -172,8 +172,11 @@ def test_bullet_lists_without_links_are_kept():
         "<ul><li>First, <script type='math/tex'>a \\le b</script></li><li>Second, \\(b &lt; c\\)</li></ul>"
         "<ul class='menu'><li><a href='/'>Home</a></li><li><a href='/blog'>Blog</a></li></ul>"
     )
-    assert text == "- First, $a \\le b$\n- Second, $b < c$"  # bullets, never numbers the page does not have
+    assert text == "- First, $a \\le b$\n  - Second, $b < c$"  # bullets, never numbers the page does not have
     assert counts["math_inline"] == 2
+    # an ordered list keeps its numbers; a bullet list inside it gets bullets
+    text, _ = extract_body("<ol><li>Step one</li><li><p>Step two</p><ul><li>case a</li><li>case b</li></ul></li></ol>")
+    assert text == "1. Step one\n\n2. Step two\n\n- case a\n    - case b"
 
 
 def test_navigation_buttons_forms_and_boilerplate_lines_dropped():

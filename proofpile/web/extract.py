@@ -59,6 +59,7 @@ SOURCES = ("mathjax", "katex", "mathml", "math_container", "img_alt", "img_url",
 # Math and code are fenced in the DOM by private-use characters, so that nothing after extraction (delimiter
 # normalisation, line filters) touches them: MATH_OPEN + one source char + "$..$" + MATH_CLOSE.
 MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003"
+LIST_MARK = "\ue006ul"  # the last item of a bullet list turned into an <ol> (see _keep_list)
 _SOURCE_CHAR = {name: chr(0xE010 + i) for i, name in enumerate(SOURCES)}
 _CHAR_SOURCE = {char: name for name, char in _SOURCE_CHAR.items()}
 _SENTINELS = (MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE)
@@ -104,9 +105,10 @@ _MATHJAX_RENDERED_CLASSES = frozenset({"MathJax_Preview", "MathJax", "MathJax_Di
 # that share a test are grouped in one :is(): a third cheaper than listing them
 _MATH_SELECTOR = ", ".join(
     ['script:is([type^="math/" i], [type^="text/tex" i])', "math", "mjx-container", "d-math", "dt-math",
-     '[class]:is([class*="katex"], [class*="math"], [class*="MathJax"], [class*="mjx-"])',
+     '[class]:is([class*="katex"], [class*="math-container"], [class*="MathJax"], [class*="mjx-chtml"], .math, '
+     '.mjx-math)',
      # TeX held in attributes: KaTeX-HTML-only (data-math), katex.org (data-expr), AMP/Bento (data-formula)...
-     ":is([data-math], [data-expr], [data-formula], [data-latex], [data-tex])",
+     ":is([data-math], [data-expr], [data-formula])",
      # only images that may carry LaTeX: building a Python node for every image on a page costs more than this
      'img:is([src*="tex"], [src*="TeX"], [src*="cht=tx"], [class*="tex"], [class*="math"], [class*="equation"], '
      '[class*="formula"], [class*="ql-img"])',
@@ -116,7 +118,7 @@ _MATH_SELECTOR = ", ".join(
 _CONDITIONAL_MATHML = re.compile(r"<!--\[if (?:gte )?mathML\]>(.*?)<!\[endif\]-->", re.S | re.I)
 _MML_PREFIX = re.compile(r"<(/?)mml:")
 # attributes that hold a formula's TeX, in order of preference (math[data-code]: some converters' MathML)
-_TEX_ATTRIBUTES = ("data-math", "data-expr", "data-formula", "data-latex", "data-tex", "data-code")
+_TEX_ATTRIBUTES = ("data-math", "data-expr", "data-formula", "data-code")
 _TEX_ATTRIBUTE_SET = frozenset(_TEX_ATTRIBUTES)
 # elements whose text is TeX: Distill's d-math/dt-math, jsMath's span.math/div.math
 _TEX_ELEMENTS = frozenset({"d-math", "dt-math"})
@@ -273,7 +275,7 @@ def _uncomment_mathml(m: re.Match) -> str:
 # how pages spell the renderers whose markup is only read when the page loads them (a case-insensitive search of a
 # non-ASCII page costs as much as the extraction: these spellings are searched as they are)
 _ASCIIMATH_NAMES = ("asciimath", "AsciiMath", "ASCIIMath", "ASCIIMATH", "Asciimath")
-_JSMATH_NAMES = ("jsMath", "jsmath", "JSMath", "JSMATH")
+_JSMATH_NAMES = ("jsMath",)  # the library writes its name so: jsMath/load.js, jsMath2jax
 
 
 def _has_delimiters(text: str) -> bool:
@@ -339,6 +341,8 @@ def extract_math_text(
     boilerplate = _boilerplate(str(boilerplate_lines), str(boilerplate_patterns))
     backticks = "`" in text and _BACKTICK.search(text) is not None and _has(html, *_ASCIIMATH_NAMES)
     text = _unfence(text, counts, delimited, boilerplate, backticks)
+    if LIST_MARK in text:
+        text = _bullet_lists(text)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if not text:
         return "", empty_counts()
@@ -440,30 +444,42 @@ def _keep_math_figures(tree, root) -> None:
             figure.replace_with(block)
 
 
-_BLOCK_TAGS = frozenset({"p", "div"})
-
-
 def _keep_list(tree, ul) -> None:
     """resiliparse's main-content pass drops every <ul> (it keeps <ol>), and with them theorem lists, case
-    analyses and formulas in bullets. A list without links is content, not navigation: it becomes blocks, each item
-    marked "- " as Markdown does (an <ol> would number items the page does not number)."""
+    analyses and formulas in bullets. A list without links is content, not navigation: it becomes an <ol>, with a
+    last item holding ``LIST_MARK`` so that the text pass can write its items as "- " bullets instead of the numbers
+    an <ol> gets, which are not on the page (a DOM rewrite of every item costs a fifth of the extraction)."""
     if ul.parent is None:
         return
-    div = tree.create_element("div")
-    for item in list(ul.child_nodes.values()):
-        if item.type == 1 and item.tag == "li":
-            block = tree.create_element("div")
-            children = item.child_nodes.values()
-            first = next((c for c in children if c.type == 1 or (c.text or "").strip()), None)
-            if first is not None and first.type == 1 and first.tag in _BLOCK_TAGS and first.first_child is not None:
-                first.insert_before(tree.create_text_node("- "), first.first_child)  # "- " starts its first line
-                block.append(*children)
-            else:
-                block.append(tree.create_text_node("- "), *children)
-            div.append(block)
-        else:
-            div.append(item)
-    ul.replace_with(div)
+    ol = tree.create_element("ol")
+    ol.append(*ul.child_nodes.values())
+    mark = tree.create_element("li")
+    mark.append(tree.create_text_node(LIST_MARK))
+    ol.append(mark)
+    ul.replace_with(ol)
+
+
+_LIST_MARK_LINE = re.compile(r"^([ \t]*)(\d+)\. " + "\ue006ul" + r"[ \t]*$", re.M)
+_LIST_ITEM = re.compile(r"([ \t]*)(\d+)\. ")
+
+
+def _bullet_lists(text: str) -> str:
+    """Each list _keep_list marked: its numbers ("  1. ") back to the page's bullets ("  - "), its mark gone."""
+    lines = text.split("\n")
+    for i in range(len(lines) - 1, -1, -1):
+        m = _LIST_MARK_LINE.match(lines[i])
+        if m is None:
+            continue
+        indent, expected = m.group(1), int(m.group(2)) - 1
+        del lines[i]
+        j = i - 1
+        while expected > 0 and j >= 0:
+            item = _LIST_ITEM.match(lines[j])
+            if item is not None and item.group(1) == indent and int(item.group(2)) == expected:
+                lines[j] = indent + "- " + lines[j][item.end():]
+                expected -= 1
+            j -= 1
+    return "\n".join(lines)
 
 
 def _script_kind(script) -> tuple[str, bool]:
