@@ -159,16 +159,14 @@ def score_extractor(entries: list[dict], pages: list[str], outputs: list[str]) -
 
 
 def stage_steps(workdir: Path) -> list:
-    """The web stage's steps between reader and writer, as the default config builds them."""
-    from proofpile.web.extract import MathExtractor
-    from proofpile.web.filters import LanguageIdFilter, MathScoreFilter, QualityFilter
-    from proofpile.web.mathscore import ensure_default_model
-    from proofpile.web.prefilter import MathPrefilter
+    """The web stage's steps between reader and writer, built by the stage itself from the demo config (its
+    defaults), the MathScore model trained into ``workdir``."""
+    from proofpile.config import StageConfig
+    from proofpile.stages import web
 
     root = Path(__file__).resolve().parents[2]
-    model = ensure_default_model(str(root / "filters/web/mathscore-train.jsonl"), workdir / "mathscore-v2.bin")
-    return [MathPrefilter(str(root / "filters/web/math-markers.txt"), str(root / "filters/web/latex-commands.txt")),
-            MathExtractor(), LanguageIdFilter(), MathScoreFilter(model), QualityFilter()]
+    cfg = StageConfig.load("web", root / "pipelines" / "web.yaml", data_root=workdir)
+    return web.build_steps(cfg, web.mathscore_model(cfg))
 
 
 def expected_outcome(entry: dict) -> str:
@@ -191,15 +189,13 @@ def run_stage(steps: list, entries: list[dict], pages: list[str]) -> list[dict]:
     """Each page through the steps as one document: kept, or the step and reason that dropped it."""
     from datatrove.data import Document
 
-    from proofpile.web.extract import extract_math_text
-
     results = []
     for entry, page in zip(entries, pages):
         doc = Document(text=page, id=entry["file"], metadata={"url": entry.get("url") or ""})
         reason = None
         for step in steps:
             if hasattr(step, "extract"):  # the extractor, in-process (its sandbox is for the pipeline)
-                text, counts = extract_math_text(page)
+                text, counts = step.extract(page)
                 if not text:
                     reason = "extract:empty_text"
                     break
