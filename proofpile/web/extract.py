@@ -4,27 +4,37 @@ resiliparse is the engine (``HTMLTree`` DOM + ``extract_plain_text(main_content=
 ``<script type="math/tex">`` and flattens MathML into a jumble of glyphs, so math is rewritten in the DOM first: each
 math node is replaced by a text node holding its LaTeX with delimiters. Sources, in order:
 
-- MathJax 2 ``<script type="math/tex">`` (``; mode=display`` -> ``$$``); the rendered copies MathJax leaves beside
-  it (``.MathJax``, ``.MathJax_Preview``, ``mjx-container``...) are dropped;
+- TeX in attributes: ``data-math`` (KaTeX HTML-only output), ``data-expr`` (katex.org), ``data-formula``
+  (``<amp-mathml>``, ``<bento-mathml>``), ``<math data-code>``; outer ``\\(..\\)`` / ``\\[..\\]`` say inline/display;
+- MathJax 2 input scripts: ``math/tex`` and ``text/tex`` (``; mode=display`` -> ``$$``), ``math/mml`` (converted as
+  MathML), ``math/asciimath`` (converted, :mod:`proofpile.web.asciimath`); the rendered copies MathJax leaves
+  beside them (``.MathJax``, ``.MathJax_Preview``, ``mjx-container``...) are dropped;
 - KaTeX: the TeX ``annotation`` of ``.katex``; the duplicate ``.katex-html`` rendering goes with it;
-- MathML ``<math>`` (Wikipedia, MathJax 3's assistive MathML...): the ``application/x-tex`` annotation, else
-  ``alttext``, else a small MathML -> LaTeX conversion (:mod:`proofpile.web.mathml`); ``display="block"`` -> ``$$``;
-- Stack Exchange ``.math-container`` spans (their text is already ``$``-delimited TeX);
+- server-side MathJax (CHTML without its scripts): the ``aria-label`` of each ``.mjx-math``;
+- MathML ``<math>`` (Wikipedia, MathJax 3's assistive MathML, Word's ``<!--[if mathML]>`` comments...): the TeX
+  annotation, else ``alttext``, else the table-driven conversion of :mod:`proofpile.web.mathml`;
+- Stack Exchange ``.math-container`` spans; Distill ``<d-math>``/``<dt-math>``; jsMath ``.math`` on jsMath pages;
 - images whose alt text or URL carries LaTeX (codecogs, WordPress ``latex.php``, mimetex, ``tex.cgi``,
-  Wikipedia's fallback images);
-- delimited math already in the text: ``\\(...\\)`` -> ``$...$``, ``\\[...\\]`` -> ``$$...$$``, ``$$...$$`` and
-  ``\\begin{align}...\\end{align}``-style environments kept intact.
+  Wikipedia's fallback images), the URL's escapes (``&space;``, ``%20``, ``\\dpi{..}``) decoded, a clean TeX alt
+  preferred;
+- in the text: ``\\(...\\)`` -> ``$...$``, ``\\[...\\]`` -> ``$$...$$``, ``$$...$$`` and ``\\begin{align}``-style
+  environments kept intact, BBCode (``[tex]``, ``[itex]``, ``[math]``, ``[imath]``, ``[latex]``, ``##..##``) ->
+  ``$..$``/``$$..$$``, AsciiMath back-ticks on AsciiMath pages converted. What counts as math there is decided by
+  :mod:`proofpile.mathspans`, the one definition every consumer uses.
 
 Two of OpenWebMath's bugs are avoided by construction: a lone ``$`` in prose is never a delimiter (so "costs $5 and
 $10" stays text), and inserted or delimited math is fenced with private-use sentinels while the text is cleaned, so
 ``align`` environments (``\\\\[2pt]`` line breaks included) come out exactly as written. ``pre``/``code`` contents
 are fenced the same way: a ``\\(`` in a regex stays a ``\\(``.
 
-Around resiliparse: UI elements it keeps (forms, share widgets, vote buttons) are skipped by CSS selector, bullet
-lists without links are kept (its main-content pass drops every ``<ul>``, formulas and all), a pathologically deep
-DOM is extracted without the main-content pass (quadratic in depth), and after extraction whole lines that are UI
-boilerplate ("Share", "Log in", cookie notices) are dropped. The selectors and line lists are data in
-``filters/web/``.
+Around resiliparse: UI elements it keeps (form controls, share widgets, vote buttons) are skipped by CSS selector,
+while the content of forms is kept (forum software wraps whole threads in a ``<form>``); bullet lists without links
+are kept as "- " items (its main-content pass drops every ``<ul>``, formulas and all), and so are figures that hold
+math; a page without a heading starts with its title; a pathologically deep DOM is extracted without the
+main-content pass (quadratic in depth), and after extraction whole lines that are UI boilerplate ("Share", "Log in",
+cookie notices) are dropped. The selectors and line lists are data in ``filters/web/``.
+
+Measured on real pages by ``proofpile/bench/web_devset.py`` (the development set in ../shared/fixtures/html/dev).
 
 Interface for the web stage: :func:`extract_math_text` (one page) and :class:`MathExtractor` (the datatrove step,
 with a per-record time limit).
