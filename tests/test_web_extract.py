@@ -553,3 +553,32 @@ def test_a_page_without_a_heading_starts_with_its_title():
     text, _ = extract_math_text(f"<html><head><title>Site | Page</title></head><body><h1>Heading</h1><p>{PROSE}"
                                 "</p></body></html>")
     assert text == f"Heading\n\n{PROSE}"
+
+
+@pytest.mark.parametrize("source, tex", [
+    ("x^2", "x^{2}"), ("a/b", "\\frac{a}{b}"), ("(a+b)/(c+d)", "\\frac{a+b}{c+d}"), ("sqrt(x+1)", "\\sqrt{x+1}"),
+    ("root(3)(x)", "\\sqrt[3]{x}"), ("sum_(i=1)^n i", "\\sum_{i=1}^{n}i"), ("lim_(x->oo) 1/x", "\\lim_{x\\to\\infty}\\frac{1}{x}"),
+    ("alpha+beta", "\\alpha+\\beta"), ("x in RR", "x\\in\\mathbb{R}"), ("sinx", "\\sin x"), ('"if " x', "\\text{if }x"),
+    ("a !in B", "a\\notin B"), ("bb(v) xx ul(w)", "\\mathbf{v}\\times\\underline{w}"),
+])
+def test_asciimath_to_tex(source, tex):
+    from proofpile.web.asciimath import to_tex
+
+    assert to_tex(source) == tex
+
+
+def test_asciimath_and_mml_scripts_never_crash():
+    from proofpile.web.asciimath import to_tex
+
+    assert to_tex("(" * 5000 + "x").startswith("(((") and to_tex("sqrt" * 3000 + " x").startswith("\\sqrt{")
+    text, counts = extract_body("<p>A <script type='math/mml'>not <math at all</script> B "
+                                "<script type='math/mml'></script> C <script type='math/asciimath'></script> end</p>")
+    assert text.startswith("A") and text.endswith("end")
+
+
+def test_unclosed_bbcode_and_deeply_nested_lists():
+    text, counts = extract_body("<p>" + "[tex]" * 200 + "x and [itex]y[/itex]</p>")
+    assert text.endswith("[tex]x and $y$") and counts["math_inline"] == 1
+    # lists nested thousands deep (past the deep-DOM limit): each still a bullet, no number, no marker left
+    text, _ = extract_math_text("<ul><li>" * 2500 + "deep item")
+    assert text == "- deep item"

@@ -66,9 +66,12 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)  # longest key first, as AsciiMath reads ("sinx" is sin x)
 
 
+MAX_DEPTH = 64  # deeper nesting is written out token by token: a page cannot make the parser recurse unboundedly
+
+
 class _Parser:
     def __init__(self, tokens: list[str]):
-        self.tokens, self.i = tokens, 0
+        self.tokens, self.i, self.depth = tokens, 0, 0
 
     def peek(self) -> str | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -123,6 +126,15 @@ class _Parser:
         if tok is None:
             return "", None
         self.next()
+        if self.depth >= MAX_DEPTH:
+            return SYMBOLS.get(tok, tok), None
+        self.depth += 1
+        try:
+            return self._simple(tok)
+        finally:
+            self.depth -= 1
+
+    def _simple(self, tok: str) -> tuple[str, tuple | None]:
         if tok in LEFT:
             inner = self.expression(closers=True)
             close = self.next() if self.peek() in RIGHT else ""
@@ -135,7 +147,7 @@ class _Parser:
             first, g1 = self.simple()
             second, g2 = self.simple()
             return BINARY[tok] % (_ungroup(first, g1), _ungroup(second, g2)), None
-        if tok.startswith('"'):
+        if tok.startswith('"') and len(tok) > 1:
             return r"\text{%s}" % tok[1:-1], None
         if tok.startswith("text("):
             return r"\text{%s}" % tok[5:-1], None

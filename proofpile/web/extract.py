@@ -83,12 +83,13 @@ _STRAY = re.compile("[\ue000-\ue003\ue010-\ue01f]")
 
 # BBCode TeX of forum software, turned into $..$ / $$..$$ in the text pass: [tex] (display), [itex]/[imath] (inline),
 # [math]/[latex] (display), and PhysicsForums' ##..## (inline; its body must look like TeX, see mathspans)
-_BBCODE = re.compile(r"\[(?P<tag>tex|itex|math|imath|latex)\](?P<body>(?:[^\n\[]|\n(?![ \t]*\n)|\[(?!/(?P=tag)\])){1,5000}?)"
-                     r"\[/(?P=tag)\]|(?<!#)##(?![\s#])(?P<hash>[^#\n]{1,400}?)(?<![\s\\])##(?!#)", re.I)
+_BBCODE_TAG = re.compile(r"\[(tex|itex|math|imath|latex)\]", re.I)
+_HASH_MATH = re.compile(r"(?<!#)##(?![\s#])([^#\n]{1,400}?)(?<![\s\\])##(?!#)")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_BBCODE_MAX = 5000  # characters between a tag and its closing tag
 # AsciiMath between back-ticks (MathJax's asciimath2jax), on pages that load an AsciiMath renderer; \` is a back-tick
 _BACKTICK = re.compile(r"(?<!\\)`(?=\S)([^`\n]{1,400}?)(?<![\s\\])`")
 _BBCODE_INLINE = frozenset({"itex", "imath"})
-_BBCODE_OPEN = re.compile(r"\[(?:i?tex|i?math|latex)\]", re.I)
 _WIKI_DISPLAYSTYLE = re.compile(r"^\{\\(?:display|text)style\s*(.*)\}$", re.S)
 
 # image URLs that render LaTeX; the formula is the query string (codecogs: the whole query, others: a parameter)
@@ -291,7 +292,7 @@ _JSMATH_NAMES = ("jsMath",)  # the library writes its name so: jsMath/load.js, j
 def _has_delimiters(text: str) -> bool:
     """Whether ``text`` may hold math the text pass rewrites (``\\(..\\)``, ``\\[..\\]``, BBCode, ``##..##``), by
     one-character searches first (several times faster on non-ASCII). ``$..$`` and ``$$..$$`` stay as written."""
-    return ("\\" in text and _has(text, "\\(", "\\[", "\\begin{")) or ("[" in text and _BBCODE_OPEN.search(text) is not None) \
+    return ("\\" in text and _has(text, "\\(", "\\[", "\\begin{")) or ("[/" in text and _BBCODE_TAG.search(text) is not None) \
         or ("##" in text)
 
 
@@ -469,26 +470,42 @@ def _keep_list(tree, ul) -> None:
     ul.replace_with(ol)
 
 
-_LIST_MARK_LINE = re.compile(r"^([ \t]*)(\d+)\. " + "\ue006ul" + r"[ \t]*$", re.M)
 _LIST_ITEM = re.compile(r"([ \t]*)(\d+)\. ")
+_LIST_MARK_ALONE = re.compile(r"[ \t]*(?:\d+\. )?\ue006ul[ \t]*$")
 
 
 def _bullet_lists(text: str) -> str:
-    """Each list _keep_list marked: its numbers ("  1. ") back to the page's bullets ("  - "), its mark gone."""
+    """Each list _keep_list marked: its numbers ("  1. ") back to the page's bullets ("  - "), its mark gone. One
+    pass with a stack of the open numbered lists by indentation (a page of lists nested 3,000 deep stays linear)."""
     lines = text.split("\n")
-    for i in range(len(lines) - 1, -1, -1):
-        m = _LIST_MARK_LINE.match(lines[i])
-        if m is None:
+    stack: list[tuple[int, list[tuple[int, int]]]] = []  # (indentation, [(line, end of its "N. ")]), innermost last
+    marks = []
+    for j, line in enumerate(lines):
+        body = line.lstrip(" \t")
+        if not body:
             continue
-        indent, expected = m.group(1), int(m.group(2)) - 1
-        del lines[i]
-        j = i - 1
-        while expected > 0 and j >= 0:
-            item = _LIST_ITEM.match(lines[j])
-            if item is not None and item.group(1) == indent and int(item.group(2)) == expected:
-                lines[j] = indent + "- " + lines[j][item.end():]
-                expected -= 1
-            j -= 1
+        depth = len(line) - len(body)
+        while stack and stack[-1][0] > depth:  # a line less indented than a list closes it
+            stack.pop()
+        item = _LIST_ITEM.match(line)
+        if item is None:
+            continue
+        number = int(item.group(2))
+        if stack and stack[-1][0] == depth and len(stack[-1][1]) == number - 1:
+            if body.startswith(f"{number}. {LIST_MARK}"):  # the mark closes a list we made from a <ul>
+                for k, end in stack.pop()[1]:
+                    lines[k] = lines[k][:depth] + "- " + lines[k][end:]
+                marks.append(j)
+            else:
+                stack[-1][1].append((j, item.end()))
+        elif number == 1:
+            if stack and stack[-1][0] == depth:
+                stack.pop()
+            stack.append((depth, [(j, item.end())]))
+    drop = set(marks)
+    # a mark whose list did not come out as numbered (never seen; a page's own text) is dropped, never shown
+    lines = [line if LIST_MARK not in line else line.replace(LIST_MARK, "")
+             for j, line in enumerate(lines) if j not in drop and not _LIST_MARK_ALONE.match(line)]
     return "\n".join(lines)
 
 
@@ -783,7 +800,7 @@ def _prose(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, a
     if "\n" in text or (at_start and at_end):
         text = boilerplate.clean(text, keep_first=not at_start, keep_last=not at_end)
     if delimited:
-        text = _BBCODE.sub(_bbcode, text)
+        text = _bbcode(text)
     if "$" in text or delimited:
         text = _delimited(text, counts)
     if backticks and "`" in text:
@@ -814,16 +831,28 @@ def _asciimath(m: re.Match, counts: dict) -> str:
     return f"${tex}$"
 
 
-def _bbcode(m: re.Match) -> str:
-    if m.group("hash") is not None:
-        body = m.group("hash")
-        if not mathspans.is_math_body(body, "$"):
-            return m.group(0)
-        return f"${body}$"
-    body = m.group("body").strip()
-    if not body:
-        return m.group(0)
-    return f"${body}$" if m.group("tag").lower() in _BBCODE_INLINE else f"$${body}$$"
+def _bbcode(text: str) -> str:
+    """BBCode TeX ([tex]..[/tex], ...) and ##..## as $..$ / $$..$$. Each tag's closing tag is looked up with
+    str.find within ``_BBCODE_MAX`` characters: a page of unclosed tags costs one search per tag, not a regex
+    backtrack over the page."""
+    if "[/" in text:
+        out, pos, low = [], 0, text.lower()
+        for m in _BBCODE_TAG.finditer(text):
+            if m.start() < pos:
+                continue
+            tag = m.group(1).lower()
+            close = low.find(f"[/{tag}]", m.end(), m.end() + _BBCODE_MAX)
+            body = text[m.end():close].strip() if close != -1 else ""
+            if not body or _BLANK_LINE.search(body):
+                continue
+            out += [text[pos:m.start()], f"${body}$" if tag in _BBCODE_INLINE else f"$${body}$$"]
+            pos = close + len(tag) + 3
+        if out:
+            text = "".join(out) + text[pos:]
+    if "##" in text:
+        text = _HASH_MATH.sub(lambda m: f"${m.group(1)}$" if mathspans.is_math_body(m.group(1), "$") else m.group(0),
+                              text)
+    return text
 
 
 # -- datatrove step -------------------------------------------------------------------------------------------
