@@ -8,9 +8,17 @@ import sys
 import pytest
 from datatrove.data import Document
 
+from proofpile.lazy_model import lid176_path
 from proofpile.web import mathscore
-from proofpile.web.filters import (LanguageIdFilter, MathScoreFilter, QualityFilter, UrlBlocklistFilter,
-                                   accented_ratio, default_lid_model, kenlm_available, strip_math)
+from proofpile.web.filters import (
+    LanguageIdFilter,
+    MathScoreFilter,
+    QualityFilter,
+    UrlBlocklistFilter,
+    accented_ratio,
+    kenlm_available,
+    strip_math,
+)
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FILTERS = os.path.join(PROJECT, "filters", "web")
@@ -43,7 +51,7 @@ def test_url_blocklist():
 
 
 def test_language_id_uses_the_local_lid176():
-    assert os.path.isfile(default_lid_model())
+    assert os.path.isfile(lid176_path())
     f = LanguageIdFilter(languages=["en"], threshold=0.5)
     d = doc(MATH_TEXT)
     assert f.filter(d) is True and d.metadata["lang"] == "en" and d.metadata["lang_score"] > 0.5
@@ -53,7 +61,7 @@ def test_language_id_uses_the_local_lid176():
     # nothing but math is in no other language: kept for MathScore and quality to judge; no prose, no math: dropped
     assert f.filter(doc("$x$ $y$")) is True and f.filter(doc("... 12 !!")) == (False, "no_prose")
     f2 = pickle.loads(pickle.dumps(f))  # steps pickle small: the model reloads in the worker
-    assert f2._model is None and f2.filter(doc(MATH_TEXT)) is True
+    assert f2.model._model is None and f2.filter(doc(MATH_TEXT)) is True
 
 
 def test_language_id_is_decided_on_the_prose_of_a_page():
@@ -65,7 +73,7 @@ def test_language_id_is_decided_on_the_prose_of_a_page():
     dense = doc(table)
     assert f.predict(dense.text)[1] < 0.5 and f.filter(dense) is True and dense.metadata["lang"] == "en"
     # a short problem: a title and a formula are too little to name a language; MathScore and quality judge it
-    short = doc("Problem 3\n\n$$\int_0^1 x^2\,dx$$")
+    short = doc("Problem 3\n\n$$\\int_0^1 x^2\\,dx$$")
     assert f.filter(short) is True and short.metadata["lang"] == "und"
     # prose in another language is dropped however much math is around it
     de = doc("Sei $f$ stetig. Dann gilt $\\int_0^1 f = F(1) - F(0)$ und $F' = f$ nach dem Hauptsatz der Analysis, "

@@ -58,7 +58,6 @@ class JupyterToMarkdown(CodeFilter):
     name = "📓 Jupyter"
     language = "Jupyter"
 
-
     def has_math(self, nb: dict) -> bool:
         for cell in nb["cells"]:
             src = _source(cell.get("source"))

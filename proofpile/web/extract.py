@@ -55,9 +55,9 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
 from proofpile import mathspans
+from proofpile.config import read_list
 from proofpile.web import mathml
 from proofpile.web.asciimath import to_tex as asciimath_tex
-from proofpile.config import read_list
 
 FILTERS_DIR = Path(__file__).resolve().parents[2] / "filters" / "web"
 BOILERPLATE_LINES = FILTERS_DIR / "boilerplate-lines.txt"

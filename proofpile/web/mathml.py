@@ -42,7 +42,7 @@ SYMBOLS = {
     "∊": r"\in", "∍": r"\ni", "■": r"\blacksquare", "□": r"\square", "∎": r"\blacksquare", "ℍ": r"\mathbb{H}",
     "ℙ": r"\mathbb{P}", "⊤": r"\top", "⊢": r"\vdash", "⊨": r"\models", "⟵": r"\longleftarrow",
     "⟷": r"\longleftrightarrow", "⟸": r"\Longleftarrow", "↪": r"\hookrightarrow", "⇝": r"\leadsto",
-    "∡": r"\measuredangle", "≺": r"\prec", "⪯": r"\preceq", "⪰": r"\succeq", "≲": r"\lesssim",
+    "∡": r"\measuredangle", "⪯": r"\preceq", "⪰": r"\succeq", "≲": r"\lesssim",
     "≳": r"\gtrsim", "⊲": r"\triangleleft", "⊳": r"\triangleright", "⋉": r"\ltimes", "⋊": r"\rtimes",
     "∤": r"\nmid", "≔": r":=", "ı": r"\imath", "ȷ": r"\jmath", "ð": r"\eth", "ϰ": r"\varkappa",
     "→": r"\to", "←": r"\leftarrow", "↔": r"\leftrightarrow", "⇒": r"\Rightarrow", "⇐": r"\Leftarrow",
