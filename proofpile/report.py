@@ -24,10 +24,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from datatrove.pipeline.base import PipelineStep
-from datatrove.utils.stats import PipelineStats
 
 from proofpile.contract import ContractReader
 from proofpile.stage import atomic_write
+from proofpile.stats import counter_total as _total
+from proofpile.stats import load_steps as load_stats
 
 SPLITS = ("train", "validation", "test")
 DOCUMENT_STAGES = ("web", "code", "arxiv", "proofsteps")
@@ -155,24 +156,6 @@ def manifest_summaries(root: Path) -> list[dict]:
 
 
 # -- the funnel -------------------------------------------------------------------------------------------------
-def _total(value) -> float:
-    if isinstance(value, dict):
-        return value.get("total", 0) or 0
-    return value if isinstance(value, (int, float)) else 0
-
-
-def load_stats(logging_dir: Path) -> list[dict] | None:
-    stats_file = logging_dir / "stats.json"
-    data = read_json(stats_file) if stats_file.exists() else None
-    if isinstance(data, list):
-        return data
-    merged = PipelineStats()
-    for rank_file in sorted((logging_dir / "stats").glob("*.json")):
-        if (logging_dir / "completions" / rank_file.stem).exists() and isinstance(rank := read_json(rank_file), list):
-            merged += PipelineStats.from_json(rank)
-    return json.loads(merged.to_json()) if merged.stats else None
-
-
 def step_funnel(step: dict) -> dict:
     """One step's documents in / kept / dropped (None where its counters do not say) and drop reasons."""
     name, stats = str(step.get("name", "?")), step.get("stats") or {}

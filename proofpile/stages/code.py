@@ -27,6 +27,7 @@ from pathlib import Path
 from proofpile.config import ConfigError, StageConfig
 from proofpile.contract import ContractWriter
 from proofpile.stage import atomic_write, run_pipeline
+from proofpile.stats import totals
 
 UPSTREAM = ()
 OUTPUTS = ("code",)
@@ -119,25 +120,13 @@ def filter_steps(cfg: StageConfig) -> list:
     ]
 
 
-def _stats(path: Path) -> dict[str, int]:
-    """datatrove's stats.json -> {label: total} summed over steps."""
-    totals: dict[str, int] = {}
-    if not path.exists():
-        return totals
-    for step in json.loads(path.read_text()):
-        for label, value in (step.get("stats") or {}).items():
-            total = value.get("total", value) if isinstance(value, dict) else value
-            totals[label] = totals.get(label, 0) + int(total)
-    return totals
-
-
 def language_table(cfg: StageConfig) -> dict:
     """The per-language table from both pipelines' stats."""
     from proofpile.code.data import LanguageTable
 
     table = LanguageTable.load(_filter_file(cfg, "languages.yaml"))
-    filt = _stats(Path(cfg.logs_dir(), "filter", "stats.json"))
-    dedup = _stats(Path(cfg.logs_dir(), "dedup", "stats.json"))
+    filt = totals(Path(cfg.logs_dir(), "filter", "stats.json"))
+    dedup = totals(Path(cfg.logs_dir(), "dedup", "stats.json"))
     langs = {}
     for lang in table.slugs:
         langs[lang] = {

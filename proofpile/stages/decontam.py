@@ -1,12 +1,14 @@
-"""n-gram decontamination against MATH/GSM8K, then train/validation/test splits.
+"""Decontamination against benchmark test sets (MATH, GSM8K), then train/validation/test splits.
 
-Reads dedup/<subset>/ and writes decontam/<subset>/<split>/ (meta.split set), plus decontam/report.json and
-decontam/report.md: which benchmark items share an n-gram with which documents.
+Reads dedup/<subset>/ and writes decontam/<subset>/<split>/ (meta.split set), plus decontam/report.json,
+decontam/report.md (a table per benchmark and subset) and decontam/flagged.jsonl (every flagged document: item,
+benchmark, matched span, action).
 
-1. the benchmarks' items (config ``benchmarks``: a list of {name, path, fields}, or a YAML file holding one) are
-   indexed as hashed word n-grams, at ``n`` (removal, 13) and ``report_n`` (report, 30 as in the Llemma paper);
-2. read -> drop documents sharing an n-gram with an item (reason contaminated_<benchmark>) -> split by
-   hash(seed, id) -> write.
+1. the benchmarks' items (config ``benchmarks``: a list of {name, path, fields}, or a YAML file holding one; the
+   first field is the problem) are indexed: problem n-grams, problem+answer n-grams, whole short problems
+   (``proofpile.decontam.ngrams``);
+2. read -> n-gram tier (drop or report per subset) -> optional paraphrase tier (``paraphrase``: embeddings of
+   candidate chunks, optional LLM judge; ``proofpile.decontam.paraphrase``) -> split by hash(seed, id) -> write.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from pathlib import Path
 from proofpile.config import ConfigError, StageConfig
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.decontam.benchmarks import parse_benchmarks
-from proofpile.decontam.ngrams import NGramDecontamination, build_index, read_hits
+from proofpile.decontam.ngrams import NGramDecontamination, build_index
 from proofpile.decontam.report import build_report, markdown
 from proofpile.decontam.splits import SplitAssigner
-from proofpile.stage import PACKAGE_DIR, atomic_write, run_pipeline, step_totals
+from proofpile.stage import PACKAGE_DIR, atomic_write, run_pipeline
+from proofpile.stats import step_totals
 
 UPSTREAM = ("dedup",)
 OUTPUTS = ("decontam",)
@@ -28,6 +31,14 @@ DEFAULTS = {
     "benchmarks": "filters/decontam/benchmarks.yaml",
     "n": 13,
     "report_n": 30,
+    "min_share": 0.7,
+    "min_match_words": 40,
+    "max_items_per_ngram": 2,
+    "reference": [],
+    "reference_min_docs": 2,
+    "action": "drop",
+    "subset_actions": {},
+    "paraphrase": None,
     "splits": {"seed": 0, "validation": 0.005, "test": 0.005},
 }
 
@@ -45,6 +56,14 @@ def params(cfg: StageConfig) -> dict:
         raise ConfigError(f"decontam: splits takes seed, validation, test, per_subset; got {sorted(splits)}")
     p["splits"] = splits
     p["benchmarks"] = parse_benchmarks(p["benchmarks"], cfg.path)
+    p["reference"] = [cfg.path(r) for r in p["reference"] or []]
+    for action in [p["action"], *(p["subset_actions"] or {}).values()]:
+        if action not in ("drop", "report"):
+            raise ConfigError(f"decontam: an action is drop or report, got {action!r}")
+    if p["paraphrase"] is not None:
+        from proofpile.decontam.paraphrase import ParaphraseConfig
+
+        p["paraphrase"] = ParaphraseConfig.parse(p["paraphrase"])
     return p
 
 
@@ -55,29 +74,45 @@ def inputs(cfg: StageConfig) -> list[str]:
         files += [b.path for b in parse_benchmarks(value, cfg.path) if not b.path.startswith("hf://")]
     except ConfigError:
         pass  # reported by run()
-    # the word normalisation is shared with dedup
-    return files + [str(PACKAGE_DIR / "dedup" / "text.py")]
+    return files + [str(PACKAGE_DIR.parent / "filters" / "decontam" / "tex-variants.yaml")] + [
+        cfg.path(r) for r in cfg.get("reference") or []]
 
 
 def run(cfg: StageConfig) -> None:
     p = params(cfg)
     logs = Path(cfg.logs_dir())
-    index, hits = str(logs / "index"), str(logs / "hits")
-    sizes = sorted({p["n"], p["report_n"]} - {None})
-    summary = build_index(p["benchmarks"], sizes, index)
+    index, hits = str(logs / "index"), logs / "hits"
+    summary = build_index(p["benchmarks"], index, n=p["n"], report_n=p["report_n"],
+                          max_items_per_ngram=p["max_items_per_ngram"], reference=p["reference"],
+                          reference_min_docs=p["reference_min_docs"])
     splits = p["splits"]
     src = cfg.out("dedup")
     # a reader without files would fail its task: no shards upstream is an empty input
     has_shards = any(Path(src).glob(f"*/*{SHARD_SUFFIX}"))
     reader = [ContractReader(src, glob_pattern=f"*/*{SHARD_SUFFIX}")] if has_shards else []
-    run_pipeline(cfg, reader + [
-        NGramDecontamination(index, hits, n=p["n"], report_n=p["report_n"]),
+    tiers = [NGramDecontamination(index, str(hits / "ngram"), min_share=p["min_share"],
+                                  min_match_words=p["min_match_words"], action=p["action"],
+                                  actions=p["subset_actions"])]
+    if p["paraphrase"] is not None:
+        from proofpile.decontam.paraphrase import ParaphraseDecontamination
+
+        tiers.append(ParaphraseDecontamination(index, str(hits / "paraphrase"), p["paraphrase"],
+                                               action=p["action"], actions=p["subset_actions"]))
+    run_pipeline(cfg, reader + tiers + [
         SplitAssigner(seed=splits["seed"], validation=splits["validation"], test=splits["test"],
                       per_subset=splits.get("per_subset")),
         ContractWriter(cfg.stage_dir(), output_filename="${subset}/${split}/${rank}" + SHARD_SUFFIX),
     ], name="filter")
-    stats = step_totals(logs / "filter" / "stats.json").get(NGramDecontamination.name, {})
-    report = build_report(read_hits(hits), p["n"], p["report_n"], summary, stats)
+    steps = step_totals(logs / "filter")
+    report_params = {k: p[k] for k in ("n", "report_n", "min_share", "min_match_words", "max_items_per_ngram",
+                                       "action", "subset_actions")}
     out = Path(cfg.stage_dir())
+    out.mkdir(parents=True, exist_ok=True)
+    hit_files = sorted(hits.glob("ngram/*.jsonl")) + sorted(hits.glob("paraphrase/*.jsonl"))
+    tmp = out / ".flagged.jsonl.tmp"
+    with open(tmp, "wb") as flagged:
+        report = build_report(hit_files, flagged, steps.get(NGramDecontamination.name, {}), summary, report_params,
+                              steps.get("🦠 paraphrase decontamination"))
+    tmp.replace(out / "flagged.jsonl")
     atomic_write(out / "report.json", json.dumps(report, indent=1, ensure_ascii=False).encode())
     atomic_write(out / "report.md", markdown(report).encode())
