@@ -26,6 +26,7 @@ from pathlib import Path
 
 from proofpile.config import ConfigError, StageConfig
 from proofpile.contract import ContractWriter
+from proofpile.decontam.formal import FORMAL_DIR, FormalBenchmarkHygiene
 from proofpile.stage import atomic_write, run_pipeline
 from proofpile.stats import totals
 
@@ -78,7 +79,7 @@ def sources(cfg: StageConfig, resolve_hub: bool = False) -> list[dict]:
 
 def inputs(cfg: StageConfig) -> list[str]:
     local = [s["path"] for s in sources(cfg) if "://" not in s["path"]]
-    return [cfg.path(cfg.get("filters_dir", FILTERS))] + local
+    return [cfg.path(cfg.get("filters_dir", FILTERS)), str(FORMAL_DIR)] + local
 
 
 def filter_steps(cfg: StageConfig) -> list:
@@ -117,6 +118,7 @@ def filter_steps(cfg: StageConfig) -> list:
             IsabelleFilter(f("isabelle-keywords.txt")),
             MatlabFilter(),
         ),
+        FormalBenchmarkHygiene(),  # miniF2F/ProofNet theorem blocks out of Lean and Isabelle files
     ]
 
 

@@ -12,6 +12,7 @@ import os
 
 from proofpile.config import ConfigError, StageConfig
 from proofpile.contract import ContractWriter
+from proofpile.decontam.formal import FORMAL_DIR, FormalBenchmarkHygiene
 from proofpile.proofsteps.assemble import LeanFileAssembler
 from proofpile.proofsteps.hygiene import BenchmarkHygieneFilter
 from proofpile.proofsteps.readers import IsabellePisaReader, LeanInfoTreeReader, LeanProofstepTextReader
@@ -28,7 +29,7 @@ READERS = {
 
 
 def inputs(cfg: StageConfig) -> list[str]:
-    files = [p for key in READERS for p in cfg.paths(key)]
+    files = [p for key in READERS for p in cfg.paths(key)] + [str(FORMAL_DIR)]
     if cfg.get("benchmark_lists"):
         files.append(cfg.param_path("benchmark_lists"))
     return files
@@ -55,4 +56,5 @@ def run(cfg: StageConfig) -> None:
         if not os.path.isdir(lists):
             raise ConfigError(f"proofsteps: benchmark_lists folder not found: {lists}")
         steps.append(BenchmarkHygieneFilter(lists))
+    steps.append(FormalBenchmarkHygiene())  # miniF2F/ProofNet statements and goals, by statement, not name
     run_pipeline(cfg, readers + steps + [LeanFileAssembler(), ContractWriter(cfg.stage_dir())])
