@@ -63,10 +63,11 @@ SAMPLE_BENCHMARKS = [Benchmark("math", str(SAMPLES / "math-test.jsonl"), ("probl
 
 
 def test_words_keep_math_apart_and_ignore_spelling():
-    w = WordHasher().words
+    w = lambda text: WordHasher().hashes(text).tolist()  # noqa: E731
+    assert WordHasher().words("a, b; c.") == ["a", "b", "c"]
     assert w("$x^2 + 1$") != w("$x_2 + 1$") and w("x^{2}") == w("x^2") and w("x_{ 2 }") == w("x_2")
     assert w(r"\left(\dfrac{1}{2}\right)") == w(r"(\frac{1}{2})") == w(r"\Big( \tfrac{1}{2} \Big)")
-    assert w("a, b; c.") == ["a", "b", "c"]  # punctuation is not a word
+    assert len(w("a, b; c.")) == 3  # punctuation is not a word
     assert w("Thirteen   WORDS\n wrapped") == w("thirteen words wrapped")
     assert w(r"x \leq 2 \text{ cm}") == w(r"x \le 2 cm")
     assert w(r"\frac{a}{b}") != w(r"\sqrt{a}{b}")
@@ -74,8 +75,8 @@ def test_words_keep_math_apart_and_ignore_spelling():
 
 def test_ngram_hashes_are_windows_of_the_same_words():
     hasher, ngrams = WordHasher(), NgramHasher()
-    doc = hasher.hashes(hasher.tokens("one two three four five six"))[0]
-    part = hasher.hashes(hasher.tokens("three four five"))[0]
+    doc = hasher.hashes("one two three four five six")
+    part = hasher.hashes("three four five")
     assert ngrams.of(doc, 3)[2] == ngrams.of(part, 3)[0]
     assert len(set(ngrams.of(doc, 3).tolist())) == 4 and ngrams.of(doc, 7).size == 0
 

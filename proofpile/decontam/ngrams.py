@@ -22,6 +22,7 @@ Every flagged (document, item) pair is written as one JSON line to ``hits_folder
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
@@ -31,7 +32,7 @@ from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from proofpile.decontam.benchmarks import Benchmark, load_items
-from proofpile.decontam.words import WORD, NgramHasher, WordHasher, normalize
+from proofpile.decontam.words import NgramHasher, WordHasher
 
 PROBLEM, SPANNING, SOLUTION = 1, 2, 4  # what an index n-gram came from (bit flags)
 INDEX_FILE = "index.npz"
@@ -60,18 +61,15 @@ def final_answer(solution: str) -> str:
 
 
 class _Table:
-    """Sorted unique n-gram hashes -> the items (CSR) holding each, with a bitmap of their low 27 bits in front:
-    most document n-grams are in no item, and one vectorised bitmap probe rejects them."""
+    """Sorted unique n-gram hashes -> the items (CSR) holding each, with a presence map of their top 25 bits in
+    front: most document n-grams are in no item, and one vectorised lookup rejects them."""
 
-    BITS = 27
+    SHIFT = np.uint64(64 - 25)
 
     def __init__(self, hashes: np.ndarray, offsets: np.ndarray, items: np.ndarray):
         self.hashes, self.offsets, self.items = hashes, offsets, items
-        self.mask = np.uint64((1 << self.BITS) - 1)
-        self.bitmap = np.zeros(1 << (self.BITS - 3), dtype=np.uint8)
-        low = hashes & self.mask
-        np.bitwise_or.at(self.bitmap, (low >> np.uint64(3)).astype(np.intp),
-                         np.left_shift(1, (low & np.uint64(7)).astype(np.uint8)).astype(np.uint8))
+        self.present = np.zeros(1 << 25, dtype=bool)
+        self.present[hashes >> self.SHIFT] = True
 
     @classmethod
     def build(cls, hashes: np.ndarray, items: np.ndarray) -> _Table:
@@ -86,9 +84,7 @@ class _Table:
         """(positions in the document, table entries) of the document's n-grams that are in the table."""
         if self.hashes.size == 0 or doc_hashes.size == 0:
             return np.empty(0, np.intp), np.empty(0, np.intp)
-        low = doc_hashes & self.mask
-        maybe = (self.bitmap[(low >> np.uint64(3)).astype(np.intp)] >> (low & np.uint64(7)).astype(np.uint8)) & 1
-        candidates = np.flatnonzero(maybe)
+        candidates = np.flatnonzero(self.present[doc_hashes >> self.SHIFT])
         if candidates.size == 0:
             return candidates, candidates
         at = np.minimum(np.searchsorted(self.hashes, doc_hashes[candidates]), self.hashes.size - 1)
@@ -132,10 +128,10 @@ def build_index(benchmarks: list[Benchmark], folder: DataFolderLike, n: int = 13
         summary[bench.name] = {"items": len(loaded), "incomplete_items": incomplete, "fields": list(bench.fields)}
         items += [(bench, item) for item in loaded]
 
-    def word_hashes(text: str) -> np.ndarray:
-        return hasher.hashes(WORD.findall(normalize(text)))[0]
+    word_hashes = hasher.hashes
 
     main_h, main_item, main_kind, short_h, short_item, short_len, report_h, report_item = ([] for _ in range(8))
+    short_whole = []
     records, main_num = [], []  # main_num: the n-gram holds a number (template siblings differ there)
     for k, (bench, item) in enumerate(items):
         problem_field, *solution_fields = bench.fields
@@ -150,7 +146,9 @@ def build_index(benchmarks: list[Benchmark], folder: DataFolderLike, n: int = 13
             main_h.append(p), main_item.append(np.full(p.size, k)), main_kind.append(np.full(p.size, PROBLEM))
             main_num.append(digits[n:] - digits[:-n] > 0)
         elif problem.size >= min_item_words:
-            short_h.append(ngrams.of(problem, problem.size)), short_item.append(k), short_len.append(problem.size)
+            # anchored on its first min_item_words words, confirmed on the whole (see NGramDecontamination.matches)
+            short_h.append(ngrams.of(problem, min_item_words)[:1]), short_item.append(k)
+            short_len.append(problem.size), short_whole.append(ngrams.of(problem, problem.size)[0])
         if answer.size and problem.size:
             joined = np.concatenate([problem[-(n - 1):], answer[: n - 1]])
             s = ngrams.of(joined, n)  # every window has a problem word and an answer word
@@ -212,7 +210,8 @@ def build_index(benchmarks: list[Benchmark], folder: DataFolderLike, n: int = 13
         np.savez(f, n=n, main_numeric=main_numeric, report_n=report_n or 0, items=len(items),
                  main_hashes=main.hashes, main_offsets=main.offsets, main_items=main.items,
                  short_hashes=short.hashes, short_offsets=short.offsets, short_items=short.items,
-                 short_lengths=np.unique(np.array(short_len, dtype=np.int64)),
+                 anchor=min_item_words, short_lengths=np.array(short_len, dtype=np.int64),
+                 short_whole=np.array(short_whole, dtype=np.uint64), short_of=np.array(short_item, dtype=np.int64),
                  report_hashes=report.hashes, report_offsets=report.offsets, report_items=report.items)
     with folder.open(ITEMS_FILE, "wb") as f:
         f.write(orjson.dumps(records))
@@ -246,8 +245,9 @@ class NGramDecontamination(BaseFilter):
     name = "🦠 n-gram decontamination"
 
     def __init__(self, index_folder: DataFolderLike, hits_folder: DataFolderLike, min_share: float = 0.7,
-                 min_match_words: int = 40, action: str = "drop", actions: dict[str, str] | None = None):
-        super().__init__()
+                 min_match_words: int = 40, action: str = "drop", actions: dict[str, str] | None = None,
+                 batch_size: int = 256):
+        super().__init__(batch_size=batch_size)  # a batch is one numpy pass: per-document overhead is shared
         self.index_folder = get_datafolder(index_folder)
         self.hits_folder = get_datafolder(hits_folder)
         self.min_share, self.min_match_words = min_share, min_match_words
@@ -264,7 +264,10 @@ class NGramDecontamination(BaseFilter):
         self._main = _Table(arrays["main_hashes"], arrays["main_offsets"], arrays["main_items"])
         self._short = _Table(arrays["short_hashes"], arrays["short_offsets"], arrays["short_items"])
         self._report = _Table(arrays["report_hashes"], arrays["report_offsets"], arrays["report_items"])
-        self._short_lengths = arrays["short_lengths"].tolist()
+        self._anchor = int(arrays["anchor"])
+        # item -> (length, hash of the whole short problem)
+        self._short_whole = {int(k): (int(n), np.uint64(h)) for k, n, h in zip(
+            arrays["short_of"], arrays["short_lengths"], arrays["short_whole"])}
         self._totals = np.array([it["ngrams"] for it in self._items], dtype=np.int64)
         self._numeric_totals = np.array([it["numeric_ngrams"] for it in self._items], dtype=np.int64)
         self._numeric = arrays["main_numeric"]
@@ -273,43 +276,59 @@ class NGramDecontamination(BaseFilter):
 
     def matches(self, text: str) -> tuple[list[dict], list[int]]:
         """(flagged items as {item, share, longest, span}, items sharing a ``report_n``-gram) of one text."""
+        return self.matches_batch([text])[0]
+
+    def matches_batch(self, texts: list[str]) -> list[tuple[list[dict], list[int]]]:
+        """``matches`` of every text, computed for the whole batch at once."""
         if not self._loaded:
             self._load()
-        norm = normalize(text)
-        raw = WORD.findall(norm)
-        hashes, where = self._words.hashes(raw)
+        words = self._words.batch(texts)
+        hashes, first = words.hashes, words.first
+        text_of = np.repeat(np.arange(len(texts)), np.diff(first))  # the text of every word
         prefix = self._ngrams.prefix(hashes)
+
+        def inside(pos: np.ndarray, lengths) -> np.ndarray:  # windows within one text
+            last = pos + lengths - 1
+            return (last < hashes.size) & (text_of[pos] == text_of[np.minimum(last, hashes.size - 1)])
+
+        flagged: list[dict[int, tuple]] = [{} for _ in texts]  # item -> (share, longest, first word, last word)
+        report: list[list[int]] = [[] for _ in texts]
         positions, entries = self._main.find(self._ngrams.ngrams(prefix, self.n))
-        flagged: dict[int, tuple[float, int, int, int]] = {}  # item -> (share, longest, first word, last word)
-        report_items: list[int] = []
+        ok = inside(positions, self.n)
+        positions, entries = positions[ok], entries[ok]
         if positions.size:
             pos, entry, item = self._main.expand(positions, entries)
             deciding = item < self._count
-            if deciding.any():
-                flagged.update(self._decide(pos[deciding], entry[deciding], item[deciding]))
-            if self.report_n:
+            pos, entry, item = pos[deciding], entry[deciding], item[deciding]
+            owner = text_of[pos]
+            for t in np.unique(owner).tolist():
+                mine = owner == t
+                flagged[t].update(self._decide(pos[mine], entry[mine], item[mine]))
+            if self.report_n:  # only where a 13-gram of a problem or solution was found
                 rpos, rent = self._report.find(self._ngrams.ngrams(prefix, self.report_n))
-                report_items = sorted(set(self._report.expand(rpos, rent)[2].tolist()))
-        if self._short_lengths:
-            windows = [self._ngrams.ngrams(prefix, length) for length in self._short_lengths]
-            spos, sent = self._short.find(np.concatenate(windows))
+                ok = inside(rpos, self.report_n)
+                rpos, _, ritem = self._report.expand(rpos[ok], rent[ok])
+                for t, k in sorted(set(zip(text_of[rpos].tolist(), ritem.tolist()))):
+                    report[t].append(k)
+        if self._short_whole:
+            spos, sent = self._short.find(self._ngrams.ngrams(prefix, self._anchor))
             if spos.size:
-                ends = np.cumsum([w.size for w in windows])
-                for p, _, k in zip(*self._short.expand(spos, sent)):
-                    at = int(np.searchsorted(ends, p, side="right"))
-                    length, start = self._short_lengths[at], int(p - (ends[at - 1] if at else 0))
-                    if self._items[k]["words"] == length and int(k) not in flagged:
-                        flagged[int(k)] = (1.0, length, start, start + length - 1)
+                spos, _, sitem = self._short.expand(spos, sent)
+                lengths = np.array([self._short_whole[k][0] for k in sitem.tolist()], dtype=np.int64)
+                ok = inside(spos, lengths)
+                spos, sitem, lengths = spos[ok], sitem[ok], lengths[ok]
+                whole = self._ngrams.at(prefix, spos, lengths)
+                for p, k, length, h in zip(spos.tolist(), sitem.tolist(), lengths.tolist(), whole.tolist()):
+                    t = int(text_of[p])
+                    if h == self._short_whole[k][1] and k not in flagged[t]:
+                        flagged[t][k] = (1.0, length, p, p + length - 1)
         out = []
-        if flagged:
-            starts = None
-            for k, (share, longest, first, last) in sorted(flagged.items()):
-                if starts is None:
-                    starts = [m.start() for m in WORD.finditer(norm)], [m.end() for m in WORD.finditer(norm)]
-                a, b = (int(where[first]), int(where[last])) if where is not None else (first, last)
-                out.append({"item": k, "share": round(share, 3), "longest": longest,
-                            "span": norm[starts[0][a]: starts[1][b]][:SPAN_CHARS]})
-        return out, report_items
+        for t in range(len(texts)):
+            found = [{"item": k, "share": round(share, 3), "longest": longest,
+                      "span": words.span(a, b)[:SPAN_CHARS]}
+                     for k, (share, longest, a, b) in sorted(flagged[t].items())]
+            out.append((found, report[t]))
+        return out
 
     def _decide(self, pos: np.ndarray, entry: np.ndarray, item: np.ndarray) -> dict[int, tuple]:
         out = {}
@@ -335,13 +354,20 @@ class NGramDecontamination(BaseFilter):
         return out
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        subset = doc.metadata.get("subset") or "unknown"
-        self.stat_update(f"checked/{subset}")
-        flagged, overlap = self.matches(doc.text)
+        return self.filter_batch([doc])[0]
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        subsets = [doc.metadata.get("subset") or "unknown" for doc in batch]
+        for subset, count in Counter(subsets).items():
+            self.stat_update(f"checked/{subset}", value=count)
+        results = []
+        for doc, subset, (flagged, overlap) in zip(batch, subsets, self.matches_batch([d.text for d in batch])):
+            results.append(self._result(doc, subset, flagged, overlap) if flagged or overlap else True)
+        return results
+
+    def _result(self, doc: Document, subset: str, flagged: list[dict], overlap: list[int]):
         for k in overlap:
             self.stat_update(f"llemma30/{subset}/{self._items[k]['benchmark']}")
-        if not flagged and not overlap:
-            return True
         action = self.actions.get(subset, self.action)
         overlap_set = set(overlap)
         benches = sorted({self._items[m["item"]]["benchmark"] for m in flagged})

@@ -142,41 +142,58 @@ class LLMJudge:
 
 
 class CandidateIndex:
-    """Which items a chunk could restate: shared numbers (most items have some), else shared rare words."""
+    """Which items a chunk could restate: those sharing at least half of their distinct numbers with it (and
+    ``min_shared_numbers``, or all of them if they have fewer, one at least not a common number like 1 or 10);
+    for an item with fewer numbers, shared rare words. At most ``max_candidates``, best covered first."""
 
     def __init__(self, problems: list[str], cfg: ParaphraseConfig):
         self.cfg = cfg
-        self.item_numbers = [numbers(p) for p in problems]
-        self.item_rare: list[set[str]] = []
+        self.size = len(problems)
+        item_numbers = [numbers(p) for p in problems]
+        self.own = np.array([len(x) for x in item_numbers], dtype=np.int64)
         by_number: dict[str, list[int]] = {}
-        for k, nums in enumerate(self.item_numbers):
+        for k, nums in enumerate(item_numbers):
             for x in nums:
                 by_number.setdefault(x, []).append(k)
         limit = max(5, int(COMMON_NUMBER_ITEMS * len(problems)))
-        self.by_number = {x: ks for x, ks in by_number.items() if len(ks) <= limit}
+        self.by_number = {x: np.array(ks, dtype=np.int64) for x, ks in by_number.items()}
+        self.rare_number = {x for x, ks in by_number.items() if len(ks) <= limit}
         words = [set(RARE_WORD.findall(p.lower())) for p in problems]
         df = Counter(w for ws in words for w in ws)
         by_word: dict[str, list[int]] = {}
         for k, ws in enumerate(words):
-            rare = {w for w in ws if df[w] <= 3}
-            self.item_rare.append(rare)
-            for w in rare:
-                by_word.setdefault(w, []).append(k)
-        self.by_word = by_word
+            for w in ws:
+                if df[w] <= 3:
+                    by_word.setdefault(w, []).append(k)
+        self.by_word = {w: np.array(ks, dtype=np.int64) for w, ks in by_word.items()}
+        self.own_rare_words = np.bincount(np.concatenate(list(self.by_word.values()) or [np.empty(0, np.int64)]),
+                                          minlength=self.size)
 
     def candidates(self, chunk: str) -> list[int]:
         cfg = self.cfg
-        shared = Counter(k for x in numbers(chunk) for k in self.by_number.get(x, ()))
-        picked = []
-        for k, count in shared.items():
-            own = len(self.item_numbers[k])
-            if own >= cfg.min_shared_numbers and count >= cfg.min_shared_numbers and 2 * count >= own:
-                picked.append((-count / own, -count, k))
-        words = Counter(k for w in set(RARE_WORD.findall(chunk.lower())) for k in self.by_word.get(w, ()))
-        for k, count in words.items():
-            if len(self.item_numbers[k]) < cfg.min_shared_numbers and count >= cfg.min_shared_rare_words:
-                picked.append((-count / max(len(self.item_rare[k]), 1), -count, k))
-        return [k for *_, k in sorted(picked)[: cfg.max_candidates]]
+        found = numbers(chunk)
+        picked = np.empty(0, np.int64)
+        score = np.zeros(self.size)
+        if found & self.rare_number:
+            shared = np.bincount(np.concatenate([self.by_number[x] for x in found if x in self.by_number]),
+                                 minlength=self.size)
+            rare = np.zeros(self.size, dtype=bool)
+            rare[np.concatenate([self.by_number[x] for x in found & self.rare_number])] = True
+            ok = rare & (self.own >= 1) & (2 * shared >= self.own) & (
+                shared >= np.minimum(cfg.min_shared_numbers, self.own))
+            picked = np.flatnonzero(ok)
+            score[picked] = shared[picked] / self.own[picked] + shared[picked] / 100
+        words = [self.by_word[w] for w in set(RARE_WORD.findall(chunk.lower())) if w in self.by_word]
+        if words:
+            shared = np.bincount(np.concatenate(words), minlength=self.size)
+            ok = (self.own < cfg.min_shared_numbers) & (shared >= cfg.min_shared_rare_words)
+            extra = np.flatnonzero(ok)
+            score[extra] = shared[extra] / np.maximum(self.own_rare_words[extra], 1)
+            picked = np.union1d(picked, extra)
+        if picked.size == 0:
+            return []
+        best = picked[np.lexsort((picked, -score[picked]))][: cfg.max_candidates]
+        return best.tolist()
 
 
 class ParaphraseDecontamination(BaseFilter):
