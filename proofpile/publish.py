@@ -36,10 +36,10 @@ from pathlib import Path
 
 import yaml
 
-from proofpile.contract import SUBSETS, iter_lines
-from proofpile.config import ConfigError, StageConfig
+from proofpile.config import ConfigError, common_config
+from proofpile.contract import iter_lines
+from proofpile.names import SPLITS, SUBSETS
 
-SPLITS = ("train", "validation", "test")
 WHAT = ("documents", "arrow", "both")
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 _SCHEMA_CHUNK = 32 << 20  # bytes of JSON lines per schema inference call
@@ -320,7 +320,7 @@ def main(args) -> int:
         if args.data_root:
             root = Path(args.data_root).resolve()
         else:
-            root = StageConfig.load("publish", args.config).data_root
+            root = common_config(args.config)[4]
         plan = make_plan(root, args.repo_id, args.what)
     except (ConfigError, ValueError) as e:
         print(f"proofpile publish: error: {e}", file=sys.stderr)

@@ -26,11 +26,15 @@ from types import SimpleNamespace
 import numpy as np
 import orjson
 import zstandard
+from datatrove.pipeline.decont.n_grams import NGramsDecontConfig, NGramsDecontFilter, NGramsDecontIndexer
+from datatrove.utils.hashing import create_hash_func
 
 from proofpile.bench import best_of, figure
 from proofpile.contract import ContractReader
 from proofpile.decontam.benchmarks import Benchmark, load_items
 from proofpile.decontam.ngrams import NGramDecontamination, build_index
+from proofpile.dedup.evaluate import planted_corpus
+from proofpile.dedup.steps import MathWordTokenizer
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 BENCHMARKS = FIXTURES / "benchmarks"
@@ -116,12 +120,6 @@ def run(workdir: Path) -> list[dict]:
 
 
 def throughput(workdir: Path) -> list[dict]:
-    from datatrove.pipeline.decont.n_grams import NGramsDecontConfig, NGramsDecontFilter, NGramsDecontIndexer
-    from datatrove.utils.hashing import create_hash_func
-
-    from proofpile.dedup.evaluate import planted_corpus
-    from proofpile.dedup.steps import MathWordTokenizer
-
     docs = planted_corpus(1500, seed=3)
     shard = workdir / "docs" / "00000.jsonl.zst"
     shard.parent.mkdir(parents=True)

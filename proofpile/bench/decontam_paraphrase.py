@@ -29,8 +29,9 @@ def run(workdir: Path) -> list[dict]:
         print("  skipped: ../shared/fixtures/benchmarks/ is absent")
         return []
     try:
-        from proofpile.decontam.paraphrase import ParaphraseConfig, ParaphraseDecontamination
         import sentence_transformers  # noqa: F401
+
+        from proofpile.decontam.paraphrase import ParaphraseConfig, ParaphraseDecontamination
     except ImportError:
         print("  skipped: the paraphrase extra is not installed (pip install proofpile[paraphrase])")
         return []

@@ -25,7 +25,7 @@ import yaml
 TEX_VARIANTS = Path(__file__).resolve().parents[2] / "filters" / "decontam" / "tex-variants.yaml"
 
 # Unicode punctuation (ASCII punctuation is handled by the byte table)
-_UNICODE_PUNCTUATION = str.maketrans({c: " " for c in "‘’‚“”„–—―…•·′″‹›«»¿¡§¶†‡°±×÷"})
+_UNICODE_PUNCTUATION = str.maketrans(dict.fromkeys("‘’‚“”„–—―…•·′″‹›«»¿¡§¶†‡°±×÷", " "))
 _R = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible mod 2^64
 _R_INV = np.uint64(pow(0x9E3779B97F4A7C15, -1, 1 << 64))
 _B = np.uint64(0xD6E8FEB86659FD93)  # another odd multiplier, for bytes within a word

