@@ -193,17 +193,3 @@ def run_pipeline(cfg: StageConfig, pipeline: list, name: str | None = None, task
     executor = build_executor(cfg, pipeline, logging_dir, tasks=tasks, workers=workers)
     executor.run()
     return executor
-
-
-def step_totals(stats_json: str | Path) -> dict[str, dict[str, int]]:
-    """The totals of every counter in a datatrove ``stats.json``, per step name (without datatrove's type prefix;
-    steps of the same name, like chained readers, are added up). Empty if the file is absent."""
-    totals: dict[str, dict[str, int]] = {}
-    stats_json = Path(stats_json)
-    if stats_json.is_file():
-        for step in json.loads(stats_json.read_text()):
-            step_total = totals.setdefault(step["name"].split(": ", 1)[-1], {})
-            for key, value in step["stats"].items():
-                if isinstance(value, dict) and key != "doc_len":
-                    step_total[key] = step_total.get(key, 0) + value.get("total", 0)
-    return totals

@@ -31,7 +31,9 @@ from pydantic import BeforeValidator, Field, model_validator
 from proofpile.atomic import atomic_write
 from proofpile.config import ConfigError, ConfigPath, Section, StageConfig
 from proofpile.contract import ContractWriter
+from proofpile.decontam.formal import FORMAL_DIR, FormalBenchmarkHygiene
 from proofpile.stage import run_pipeline
+from proofpile.stats import totals
 
 UPSTREAM = ()
 OUTPUTS = ("code",)
@@ -107,6 +109,10 @@ def sources(cfg: StageConfig, resolve_hub: bool = False) -> list[dict]:
     return out
 
 
+def more_inputs(cfg: StageConfig) -> list[str]:
+    return [str(FORMAL_DIR)]  # the held-out statements of benchmark hygiene
+
+
 def filter_steps(cfg: StageConfig) -> list:
     """Reader and filters, in the order a document meets them."""
     from proofpile.code.data import LanguageTable, read_yaml
@@ -158,19 +164,8 @@ def filter_steps(cfg: StageConfig) -> list:
             IsabelleFilter(f("isabelle-keywords.txt")),
             MatlabFilter(),
         ),
+        FormalBenchmarkHygiene(),  # miniF2F/ProofNet theorem blocks out of Lean and Isabelle files
     ]
-
-
-def _stats(path: Path) -> dict[str, int]:
-    """datatrove's stats.json -> {label: total} summed over steps."""
-    totals: dict[str, int] = {}
-    if not path.exists():
-        return totals
-    for step in json.loads(path.read_text()):
-        for label, value in (step.get("stats") or {}).items():
-            total = value.get("total", value) if isinstance(value, dict) else value
-            totals[label] = totals.get(label, 0) + int(total)
-    return totals
 
 
 def language_table(cfg: StageConfig) -> dict:
@@ -178,8 +173,8 @@ def language_table(cfg: StageConfig) -> dict:
     from proofpile.code.data import LanguageTable
 
     table = LanguageTable.load(_filter_file(cfg, "languages.yaml"))
-    filt = _stats(Path(cfg.logs_dir(), "filter", "stats.json"))
-    dedup = _stats(Path(cfg.logs_dir(), "dedup", "stats.json"))
+    filt = totals(Path(cfg.logs_dir(), "filter", "stats.json"))
+    dedup = totals(Path(cfg.logs_dir(), "dedup", "stats.json"))
     langs = {}
     for lang in table.slugs:
         langs[lang] = {
