@@ -14,11 +14,15 @@ from proofpile.arxiv.archive import Limits
 from proofpile.arxiv.clean import ArxivBodyFilter, LatexMacroExpander, load_cleaning
 from proofpile.arxiv.latex import InlineLimits
 from proofpile.arxiv.readers import ArxivSourceReader, RedPajamaArxivReader
+from proofpile.budget import Budget
 from proofpile.config import ConfigError, StageConfig
 from proofpile.contract import ContractWriter
 from proofpile.stage import run_pipeline
 
 UPSTREAM = ()
+# per paper and step: far above any real paper (the slowest real sources take well under a second), so reruns stay
+# exact; a hostile source past it is a counted drop instead of a stalled rank
+DEFAULT_BUDGET = {"seconds": 120, "memory_mb": 4096}
 OUTPUTS = ("arxiv",)
 
 
@@ -40,7 +44,7 @@ def folder_and_glob(path: str) -> tuple[str, str | None]:
 
 
 KNOWN_KEYS = {"sources", "redpajama", "license_file", "cleaning", "drop_appendix", "drop_bibliography",
-              "keep_abstract", "require_section", "min_chars", "limits", "inline", "executor"}
+              "keep_abstract", "require_section", "min_chars", "limits", "inline", "budget", "executor"}
 
 
 def run(cfg: StageConfig) -> None:
@@ -49,6 +53,7 @@ def run(cfg: StageConfig) -> None:
         raise ConfigError(f"arxiv: unknown keys {sorted(unknown)} (known: {sorted(KNOWN_KEYS)})")
     try:
         limits = Limits.from_config(cfg.get("limits"))
+        budget = Budget.from_config(cfg.get("budget", DEFAULT_BUDGET))
         inline = InlineLimits(**(cfg.get("inline") or {}))
         rules, protected = load_cleaning(cfg.param_path("cleaning"), **{
             k: cfg.get(k) for k in ("drop_appendix", "drop_bibliography", "keep_abstract", "require_section")})
@@ -59,14 +64,14 @@ def run(cfg: StageConfig) -> None:
     for path in cfg.paths("sources"):
         folder, glob = folder_and_glob(path)
         readers.append(ArxivSourceReader(folder, glob_pattern=glob, limits=limits, inline_limits=inline,
-                                         license_file=license_file))
+                                         license_file=license_file, budget=budget))
     for path in cfg.paths("redpajama"):
         folder, glob = folder_and_glob(path)
         readers.append(RedPajamaArxivReader(folder, glob_pattern=glob))
     if not readers:
         raise ConfigError("arxiv: configure `sources` (arXiv tars/.gz) or `redpajama` (jsonl) inputs")
     run_pipeline(cfg, readers + [
-        LatexMacroExpander(protected_commands=protected),
-        ArxivBodyFilter(rules, min_chars=int(cfg.get("min_chars", 200))),
+        LatexMacroExpander(protected_commands=protected, budget=budget),
+        ArxivBodyFilter(rules, min_chars=int(cfg.get("min_chars", 200)), budget=budget),
         ContractWriter(cfg.stage_dir()),
     ])
