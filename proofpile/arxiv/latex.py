@@ -20,26 +20,40 @@ from proofpile.arxiv.archive import normalized_name
 
 
 def decode_source(data: bytes, stats: Counter | None = None) -> str:
-    """arXiv sources are mostly UTF-8; older ones are Latin-1, Shift-JIS, KOI8-R, GB2312... whatever the author's
-    editor wrote. Not UTF-8: charset-normalizer names the encoding (counted as ``source_encoding/<name>``); when it
-    cannot, Latin-1 decodes any byte string, so nothing is lost (counted as ``source_encoding_undetected``). Line
-    ends become ``\\n`` (many sources were written with CRLF)."""
+    """arXiv sources are mostly UTF-8; older ones Latin-1 (or Windows-1252), some Shift-JIS, GB2312, KOI8-R...
+    whatever the author's editor wrote. Not UTF-8: charset-normalizer finds the encoding; when the text it finds is
+    in Latin letters (its guess among the many Latin code pages is unreliable on short texts), Latin-1 decodes it as
+    before (Windows-1252 when its 0x80-0x9F bytes are quotes and dashes); otherwise (CJK, Cyrillic, Greek...) its
+    encoding is used. Either way the encoding is counted as ``source_encoding/<name>``. Latin-1 decodes any bytes,
+    so nothing is lost. Line ends become ``\\n`` (many sources were written with CRLF)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text, encoding = _decode_legacy(data)
         if stats is not None:
-            stats[f"source_encoding/{encoding}" if encoding else "source_encoding_undetected"] += 1
+            stats[f"source_encoding/{encoding}"] += 1
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _decode_legacy(data: bytes) -> tuple[str, str | None]:
+# Unicode blocks of Latin-script text (charset-normalizer's ``alphabets`` names, by prefix)
+_LATIN_BLOCKS = ("Basic Latin", "Latin", "Control character", "General Punctuation", "Spacing Modifier Letters",
+                 "Letterlike Symbols", "Alphabetic Presentation Forms", "Currency Symbols", "Mathematical Operators",
+                 "Block Elements", "Box Drawing", "Geometric Shapes")
+_C1_CONTROLS = re.compile(rb"[\x80-\x9f]")
+
+
+def _decode_legacy(data: bytes) -> tuple[str, str]:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
-    if best is None:
-        return data.decode("latin-1"), None
-    return str(best), best.encoding
+    if best is not None and not all(a.startswith(_LATIN_BLOCKS) for a in best.alphabets):
+        return str(best), best.encoding
+    if _C1_CONTROLS.search(data):
+        try:
+            return data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1"), "latin_1"
 
 
 # -- comments ---------------------------------------------------------------------------------------------------
