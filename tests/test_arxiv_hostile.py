@@ -208,3 +208,84 @@ def test_the_budget_stops_runaway_work_and_the_step_goes_on():
     with pytest.raises(OverBudget):
         with Budget(seconds=0.2).enforced():
             catastrophic.search("a" * 40)
+
+
+# -- the stage on a bulk tar of hostile papers next to good ones --------------------------------------------------
+
+def paper(body: str, preamble: str = "") -> bytes:
+    return ("\\documentclass{article}\n" + preamble + "\\begin{document}\n" + body + "\n\\end{document}\n").encode()
+
+
+def good_paper(i: int) -> bytes:
+    return paper(f"\\section{{Result {i}}}\nEvery finite group of order {i} is solvable: the proof of lemma {i} "
+                 f"uses induction on the order, and the orbit-stabiliser theorem. " * 5)
+
+
+def hostile_papers() -> dict[str, tuple[bytes, str]]:
+    """arXiv id -> (the paper's .gz, what must happen to it: "kept" or the drop reason)."""
+    section = "\\section{Body}\nThe group $G$ acts on the set $X$ with finitely many orbits. " * 4
+    jp = "\\section{はじめに}\n群 $G$ が集合 $X$ に作用するとき、軌道の個数は有限である。\n" * 4
+    return {
+        "2301.10001": (gz(paper(section + "\n$\\R$, e.g.\\\nafter: $\\R$", "\\newcommand{\\R}{\\mathbb{R}}\n")),
+                       "kept"),
+        "2301.10002": (gz(tar_of({"wrapper.tex": b"\\input{book}",
+                                  "book.tex": paper(section + "\\input{chapter}"),
+                                  "chapter.tex": b"\\section{Chapter}\n" + b"Orbit counting. " * 50,
+                                  "reply.tex": paper("Dear editor, thank you.")})), "kept"),
+        "2301.10003": (gz(tar_of({"00README.json": b"[" * 100_000, "ms.tex": paper(section)})), "kept"),
+        "2301.10004": (gz(paper(section + "\\iffalse x\n" * 30_000)), "kept"),
+        "2301.10005": (gz(paper(section + " " * 300_000 + "end")), "kept"),
+        "2301.10006": (gz(paper(section + "\\newcommand{" * 8000)), "kept"),
+        "2301.10007": (gz(paper(section + "\\f{" * 20_000, "\\newcommand{\\f}[1]{F(#1)}\n")), "kept"),
+        "2301.10008": (gz(paper(section + "$\\x{" + "y" * 2048 + "}$",
+                                "\\newcommand{\\x}[1]{" + "#1" * 1_000_000 + "}\n")), "kept"),
+        "2301.10009": (gz(paper(section + "$\\set{a,\\set{b}}$", "\\newcommand{\\set}[1]{\\{#1\\}}\n")), "kept"),
+        "2301.10010": (gz(paper(jp).decode().encode("shift_jis")), "kept"),
+        "2301.10011": (gz(tar_of({"main.tex": paper(section + "\\input{sec/more}"),
+                                  "more.tex": b"Linked section text. " * 20, "sec/more.tex": ("link", "more.tex")})),
+                       "kept"),
+        "2301.10012": (gz(paper(section + "See \\url{http://x.org/a%20b} for the data.")), "kept"),
+        "2301.10013": (gz(tar_of({"2301/2301.00001.gz": gz(good_paper(1))})), "compressed_bulk_tar"),
+    }
+
+
+def test_the_stage_reads_a_bulk_tar_of_hostile_papers(tmp_path):
+    from proofpile.cli import main
+
+    from helpers import read_docs, stage_stats
+
+    hostile = hostile_papers()
+    members = {f"2301/2301.0000{i}.gz": gz(good_paper(i)) for i in range(1, 4)}
+    for arxiv_id, (data, _) in hostile.items():
+        members[f"2301/{arxiv_id}.gz"] = data
+    bulk = tmp_path / "arXiv_src_2301_001.tar"
+    bulk.write_bytes(tar_of(members))
+    project = __import__("pathlib").Path(__file__).resolve().parents[1]
+    config = tmp_path / "arxiv.yaml"
+    # the budget every paper must finish within, per step, enforced by the steps themselves (proofpile.budget)
+    config.write_text(f"include: {project / 'pipelines/common.yaml'}\nbase_dir: {project}\n"
+                      f"arxiv:\n  sources: [{bulk}]\n  cleaning: filters/arxiv/cleaning.yaml\n"
+                      "  budget: {seconds: 20, memory_mb: 1024}\n")
+    root = tmp_path / "root"
+    assert main(["arxiv", "--config", str(config), "--data-root", str(root)]) == 0
+
+    docs = {d.id: d for d in read_docs(root / "arxiv")}
+    stats = stage_stats(root, "arxiv")
+    for i in range(1, 4):  # every good paper comes out whole
+        assert f"Every finite group of order {i} is solvable" in docs[f"2301.0000{i}"].text
+    for arxiv_id, (_, fate) in hostile.items():
+        if fate == "kept":
+            assert arxiv_id in docs, arxiv_id
+        else:
+            assert arxiv_id not in docs and stats[f"dropped_{fate}"] == 1, arxiv_id
+    assert len(docs) == 3 + sum(fate == "kept" for _, fate in hostile.values())
+    assert not any(k.startswith(("dropped_over_", "dropped_recursion")) for k in stats), stats  # within budget
+    text = {k: d.text for k, d in docs.items()}
+    assert text["2301.10001"].count("\\mathbb{R}") == 2
+    assert "Orbit counting." in text["2301.10002"] and "Dear editor" not in text["2301.10002"]
+    assert "$\\{a,\\{b\\}\\}$" in text["2301.10009"]
+    assert "群 $G$ が集合" in text["2301.10010"] and stats["source_encoding/cp932"] == 1
+    assert "Linked section text." in text["2301.10011"]
+    assert "\\url{http://x.org/a%20b} for the data." in text["2301.10012"]
+    assert stats["readme_unreadable"] == 1 and stats["macro_expansion_too_large"] == 1
+    assert stats["main_file/most_content"] >= 1
