@@ -171,21 +171,27 @@ _INPUT = re.compile(r"\\(input|include|subfile)(?![A-Za-z@])\s*(?:\{([^}\n]*)\}|
 _MAIN_NAMES = ("main.tex", "ms.tex", "paper.tex", "article.tex")
 
 
-def find_main_file(sources: dict[str, str], stats: Counter | None = None) -> str | None:
+def find_main_file(sources: dict[str, str], stats: Counter | None = None,
+                   stripped: dict[str, str] | None = None) -> str | None:
     """The paper's root file. The one the author named in ``00README`` if any; else, among the roots of the
     ``\\input``/``\\include`` graph (files no other file inputs) that are or reach a document (``\\documentclass``
     and ``\\begin{document}``, or failing any, ``\\begin{document}``), the one that reaches the most content
     (non-blank characters, comments removed), then a conventional name, then the name. So a wrapper that inputs the
     file holding ``\\documentclass`` wins over a short reply letter with a ``\\documentclass`` of its own. Which rule
     decided is counted in ``stats`` as ``main_file/<reason>``: ``readme``, ``only_root``, ``most_content``,
-    ``conventional_name`` or ``name``."""
+    ``conventional_name`` or ``name``. ``stripped`` (name -> text without comments) is filled for
+    ``inline_inputs`` to reuse."""
     stats = stats if stats is not None else Counter()
     tex = {name: text for name, text in sources.items() if name.lower().endswith((".tex", ".ltx", ".latex"))}
     for name in readme_toplevel(sources, stats):
         if name in tex:
             stats["main_file/readme"] += 1
             return name
-    tex = {name: strip_comments(text) for name, text in tex.items()}  # a commented-out \\documentclass is none
+    stripped = stripped if stripped is not None else {}
+    for name, text in tex.items():  # a commented-out \\documentclass is none
+        if name not in stripped:
+            stripped[name] = strip_comments(text)
+    tex = {name: stripped[name] for name in tex}
     documents = {n for n, t in tex.items() if _DOCUMENTCLASS.search(t) and _BEGIN_DOCUMENT.search(t)}
     if not documents:
         documents = {n for n, t in tex.items() if _BEGIN_DOCUMENT.search(t)}
@@ -287,7 +293,7 @@ _INPUT_OR_PACKAGE = re.compile(_INPUT.pattern + r"|\\usepackage\s*(?:\[[^\]]*\]\
 
 
 def inline_inputs(sources: dict[str, str], main: str, limits: InlineLimits = InlineLimits(),
-                  stats: Counter | None = None) -> str:
+                  stats: Counter | None = None, stripped: dict[str, str] | None = None) -> str:
     """The main file with ``\\input``/``\\include``/``\\subfile`` replaced by the (comment-stripped) files they
     name, recursively, and ``\\usepackage{x}`` of a package the paper ships (``x.sty``) by that package, so its
     macro definitions are seen. A file already being inlined (a cycle), one past ``max_depth``, past ``max_inputs``
@@ -313,8 +319,12 @@ def inline_inputs(sources: dict[str, str], main: str, limits: InlineLimits = Inl
         size[0] += len(sources[target])
         return "\n" + document_body(expand(target, stack + (target,))) + "\n"
 
+    stripped = stripped if stripped is not None else {}
+
     def expand(name: str, stack: tuple[str, ...]) -> str:
-        text = strip_comments(sources[name])
+        text = stripped.get(name)
+        if text is None:
+            text = stripped[name] = strip_comments(sources[name])
         base_dir = name.rsplit("/", 1)[0] if "/" in name else ""
 
         def replace(m: re.Match) -> str:
@@ -361,6 +371,19 @@ class Macro:
             counts[0 if m.group(1) == "#" else int(m.group(1))] += 1
         return counts
 
+    @cached_property
+    def template(self) -> list[str | int]:
+        """The body split at its placeholders: literal text and argument numbers (0-based), so a use is one join."""
+        parts: list[str | int] = []
+        pos = 0
+        for m in _PLACEHOLDER.finditer(self.body):
+            parts.append(self.body[pos:m.start()])
+            k = int(m.group(1)) - 1 if m.group(1) != "#" else -1
+            parts.append("#" if k < 0 else k if k < self.nargs else "")  # #n past the arguments: nothing
+            pos = m.end()
+        parts.append(self.body[pos:])
+        return parts
+
 
 _PLACEHOLDER = re.compile(r"#([1-9#])")
 
@@ -381,36 +404,41 @@ _CS_NAME = re.compile(r"\\([A-Za-z]+|.)", re.S)  # re.S: a backslash before a ne
 
 
 class _Groups:
-    """The balanced ``{}`` and ``[]`` groups of one text, matched in one pass over its braces on first use. Scanning
-    from each opening instead is quadratic when groups are left open (8k unclosed ``\\newcommand{`` took a
-    minute)."""
+    """The balanced ``{}`` and ``[]`` groups of one text. One forward scan from an opening resolves it and every
+    opening inside it (closed, or never closed: to the end of the text), and a later question about any of them is
+    a lookup: scanning again from each opening would be quadratic when groups are left open (8k unclosed
+    ``\\newcommand{`` took a minute)."""
 
     _TOKENS = {"{": re.compile(r"\\.|[{}]", re.S), "[": re.compile(r"\\.|[\[\]]", re.S)}
 
     def __init__(self, text: str):
         self.text = text
-        self._ends: dict[str, dict[int, int]] = {}
+        self._ends: dict[str, dict[int, int]] = {"{": {}, "[": {}}
 
     def group(self, i: int, open_: str = "{", close: str = "}") -> tuple[str, int] | None:
         """The balanced group starting at ``text[i]`` (which must be ``open_``): (content, index after it)."""
         text = self.text
         if i >= len(text) or text[i] != open_:
             return None
-        ends = self._ends.get(open_)
-        if ends is None:
-            ends = self._ends[open_] = self._match(open_, close)
+        ends = self._ends[open_]
         j = ends.get(i)
-        return None if j is None else (text[i + 1:j], j + 1)
+        if j is None:
+            j = self._scan(i, open_, close, ends)
+        return None if j < 0 else (text[i + 1:j], j + 1)
 
-    def _match(self, open_: str, close: str) -> dict[int, int]:
-        ends, stack = {}, []
-        for m in self._TOKENS[open_].finditer(self.text):
+    def _scan(self, i: int, open_: str, close: str, ends: dict[int, int]) -> int:
+        stack = []
+        for m in self._TOKENS[open_].finditer(self.text, i):
             c = m.group()
             if c == open_:
                 stack.append(m.start())
             elif c == close and stack:
                 ends[stack.pop()] = m.start()
-        return ends
+                if not stack:
+                    return ends[i]
+        for start in stack:
+            ends[start] = -1  # never closed
+        return -1
 
 
 def _skip_space(text: str, i: int) -> int:
@@ -546,15 +574,21 @@ def expand_macros(text: str, macros: dict[str, Macro], limits: ExpandLimits = Ex
     stats = stats if stats is not None else Counter()
     if not macros:
         return text
-    budget = [int(len(text) * limits.max_growth) + (64 << 10), limits.max_expansions]
+    run = _Expansion(macros, limits, stats, [int(len(text) * limits.max_growth) + (64 << 10), limits.max_expansions])
     try:
-        return _expand(text, macros, frozenset(), 0, limits, stats, budget)
+        out = run.expand(text, frozenset(), 0)
     except _TooLarge:
         stats["macro_expansion_too_large"] += 1
         return text
+    if run.expanded:
+        stats["macros_expanded"] += run.expanded
+    return out
 
 
 _TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)|.", re.S)
+
+
+_SIMPLE_GROUP = re.compile(r"\{([^{}\\]*)\}")  # no nested group, no escape: its first } closes it
 
 
 def _argument(groups: _Groups, i: int) -> tuple[str, int] | None:
@@ -563,6 +597,8 @@ def _argument(groups: _Groups, i: int) -> tuple[str, int] | None:
     if i >= len(text):
         return None
     if text[i] == "{":
+        if m := _SIMPLE_GROUP.match(text, i):
+            return m.group(1), m.end()
         return groups.group(i)
     if text[i] == "}":
         return None
@@ -570,74 +606,99 @@ def _argument(groups: _Groups, i: int) -> tuple[str, int] | None:
     return m.group(0), m.end()
 
 
-def _expand(text: str, macros, active: frozenset, depth: int, limits: ExpandLimits, stats: Counter, budget) -> str:
-    out = []
-    pos = 0
-    i = 0
-    n = len(text)
-    groups = _Groups(text)
-    while (i := text.find("\\", i)) != -1:
-        m = _CS_NAME.match(text, i)
-        if not m:  # a backslash ending the text
-            break
-        name = m.group(1)
-        macro = macros.get(name)
-        if macro is None or name in active or depth >= limits.max_depth:
-            if macro is not None and depth >= limits.max_depth:
-                stats["macro_too_deep"] += 1
-            i = m.end()
-            continue
-        j = m.end()
-        args = []
-        if macro.nargs:
-            first = 0
-            if macro.default is not None:
-                k = _skip_space(text, j)
-                opt = groups.group(k, "[", "]")
-                if opt:
-                    args.append(opt[0])
-                    j = opt[1]
-                else:
-                    args.append(macro.default)
-                first = 1
-            for _ in range(first, macro.nargs):
-                arg = _argument(groups, j)
-                if arg is None:
-                    break
-                args.append(arg[0])
-                j = arg[1]
-            if len(args) < macro.nargs:
-                stats["macro_missing_argument"] += 1
-                i = m.end()
+def _uses(macros: dict[str, Macro]) -> re.Pattern:
+    """A pattern finding the uses of ``macros`` (and escaped backslashes, which hide what follows them), so the
+    other control sequences of a text are skipped by the regex engine, not looked up one by one."""
+    words = sorted((n for n in macros if n.isascii() and n.isalpha()), key=len, reverse=True)
+    symbols = "".join(re.escape(n) for n in macros if not (n.isascii() and n.isalpha()))
+    alternatives = []
+    if words:
+        alternatives.append("(" + "|".join(map(re.escape, words)) + ")(?![A-Za-z])")
+    if symbols:
+        alternatives.append(f"([{symbols}])")
+    return re.compile(r"\\(?:\\|" + "|".join(alternatives) + ")", re.S)
+
+
+class _Expansion:
+    """One expansion of one text: the macros, the pattern of their uses, the limits and the remaining budget
+    (``budget[0]``: characters of growth, ``budget[1]``: expansions)."""
+
+    def __init__(self, macros: dict[str, Macro], limits: ExpandLimits, stats: Counter, budget: list[int]):
+        self.macros, self.limits, self.stats, self.budget = macros, limits, stats, budget
+        self.uses = _uses(macros)
+        self._bodies_with_uses: dict[str, bool] = {}
+        self.expanded = 0
+
+    def expand(self, text: str, active: frozenset, depth: int) -> str:
+        macros, budget, has_uses = self.macros, self.budget, self._bodies_with_uses
+        out = []
+        pos = 0
+        n = len(text)
+        groups = None
+        for m in self.uses.finditer(text):
+            group = m.lastindex
+            if group is None:
+                continue  # an escaped backslash
+            i = m.start()
+            name = m[group]
+            if name in active or i < pos:
+                continue  # a macro inside its own expansion, or in arguments already taken
+            if depth >= self.limits.max_depth:
+                self.stats["macro_too_deep"] += 1
                 continue
-        budget[1] -= 1
-        if budget[1] < 0:
-            raise _TooLarge
-        # the arguments first, as TeX would meet them: a macro used inside its own argument is expanded too
-        args = [_expand(a, macros, active, depth + 1, limits, stats, budget) if "\\" in a else a for a in args]
-        # the size of the use is known before it is built: a body repeating #1 a million times is refused here,
-        # not after allocating the result
-        counts = macro.placeholders
-        size = len(macro.body) - counts[0] + sum(counts[k + 1] * (len(a) - 2) for k, a in enumerate(args))
-        if size - (j - i) > budget[0]:
-            raise _TooLarge
-        body = macro.body
-        if args:
-            body = _PLACEHOLDER.sub(lambda g: "#" if g.group(1) == "#" else
-                                    (args[int(g.group(1)) - 1] if int(g.group(1)) <= len(args) else ""), body)
-        body = _expand(body, macros, active | {name}, depth + 1, limits, stats, budget)
-        # a control word swallows the spaces after it; its expansion must not glue onto a following letter
-        if j < n and text[j].isalpha() and body and (body[-1].isalpha() or _ENDS_WITH_CONTROL_WORD.search(body, max(0, len(body) - 64))):
-            body += " "
-        budget[0] -= len(body) - (j - i)
-        if budget[0] < 0:
-            raise _TooLarge
-        out.append(text[pos:i])
-        out.append(body)
-        stats["macros_expanded"] += 1
-        pos = i = j
-    out.append(text[pos:])
-    return "".join(out)
+            macro = macros[name]
+            j = m.end()
+            body = macro.body
+            if macro.nargs:
+                groups = groups or _Groups(text)
+                args = []
+                if macro.default is not None:
+                    opt = groups.group(_skip_space(text, j), "[", "]")
+                    if opt:
+                        args.append(opt[0])
+                        j = opt[1]
+                    else:
+                        args.append(macro.default)
+                while len(args) < macro.nargs and (arg := _argument(groups, j)) is not None:
+                    args.append(arg[0])
+                    j = arg[1]
+                if len(args) < macro.nargs:
+                    self.stats["macro_missing_argument"] += 1
+                    continue
+                # the arguments first, as TeX would meet them: a macro used inside its own argument is expanded
+                args = [self.expand(a, active, depth + 1) if "\\" in a else a for a in args]
+                # the size of the use is known before it is built: a body repeating #1 a million times is refused
+                # here, not after allocating the result
+                counts = macro.placeholders
+                size = len(body) - counts[0] + sum(counts[k + 1] * (len(a) - 2) for k, a in enumerate(args))
+                if size - (j - i) > budget[0]:
+                    raise _TooLarge
+                body = "".join([p if p.__class__ is str else args[p] for p in macro.template])
+            budget[1] -= 1
+            if budget[1] < 0:
+                raise _TooLarge
+            # only the body's own macro uses are expanded: the arguments already are, and TeX never makes a new
+            # control sequence out of a body and an argument
+            uses = has_uses.get(name)
+            if uses is None:
+                uses = has_uses[name] = self.uses.search(macro.body) is not None
+            if uses:
+                body = self.expand(body, active | {name}, depth + 1)
+            # a control word swallows the spaces after it; its expansion must not glue onto a following letter
+            if j < n and body and text[j].isalpha() and (
+                    body[-1].isalpha() or _ENDS_WITH_CONTROL_WORD.search(body, max(0, len(body) - 64))):
+                body += " "
+            budget[0] -= len(body) - (j - i)
+            if budget[0] < 0:
+                raise _TooLarge
+            out.append(text[pos:i])
+            out.append(body)
+            self.expanded += 1
+            pos = j
+        if not out:
+            return text
+        out.append(text[pos:])
+        return "".join(out)
 
 
 _ENDS_WITH_CONTROL_WORD = re.compile(r"\\[A-Za-z]+\Z")

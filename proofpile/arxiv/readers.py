@@ -122,13 +122,14 @@ class ArxivSourceReader(BudgetedStep, BaseDiskReader):
         self._count_skipped(skipped)
         stats: Counter = Counter()
         sources = {n: decode_source(b, stats) for n, b in paper.files.items()}
-        main = find_main_file(sources, stats)
+        stripped: dict[str, str] = {}  # each file's text without comments, made once for both
+        main = find_main_file(sources, stats, stripped)
         if main is None:
             for key, n in stats.items():
                 self.stat_update(key, value=n)
             self.stat_update("dropped_no_main_file")
             return None
-        text = inline_inputs(sources, main, self.inline_limits, stats)
+        text = inline_inputs(sources, main, self.inline_limits, stats, stripped)
         for key, n in stats.items():
             self.stat_update(key, value=n)
         meta = {"subset": SUBSET, "source": "arxiv-source", **parse_arxiv_name(name), "source_file": source_file,
