@@ -80,7 +80,10 @@ def test_unclosed_definitions_and_arguments_are_linear():
     unclosed_args = "\\newcommand{\\f}[1]{F(#1)}\n" + "\\f{" * 20000 + "x"
     stats = Counter()
     out = under_budget(expand, unclosed_args, ExpandLimits(), stats)
-    assert out == "\n" + "\\f{" * 20000 + "x" and stats["macro_missing_argument"] == 20000
+    assert out == "\n" + "\\f{" * 20000 + "x" and stats["macro_runaway_argument"] == 1
+    # an argument left open stops expansion like TeX's runaway argument; the uses before it are expanded
+    out = expand("\\newcommand{\\f}[1]{F(#1)}\\f{a} \\f b \\f{c \\f{d}")
+    assert out == "F(a) F(b) \\f{c \\f{d}"
     defs = "\\def\\a#1{" * 8000
     assert under_budget(expand, defs) == defs
 

@@ -588,6 +588,7 @@ def expand_macros(text: str, macros: dict[str, Macro], limits: ExpandLimits = Ex
 _TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)|.", re.S)
 
 
+_RUNAWAY = ("", -1)  # an argument whose group never closes: TeX's "Runaway argument", the rest of the text
 _SIMPLE_GROUP = re.compile(r"\{([^{}\\]*)\}")  # no nested group, no escape: its first } closes it
 
 
@@ -599,7 +600,7 @@ def _argument(groups: _Groups, i: int) -> tuple[str, int] | None:
     if text[i] == "{":
         if m := _SIMPLE_GROUP.match(text, i):
             return m.group(1), m.end()
-        return groups.group(i)
+        return groups.group(i) or _RUNAWAY
     if text[i] == "}":
         return None
     m = _TOKEN.match(text, i)
@@ -649,6 +650,7 @@ class _Expansion:
             macro = macros[name]
             j = m.end()
             body = macro.body
+            arg = None
             if macro.nargs:
                 groups = groups or _Groups(text)
                 args = []
@@ -660,8 +662,15 @@ class _Expansion:
                     else:
                         args.append(macro.default)
                 while len(args) < macro.nargs and (arg := _argument(groups, j)) is not None:
+                    if arg is _RUNAWAY:
+                        break
                     args.append(arg[0])
                     j = arg[1]
+                if arg is _RUNAWAY:
+                    # the argument runs to the end of the text, and so would every use after this one: TeX stops
+                    # here too (a paper that does this does not compile)
+                    self.stats["macro_runaway_argument"] += 1
+                    break
                 if len(args) < macro.nargs:
                     self.stats["macro_missing_argument"] += 1
                     continue
