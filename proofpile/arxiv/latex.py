@@ -84,8 +84,8 @@ def strip_comments(text: str) -> str:
                 cut = _comment_start(line, end + len(verbatim_end))
                 verbatim_end = None
         else:
-            cut = _comment_start(line)
-            begin = _VERBATIM_BEGIN.search(line, 0, len(line) if cut is None else cut)
+            cut = _comment_start(line) if "%" in line else None
+            begin = _VERBATIM_BEGIN.search(line, 0, len(line) if cut is None else cut) if "\\begin" in line else None
             if begin is not None:
                 closing = "\\end{" + begin.group(1) + "}"
                 end = line.find(closing, begin.end())
