@@ -292,3 +292,32 @@ def test_the_stage_reads_a_bulk_tar_of_hostile_papers(tmp_path):
     assert "\\url{http://x.org/a%20b} for the data." in text["2301.10012"]
     assert stats["readme_unreadable"] == 1 and stats["macro_expansion_too_large"] == 1
     assert stats["main_file/most_content"] >= 1
+
+
+def test_the_memory_budget_and_recursion_are_counted_drops():
+    from proofpile.budget import BudgetedStep
+    from datatrove.pipeline.base import PipelineStep
+
+    class Step(BudgetedStep, PipelineStep):
+        name = "test step"
+
+        def run(self, data, rank=0, world_size=1):
+            yield from data
+
+    def grow():
+        held = []
+        for _ in range(400):  # 400 MiB at most, should the budget not stop it
+            held.append(bytearray(1 << 20))
+            sum(range(20_000))  # Python-level work between allocations, where the budget's tick lands
+        return len(held)
+
+    def recurse(n):
+        return recurse(n + 1)
+
+    step = Step()
+    step.budget = Budget(memory_mb=64)
+    assert step.within_budget(grow) == (None, "over_memory_budget")
+    assert step.within_budget(recurse, 0) == (None, "recursion_limit")
+    assert step.within_budget(lambda: 7) == (7, None)
+    totals = {k: v.total for k, v in step.stats.stats.items()}
+    assert totals == {"dropped_over_memory_budget": 1, "dropped_recursion_limit": 1}
