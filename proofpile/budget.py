@@ -62,14 +62,6 @@ class Budget:
     memory_mb: float | None = None
     tick: float = 0.05
 
-    @classmethod
-    def from_config(cls, values: dict | None) -> "Budget":
-        values = dict(values or {})
-        unknown = set(values) - {"seconds", "memory_mb"}
-        if unknown:
-            raise ValueError(f"unknown budget keys {sorted(unknown)} (known: seconds, memory_mb)")
-        return cls(**{k: (None if v is None else float(v)) for k, v in values.items()})
-
     @property
     def unbounded(self) -> bool:
         return self.seconds is None and self.memory_mb is None
