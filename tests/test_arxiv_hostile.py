@@ -119,7 +119,8 @@ def test_percent_in_urls_and_verbatim_is_text():
         == "See \\url{http://x.org/a%20b} and \\href{http://y.org/%7Eme}{home} next"
     assert strip_comments("\\verb|50%| done % gone\nnext") == "\\verb|50%| done next"
     src = "\\begin{verbatim}\nprintf(\"%d\", n); % kept\n\\end{verbatim} after % gone\nplain 10\\% off % gone\n"
-    assert strip_comments(src) == ("\\begin{verbatim}\nprintf(\"%d\", n); % kept\n\\end{verbatim} after plain 10\\% off \n")
+    assert strip_comments(src) == ("\\begin{verbatim}\nprintf(\"%d\", n); % kept\n"
+                                   "\\end{verbatim} after plain 10\\% off \n")
     # a commented-out \begin{verbatim} opens nothing
     assert strip_comments("% \\begin{verbatim}\na % b\nc") == "a c"
 
@@ -160,13 +161,15 @@ def test_a_deeply_nested_readme_is_ignored_and_counted():
 
 
 def test_shift_jis_sources_are_decoded_and_counted():
-    src = "\\documentclass{jarticle}\n\\begin{document}\n\\section{はじめに}\n群の表現について述べる。\n\\end{document}\n"
+    src = ("\\documentclass{jarticle}\n\\begin{document}\n\\section{はじめに}\n群の表現について述べる。\n"
+           "\\end{document}\n")
     stats = Counter()
     assert decode_source(src.encode("shift_jis"), stats) == src
     assert sum(n for k, n in stats.items() if k.startswith("source_encoding/")) == 1
     latin = "\\section{Théorème}\nLa démonstration est élémentaire.\n"
     assert decode_source(latin.encode("latin-1"), stats) == latin and stats["source_encoding/latin_1"] == 1
-    quotes = "\\section{Introduction}\nWe call a group “tame” – as usual – when every element has finite order.\n"
+    quotes = ("\\section{Introduction}\nWe call a group “tame” – as usual – when every element has finite "
+              "order.\n")
     assert decode_source(quotes.encode("cp1252"), stats) == quotes
     assert stats["source_encoding/cp1252"] == 1
     assert decode_source(src.encode(), stats) == src and sum(stats.values()) == 3  # UTF-8: nothing to count
@@ -227,7 +230,8 @@ def good_paper(i: int) -> bytes:
 def hostile_papers() -> dict[str, tuple[bytes, str]]:
     """arXiv id -> (the paper's .gz, what must happen to it: "kept" or the drop reason)."""
     section = "\\section{Body}\nThe group $G$ acts on the set $X$ with finitely many orbits. " * 4
-    jp = "\\section{はじめに}\n群 $G$ が集合 $X$ に作用するとき、軌道の個数は有限である。\n" * 4
+    jp = "\\section{はじめに}\n群 $G$ が集合 $X$ に作用するとき、軌道の個数は有限である。\n"
+    jp *= 4
     return {
         "2301.10001": (gz(paper(section + "\n$\\R$, e.g.\\\nafter: $\\R$", "\\newcommand{\\R}{\\mathbb{R}}\n")),
                        "kept"),
