@@ -10,9 +10,16 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
+from proofpile.arxiv.latex import (
+    ExpandLimits,
+    TrimRules,
+    collect_macros,
+    expand_macros,
+    normalize_whitespace,
+    notation_macros,
+    trim_paper,
+)
 from proofpile.budget import Budget, BudgetedFilter, BudgetedStep
-from proofpile.arxiv.latex import ExpandLimits, TrimRules, collect_macros, expand_macros, normalize_whitespace, \
-    notation_macros, trim_paper
 
 
 class LatexMacroExpander(BudgetedStep, PipelineStep):

@@ -10,8 +10,8 @@ import re
 import orjson
 from datatrove.data import Document
 
-from proofpile.config import read_list
 from proofpile.code.filters import CodeFilter
+from proofpile.config import read_list
 
 # ECMA-48 escape sequences (colours, cursor moves) as terminals and IPython write them into stream outputs
 _ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
