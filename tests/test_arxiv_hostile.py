@@ -13,8 +13,16 @@ from datatrove.data import Document
 
 from proofpile.arxiv.archive import Limits, open_paper
 from proofpile.arxiv.clean import ArxivBodyFilter, LatexMacroExpander
-from proofpile.arxiv.latex import (ExpandLimits, TrimRules, collect_macros, decode_source, expand_macros,
-                                   find_main_file, normalize_whitespace, strip_comments)
+from proofpile.arxiv.latex import (
+    ExpandLimits,
+    TrimRules,
+    collect_macros,
+    decode_source,
+    expand_macros,
+    find_main_file,
+    normalize_whitespace,
+    strip_comments,
+)
 from proofpile.arxiv.readers import ArxivSourceReader
 from proofpile.budget import Budget, OverBudget
 
@@ -257,9 +265,9 @@ def hostile_papers() -> dict[str, tuple[bytes, str]]:
 
 
 def test_the_stage_reads_a_bulk_tar_of_hostile_papers(tmp_path):
-    from proofpile.cli import main
-
     from helpers import read_docs, stage_stats
+
+    from proofpile.cli import main
 
     hostile = hostile_papers()
     members = {f"2301/2301.0000{i}.gz": gz(good_paper(i)) for i in range(1, 4)}
@@ -299,8 +307,9 @@ def test_the_stage_reads_a_bulk_tar_of_hostile_papers(tmp_path):
 
 
 def test_the_memory_budget_and_recursion_are_counted_drops():
-    from proofpile.budget import BudgetedStep
     from datatrove.pipeline.base import PipelineStep
+
+    from proofpile.budget import BudgetedStep
 
     class Step(BudgetedStep, PipelineStep):
         name = "test step"

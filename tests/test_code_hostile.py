@@ -5,7 +5,6 @@ import os
 import subprocess
 
 from datatrove.data import Document
-
 from test_code_helpers import PROJECT, code_config, outcomes
 
 FILTERS = PROJECT / "filters" / "code"

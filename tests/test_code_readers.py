@@ -186,8 +186,9 @@ def test_license_detection(tmp_path):
 @pytest.mark.parametrize("name,spdx", [("GPL-3", "GPL-3.0"), ("GPL-2", "GPL-2.0"), ("LGPL-3", "LGPL-3.0"),
                                        ("LGPL-2.1", "LGPL-2.1"), ("Apache-2.0", "Apache-2.0"), ("MPL-2.0", "MPL-2.0")])
 def test_full_license_texts_of_the_system(name, spdx):
-    from proofpile.code.licenses import LicenseDetector
     from test_code_helpers import PROJECT
+
+    from proofpile.code.licenses import LicenseDetector
 
     path = Path("/usr/share/common-licenses") / name
     if not path.exists():
