@@ -65,6 +65,11 @@ def test_language_table():
     ("a.pl", "use strict;\nmy $x = 1;\n", "Perl"),
     ("a.pro", "QT += core\nSOURCES += a.cpp\n", "QMake"),
     ("a.pro", "pro hello\n  print, 'hi'\nend\n", "IDL"),
+    ("tst/grp.tst", "gap> START_TEST(\"grp.tst\");\ngap> Size(SymmetricGroup(4));\n24\n", "GAP"),
+    ("a.tst", "gap> 1 + 1;\n2\n", "GAP"),
+    ("a.tst", "// Scilab test\ndisp(1 + 1);\n", "Scilab"),
+    ("a.tst", "expected output 42\n", "unknown"),
+    ("Bindings.hsc", "#include <math.h>\nmodule Bindings where\nimport Foreign.C\n", "Haskell"),
 ])
 def test_disambiguation_rules(path, text, lang):
     assert LanguageTable.load(FILTERS / "languages.yaml").detect(path, text) == lang
