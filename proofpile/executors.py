@@ -35,6 +35,7 @@ from datatrove.pipeline.readers.base import BaseReader
 from datatrove.utils.stats import PipelineStats
 
 from proofpile.config import ConfigError, StageConfig
+from proofpile.processes import ends_its_processes_on_failure
 
 KINDS = ("local", "spark", "ray", "slurm")
 
@@ -54,10 +55,12 @@ def merge_rank_stats(executor: PipelineExecutor) -> PipelineStats:
 
 
 class LocalExecutor(LocalPipelineExecutor):
-    """datatrove's local executor whose ``stats.json`` also counts the ranks an earlier run completed."""
+    """datatrove's local executor whose ``stats.json`` also counts the ranks an earlier run completed, and which
+    ends every process it started when a rank fails (``proofpile.processes``)."""
 
     def run(self):
-        super().run()
+        with ends_its_processes_on_failure():
+            super().run()
         return merge_rank_stats(self)
 
 
