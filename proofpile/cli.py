@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from proofpile.config import ConfigError, StageConfig
+from proofpile.config import StageConfig
+from proofpile.errors import ENVIRONMENT_ERRORS, describe
 from proofpile.stage import STAGES, dependency_files, marker_path, run_stage, stage_module
 
 # subcommands that are tools rather than stages: name -> module with configure_parser(p) and main(args) -> int
@@ -115,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = StageConfig.load(args.command, args.config, args.data_root, _overrides(args))
         run_stage(cfg, force=args.force)
         return 0
-    except (ConfigError, FileNotFoundError, RuntimeError) as e:
-        print(f"proofpile {args.command}: error: {e}", file=sys.stderr)
+    except ENVIRONMENT_ERRORS as e:
+        print(f"proofpile {args.command}: error: {describe(e)}", file=sys.stderr)
         return 1
 
 

@@ -29,6 +29,7 @@ from types import ModuleType
 from datatrove.utils.logging import logger
 
 from proofpile.config import StageConfig
+from proofpile.errors import check_data_root
 from proofpile.lock import stage_lock
 
 STAGES = ("web", "code", "arxiv", "proofsteps", "dedup", "decontam", "tokenize", "manifest", "report")
@@ -127,6 +128,7 @@ def output_files(cfg: StageConfig, outputs) -> dict[str, int]:
 def run_stage(cfg: StageConfig, force: bool = False) -> Path:
     """Run one stage to completion (or skip it if it is already complete). Returns its marker path. Holds the
     stage's lock on the data root meanwhile: a second run of it there stops with a message naming this one."""
+    check_data_root(cfg.data_root)
     with stage_lock(cfg.data_root, cfg.stage):
         return _run_stage(cfg, force)
 
