@@ -10,24 +10,17 @@ import errno
 import os
 from pathlib import Path
 
-import yaml
-
 from proofpile.config import ConfigError
 
-# what a run may fail with that is not a bug in it
-ENVIRONMENT_ERRORS = (ConfigError, OSError, RuntimeError, yaml.YAMLError)
+# what a run may fail with that is not a bug in it (a config that is not YAML is a ConfigError)
+ENVIRONMENT_ERRORS = (ConfigError, OSError, RuntimeError)
 
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 _NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def describe(e: BaseException) -> str:
-    """One line saying what went wrong and where."""
-    if isinstance(e, yaml.MarkedYAMLError) and e.problem_mark is not None:
-        mark = e.problem_mark
-        return f"{mark.name}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {e.problem}"
-    if isinstance(e, yaml.YAMLError):
-        return f"not valid YAML: {' '.join(str(e).split())}"
+    """What went wrong and where; for OS errors, what to do about it."""
     if isinstance(e, OSError) and e.errno is not None:
         where = f" ({e.filename})" if e.filename else ""
         if e.errno in _NO_SPACE:
@@ -35,7 +28,7 @@ def describe(e: BaseException) -> str:
         if e.errno in _NOT_WRITABLE:
             return f"cannot write{where}: {e.strerror}; the data root must be a writable folder"
         return f"{e.strerror}{where}"
-    return " ".join(str(e).split()) or type(e).__name__
+    return str(e) or type(e).__name__
 
 
 def check_data_root(data_root: Path) -> None:
