@@ -32,6 +32,7 @@ from datatrove.utils.logging import logger
 from proofpile.config import StageConfig
 from proofpile.errors import check_data_root
 from proofpile.lock import stage_lock
+from proofpile.scratch import remove_stale, scratch_path
 
 STAGES = ("web", "code", "arxiv", "proofsteps", "dedup", "decontam", "tokenize", "manifest", "report")
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -111,7 +112,8 @@ def fingerprint(cfg: StageConfig) -> str:
 
 def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    remove_stale(path.parent)  # what a killed writer left
+    tmp = scratch_path(path)
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()

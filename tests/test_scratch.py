@@ -1,0 +1,74 @@
+"""Scratch a killed writer leaves is removed by the next writer: MathScore training killed midway (its model's
+``.tmp-<pid>`` and its intermediate files), the runner's atomic writes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from proofpile.scratch import remove_stale, scratch_path
+from proofpile.stage import atomic_write
+from proofpile.processes import descendants
+
+from conftest import PROJECT
+
+TRAIN = str(PROJECT / "filters" / "web" / "mathscore-train.jsonl")
+
+
+def wait_for(condition, what, guard=300):
+    """Poll until ``condition()`` is true; the guard only turns a hang into a failure."""
+    deadline = time.monotonic() + guard
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.01)
+
+
+def fitting_child(pid):
+    """The fastText fit subprocess of a training process, if it is running."""
+    for child in descendants(pid):
+        try:
+            if b"train_supervised" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return child
+        except FileNotFoundError:
+            pass
+    return None
+
+
+def test_mathscore_training_killed_midway_leaves_nothing_after_a_rerun(tmp_path):
+    models, tmp = tmp_path / "models", tmp_path / "tmp"
+    tmp.mkdir()
+    output = models / "mathscore-v2.bin"
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    cmd = [sys.executable, "-m", "proofpile.cli", "train-mathscore", "--input", TRAIN, "--output", str(output)]
+    first = subprocess.Popen(cmd, env=env, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: fitting_child(first.pid) or first.poll() is not None, "the fit subprocess started")
+    fit = fitting_child(first.pid)
+    assert fit, "training ended before it could be killed"
+    os.kill(first.pid, signal.SIGKILL)  # the fit goes on alone and saves its model under the dead run's name
+    first.wait()
+    wait_for(lambda: not os.path.exists(f"/proc/{fit}") or
+             Path(f"/proc/{fit}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z", "the orphaned fit ended")
+    left = sorted(p.name for p in models.iterdir()) + sorted(p.name for p in tmp.iterdir())
+    assert f".mathscore-v2.bin.tmp-{first.pid}" in left  # what the kill leaves
+
+    rerun = subprocess.run(cmd, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(p.name for p in models.iterdir()) == ["mathscore-v2.bin"]
+    assert list(tmp.iterdir()) == []
+
+
+def test_atomic_write_removes_what_a_killed_writer_left(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale = tmp_path / f".marker.json.tmp-{dead}"
+    stale.write_text("half")
+    stale_folder = tmp_path / f".model.bin.work-{dead}"
+    stale_folder.mkdir()
+    (stale_folder / "train.txt").write_text("x")
+    live = scratch_path(tmp_path / "other.json")  # a live writer's (ours) stays
+    live.write_text("being written")
+    atomic_write(tmp_path / "marker.json", b"{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["marker.json", live.name])
+    assert remove_stale(tmp_path) == []
