@@ -8,7 +8,8 @@ it keeps the pool's forkserver and resource tracker alive (it holds their pipes)
 ``ends_its_processes_on_failure()`` makes this process a child subreaper (Linux ``PR_SET_CHILD_SUBREAPER``): orphans
 of its descendants are re-parented to it instead of to init, so that when the block fails every process below it is
 still found, and killed. multiprocess's forkserver and resource tracker are left alone: they exit by themselves once
-nothing holds their pipes, and the next pipeline in this process may still use them.
+nothing holds their pipes, and the next pipeline in this process may still use them. A run stopped with SIGTERM
+ends the same way; one killed with SIGKILL cannot clean up after itself.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import ctypes
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -76,14 +78,24 @@ def kill_descendants(spare: set[int] = frozenset()) -> list[int]:
     return victims
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 @contextlib.contextmanager
 def ends_its_processes_on_failure():
     """Run a block that starts processes; if it raises, kill every process it started and left behind (the ones
-    that were there before it, like a Spark JVM of an earlier stage, stay), then re-raise."""
+    that were there before it, like a Spark JVM of an earlier stage, stay), then re-raise. A SIGTERM meanwhile is
+    a failure too (in the main thread, where Python runs signal handlers): the run ends, and all of it."""
     become_subreaper()
     before = set(descendants(os.getpid()))
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
     try:
         yield
     except BaseException:
         kill_descendants(spare=before | _pool_helpers())
         raise
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
