@@ -25,13 +25,14 @@ from pathlib import Path
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def become_subreaper() -> bool:
-    """Orphans of this process's descendants become its children (Linux only; False where unavailable)."""
+def become_subreaper(on: bool = True) -> bool:
+    """Orphans of this process's descendants become its children (or, ``on=False``, go to init again as usual;
+    Linux only; False where unavailable)."""
     if not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
 
@@ -97,5 +98,6 @@ def ends_its_processes_on_failure():
         kill_descendants(spare=before | _pool_helpers())
         raise
     finally:
+        become_subreaper(False)
         if in_main_thread:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
