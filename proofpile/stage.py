@@ -112,7 +112,7 @@ def fingerprint(cfg: StageConfig) -> str:
 
 def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(path.parent)  # what a killed writer left
+    remove_stale(path)  # what a killed writer of it left
     tmp = scratch_path(path)
     with open(tmp, "wb") as f:
         f.write(data)

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from proofpile.scratch import remove_stale, scratch_path
+from proofpile.scratch import remove_stale
 from proofpile.stage import atomic_write
 from proofpile.processes import descendants
 
@@ -59,16 +59,18 @@ def test_mathscore_training_killed_midway_leaves_nothing_after_a_rerun(tmp_path)
     assert list(tmp.iterdir()) == []
 
 
-def test_atomic_write_removes_what_a_killed_writer_left(tmp_path):
+def test_atomic_write_removes_what_a_killed_writer_of_the_same_file_left(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True).stdout.strip()
     stale = tmp_path / f".marker.json.tmp-{dead}"
     stale.write_text("half")
-    stale_folder = tmp_path / f".model.bin.work-{dead}"
+    stale_folder = tmp_path / f".marker.json.work-{dead}"
     stale_folder.mkdir()
-    (stale_folder / "train.txt").write_text("x")
-    live = scratch_path(tmp_path / "other.json")  # a live writer's (ours) stays
-    live.write_text("being written")
+    (stale_folder / "part").write_text("x")
+    # another file's scratch, and a live writer's (our parent process)
+    others = [tmp_path / f".other.json.tmp-{dead}", tmp_path / f".marker.json.tmp-{os.getppid()}"]
+    for path in others:
+        path.write_text("someone else's")
     atomic_write(tmp_path / "marker.json", b"{}")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["marker.json", live.name])
-    assert remove_stale(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["marker.json"] + [p.name for p in others])
+    assert remove_stale(tmp_path / "marker.json") == []
