@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from proofpile.processes import descendants
 from proofpile.scratch import remove_stale
 from proofpile.stage import atomic_write
-from proofpile.processes import descendants
 
 from conftest import PROJECT
 
