@@ -8,11 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import PROJECT
 
 import proofpile.stage as stage_module
 from proofpile import cli
-
-from conftest import PROJECT
 
 CONFIG = str(PROJECT / "pipelines" / "proofsteps.yaml")
 

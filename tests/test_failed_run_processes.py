@@ -12,7 +12,6 @@ import textwrap
 import time
 
 import pytest
-
 from conftest import PROJECT
 
 HANG_GUARD = 300  # seconds; only so that a regression fails instead of hanging the suite

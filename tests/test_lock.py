@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import PROJECT
 
 from proofpile.lock import StageLocked, stage_lock
-
-from conftest import PROJECT
 
 PROOFPILE = [sys.executable, "-m", "proofpile.cli"]
 # a run holding the lock: takes it, says so, waits for its stdin to close

@@ -8,11 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import PROJECT
+
+from proofpile.atomic import atomic_write
 from proofpile.processes import descendants
 from proofpile.scratch import remove_stale
-from proofpile.stage import atomic_write
-
-from conftest import PROJECT
 
 TRAIN = str(PROJECT / "filters" / "web" / "mathscore-train.jsonl")
 

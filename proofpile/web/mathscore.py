@@ -27,7 +27,8 @@ from pathlib import Path
 
 import orjson
 
-from proofpile.scratch import scratch_folder
+from proofpile.lazy_model import load_fasttext
+from proofpile.scratch import scratch_folder, scratch_path
 
 LABELS = ("math", "other")
 DEFAULT_PARAMS = {"epoch": 25, "lr": 0.5, "dim": 16, "wordNgrams": 2, "minn": 0, "maxn": 0, "bucket": 1 << 16,
@@ -145,7 +146,7 @@ def train(examples: list[tuple[str, str]], output: str | Path, params: dict | No
         with open(train_file, "w", encoding="utf-8") as f:
             for label, text in examples:
                 f.write(f"__label__{label} {text}\n")
-        tmp_out = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+        tmp_out = scratch_path(output)
         last_error = None
         for _ in range(retries + 1):
             try:
@@ -157,8 +158,6 @@ def train(examples: list[tuple[str, str]], output: str | Path, params: dict | No
                 params = {**params, "lr": params["lr"] / 2, "epoch": max(1, params["epoch"] * 2 // 3)}
                 continue
             os.replace(tmp_out, output)
-            from proofpile.web.filters import load_fasttext
-
             return load_fasttext(str(output))
     raise TrainingError(f"fastText kept diverging (last: {last_error}); try a lower --lr or fewer --epoch")
 
