@@ -74,3 +74,33 @@ def test_atomic_write_removes_what_a_killed_writer_of_the_same_file_left(tmp_pat
     atomic_write(tmp_path / "marker.json", b"{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["marker.json"] + [p.name for p in others])
     assert remove_stale(tmp_path / "marker.json") == []
+
+
+KILLED_TOKENIZE_RANK = """
+import os, signal, sys
+import numpy as np
+from proofpile.tokens.shards import ShardStream
+
+stream = ShardStream(sys.argv[1], "arxiv", "train", rank=0, dtype=np.uint16, shard_tokens=100)
+for i in range(5):
+    stream.add(np.arange(9, dtype=np.uint16), f"d{i}", None)
+stream._write_pending()  # a record batch is out: the shard's scratch file exists
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_rerun_tokenize_rank_removes_its_killed_predecessors_scratch(tmp_path):
+    import numpy as np
+
+    from proofpile.tokens.shards import ShardStream
+
+    killed = subprocess.run([sys.executable, "-c", KILLED_TOKENIZE_RANK, str(tmp_path)], cwd=PROJECT)
+    assert killed.returncode == -signal.SIGKILL
+    folder = tmp_path / "arxiv" / "train"
+    left = [p.name for p in folder.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".part-00000-00000.arrow.tmp-")  # what the kill leaves
+    stream = ShardStream(tmp_path, "arxiv", "train", rank=0, dtype=np.uint16, shard_tokens=100)
+    for i in range(5):
+        stream.add(np.arange(9, dtype=np.uint16), f"d{i}", None)
+    stream.close()
+    assert sorted(p.name for p in folder.iterdir()) == ["part-00000-00000.arrow"]
