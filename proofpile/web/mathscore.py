@@ -23,13 +23,13 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import orjson
 
 from proofpile import mathspans
 from proofpile.lazy_model import load_fasttext
+from proofpile.scratch import scratch_folder, scratch_path
 
 LABELS = ("math", "other")
 DEFAULT_PARAMS = {"epoch": 25, "lr": 0.5, "dim": 16, "wordNgrams": 2, "minn": 0, "maxn": 0, "bucket": 1 << 16,
@@ -139,12 +139,12 @@ def train(examples: list[tuple[str, str]], output: str | Path, params: dict | No
     params = {**DEFAULT_PARAMS, **(params or {})}
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="mathscore-") as tmp:
+    with scratch_folder(output) as tmp:  # beside the model: a killed training's is removed by the next one
         train_file = os.path.join(tmp, "train.txt")
         with open(train_file, "w", encoding="utf-8") as f:
             for label, text in examples:
                 f.write(f"__label__{label} {text}\n")
-        tmp_out = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+        tmp_out = scratch_path(output)
         last_error = None
         for _ in range(retries + 1):
             try:
