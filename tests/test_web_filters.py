@@ -182,10 +182,9 @@ def test_resolve_model(tmp_path, monkeypatch):
 
 
 def test_mathscore_rejects_a_model_without_math_label(tmp_path):
-    # train() retries when fastText reports NaN: on ten lines its main thread can read the loss before the first
-    # example (0/0), a race that a loaded machine makes frequent
-    mathscore.train([("en", "hello world"), ("fr", "bonjour le monde")] * 5, tmp_path / "lang-v1.bin",
-                    {"epoch": 1, "bucket": 1000, "lr": 0.01, "dim": 10})
+    # train() retries a diverged run at a lower rate: fastText can raise "Encountered NaN" on tiny separable data
+    examples = [("en", "hello world"), ("fr", "bonjour le monde")] * 5
+    mathscore.train(examples, tmp_path / "lang-v1.bin", {"epoch": 1, "bucket": 1000, "lr": 0.01, "dim": 10})
     with pytest.raises(ValueError, match="not a MathScore model"):
         MathScoreFilter(str(tmp_path / "lang-v1.bin")).filter(doc("hello"))
     # any fastText model works once its positive label is named
