@@ -228,8 +228,7 @@ def collect(root: Path, profile_folder: Path | None = None, top_domains: int = 2
 
     groups = profile["groups"]
     return {
-        "root": str(root),
-        "documents_from": source,
+        "documents_from": source,  # paths are relative to the data root: two roots give the same report
         "tokenizers": tok_ids,
         "notes": notes,
         "totals": {"documents": sum(v[0] for v in groups.values()), "bytes": sum(v[1] for v in groups.values()),
@@ -316,8 +315,7 @@ def sections(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
 
 def render_text(report: dict) -> str:
     t = report["totals"]
-    parts = [f"proofpile report: {report['root']}",
-             f"documents: {t['documents']:,} ({human_bytes(t['bytes'])}) read from {report['documents_from']}"]
+    parts = [f"documents: {t['documents']:,} ({human_bytes(t['bytes'])}) read from {report['documents_from']}"]
     parts += [f"tokens ({tok}): {t[f'tokens:{tok}']:,}" for tok in report["tokenizers"]]
     parts += [f"note: {n}" for n in report["notes"]]
     for title, head, rows in sections(report):

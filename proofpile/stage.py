@@ -35,6 +35,8 @@ from datatrove.utils.logging import logger
 
 from proofpile.atomic import atomic_write
 from proofpile.config import StageConfig
+from proofpile.errors import check_data_root
+from proofpile.lock import stage_lock
 from proofpile.names import STAGES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -153,7 +155,14 @@ def output_files(cfg: StageConfig, outputs) -> dict[str, int]:
 
 
 def run_stage(cfg: StageConfig, force: bool = False) -> Path:
-    """Run one stage to completion (or skip it if it is already complete). Returns its marker path."""
+    """Run one stage to completion (or skip it if it is already complete). Returns its marker path. Holds the
+    stage's lock on the data root meanwhile: a second run of it there stops with a message naming this one."""
+    check_data_root(cfg.data_root)
+    with stage_lock(cfg.data_root, cfg.stage):
+        return _run_stage(cfg, force)
+
+
+def _run_stage(cfg: StageConfig, force: bool) -> Path:
     module = stage_module(cfg.stage)
     for up in module.UPSTREAM:
         if not marker_path(cfg, up).exists():
