@@ -97,3 +97,16 @@ def test_a_run_stopped_with_sigterm_ends_all_its_processes(tmp_path):
         pytest.fail("the run's pipes were still open after SIGTERM")
     assert proc.returncode == 128 + signal.SIGTERM
     assert not alive(int((tmp_path / "child.pid").read_text()))
+
+
+def test_web_with_a_broken_mathscore_model_fails_and_closes_its_output(tmp_path):
+    """The report's repro: web.mathscore.model pointing at 100 KB of random bytes."""
+    model = tmp_path / "broken.bin"
+    model.write_bytes(os.urandom(100_000))
+    config = tmp_path / "web.yaml"
+    config.write_text(f"include: {PROJECT}/pipelines/web.yaml\nweb:\n  mathscore:\n    model: {model}\n")
+    code, out, err = run_to_eof([sys.executable, "-m", "proofpile.cli", "web", "--config", str(config),
+                                 "--data-root", str(tmp_path / "root")])
+    assert code != 0, out + err
+    assert "wrong file format" in err
+    assert not (tmp_path / "root" / "markers" / "web.json").exists()
