@@ -169,20 +169,45 @@ def test_shards_load_unchanged_with_pyarrow_polars_and_datasets(manifest_path):
     m = json.loads(manifest_path.read_text())
     shard = next(s for s in m["shards"] if s["component"] == "arxiv")
     path = manifest_path.parent.parent / shard["path"]
-    with pa.OSFile(str(path)) as f:
-        table = pa.ipc.open_stream(f).read_all()
+    with pa.memory_map(str(path)) as f:
+        reader = pa.ipc.open_file(f)  # the random-access format: a footer listing the record batches
+        assert reader.num_record_batches >= 1
+        table = reader.read_all()
     assert table.num_rows == shard["rows"]
     assert table.schema.field("input_ids").type == pa.list_(pa.uint16())
     ids = table.column("input_ids").to_pylist()
-    frame = pl.read_ipc_stream(path)
+    frame = pl.scan_ipc(path).collect()  # lazily: the footer says where each batch is
     assert frame.height == shard["rows"] and frame["input_ids"].dtype == pl.List(pl.UInt16)
     assert frame["input_ids"].to_list() == ids and frame["id"].to_list() == table.column("id").to_pylist()
-    ds = datasets.Dataset.from_file(str(path))
+    ds = datasets.Dataset(open_shard(path))
     assert ds.num_rows == shard["rows"] and ds["input_ids"][:] == ids
     assert ds.features["input_ids"].feature.dtype == "uint16"
     loaded = datasets.load_dataset("arrow", data_files={"train": [str(path)]}, split="train",
                                    cache_dir=str(manifest_path.parent / "hf-cache"))
     assert loaded["id"][:] == table.column("id").to_pylist() and loaded["input_ids"][:] == ids
+
+
+def test_the_token_folder_scans_as_one_dataset_with_pyarrow_and_polars(manifest_path):
+    import polars as pl
+    import pyarrow.dataset as pds
+
+    m = json.loads(manifest_path.read_text())
+    root = manifest_path.parent.parent
+    folder = root / "tokenized" / m["tokenizer"]["id"]
+    paths = sorted(str(root / s["path"]) for s in m["shards"])
+    dataset = pds.dataset(str(folder), format="arrow", exclude_invalid_files=False,
+                          partitioning=None, ignore_prefixes=[".", "_", "stats.json"])
+    assert sorted(dataset.files) == paths
+    assert dataset.count_rows() == sum(s["rows"] for s in m["shards"])
+    by_subset = dataset.to_table(columns=["subset"], filter=pds.field("split") == "train").column("subset")
+    expected = Counter()
+    for s in m["shards"]:
+        if s["split"] == "train":
+            expected[s["subset"]] += s["rows"]
+    assert Counter(by_subset.to_pylist()) == expected
+    lazy = (pl.scan_ipc(f"{folder}/*/*/shard-*.arrow").filter(pl.col("subset") == "arxiv")
+            .select(pl.col("input_ids").list.len().sum()).collect())
+    assert lazy.item() == sum(s["tokens"] for s in m["shards"] if s["subset"] == "arxiv")
 
 
 # -- torch -------------------------------------------------------------------------------------------------------

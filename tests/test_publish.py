@@ -45,7 +45,7 @@ def build_root(root: Path) -> Path:
         table = pa.table({"input_ids": pa.array(rows, pa.list_(pa.uint16())),
                           "id": [f"{subset}-{i}" for i in range(len(rows))], "subset": [subset] * len(rows),
                           "split": [split] * len(rows), "lang": [None] * len(rows)})
-        with pa.ipc.new_stream(str(tok / subset / split / "shard-00000.arrow"), table.schema) as w:
+        with pa.ipc.new_file(str(tok / subset / split / "shard-00000.arrow"), table.schema) as w:
             w.write_table(table)
     (tok / "stats.json").write_text(json.dumps({"totals": {"documents": 3, "tokens": 10, "shards": 2}}))
     return root
