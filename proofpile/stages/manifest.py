@@ -3,7 +3,10 @@
 For each mixture file named in the config (``manifest: {mixtures: [manifests/demo.yaml]}``, or ``mixture:``),
 writes ``<root>/manifests/<name>.json``: every shard with its path, sha256 and counts, the tokenizer, and the
 per-component weights and epochs (see ``proofpile.manifest``). Refuses -- a clear error, a non-zero exit, no file --
-when a shard is missing, empty, truncated or disagrees with the tokenize stats.
+when a shard is missing, empty, truncated or disagrees with the tokenize stats. With ``neox: true`` (the default)
+it also exports every component and split as a GPT-NeoX ``.bin``/``.idx`` pair under
+``<root>/manifests/neox/<name>/`` and records them, with NeoX's ``train_data_paths``/``train_data_weights``, under
+the manifest's ``neox`` key (see ``proofpile.neox``; ``false`` saves the disk space of a second copy of the tokens).
 """
 
 from pathlib import Path
@@ -11,6 +14,7 @@ from pathlib import Path
 from datatrove.utils.logging import logger
 
 import proofpile.manifest as mixtures
+from proofpile import neox
 from proofpile.config import ConfigError, StageConfig
 from proofpile.stage import atomic_write
 from proofpile.stages.tokenize import tokenizer_info
@@ -41,6 +45,8 @@ def run(cfg: StageConfig) -> None:
     if len(set(names)) != len(names):
         raise ConfigError(f"stage manifest: two mixtures share a name: {names}")
     for manifest in resolved:
+        if cfg.get("neox", True):
+            manifest["neox"] = neox.export(manifest, cfg.data_root)
         for warning in manifest["warnings"]:
             logger.warning(f"[manifest] {manifest['name']}: {warning}")
         atomic_write(Path(cfg.out("manifests", f"{manifest['name']}.json")), mixtures.manifest_bytes(manifest))
