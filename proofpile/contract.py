@@ -15,6 +15,15 @@ shape Proof-Pile-2 was published in::
 
 In memory a record is a datatrove ``Document(text, id, metadata=meta)``.
 
+One ``meta`` schema in every shard (``META_FIELDS``): the writer puts every declared key in every record, in one
+order, with its declared type, so that ``datasets.load_dataset("json", ...)``, polars and duckdb infer one schema for
+a whole folder as it is. A key a document lacks gets its type's empty value (``""``, ``-1``, ``-1.0``: no declared
+field takes a negative number or an empty string as a real value) instead of ``null``: these tools type a column from
+the first file they read, and a column that is ``null`` throughout that file (``url`` in a code shard) is typed
+``null`` and then refuses the strings of the next. Free-form values (``json`` fields, e.g. ``math_sources``) are JSON
+text. Keys not declared, and values not of their declared type, go into ``meta.extra`` (a JSON object as text,
+``""`` when empty): nothing is lost. Reading reverses all of it, so a stage sees the metadata it was given.
+
 Stage boundaries validate: ``ContractReader`` drops a malformed record -- a bad JSON line, bytes that are not UTF-8,
 a missing or empty ``id``/``text``, a ``meta`` that is not an object -- and counts it with its reason in the stage's
 stats; a truncated zstd frame ends that file (its complete records are kept) and is counted too. Nothing raises.
@@ -22,6 +31,8 @@ stats; a truncated zstd frame ends that file (its complete records are kept) and
 
 from __future__ import annotations
 
+import math
+import numbers
 import zlib
 from typing import IO, Iterator
 
@@ -37,6 +48,88 @@ SHARD_SUFFIX = ".jsonl.zst"
 # datatrove readers add these to metadata; they describe our own intermediate files, not the document
 _READER_KEYS = ("file_path",)
 
+# every meta key of every shard, in record order, with its type: "string", "int", "float" or "json" (JSON text)
+META_FIELDS = {
+    # every subset
+    "subset": "string", "source": "string", "split": "string", "lang": "string", "license": "string",
+    "url": "string", "duplicate_count": "int", "filter_reason": "string",  # datatrove's exclusion writers
+    # open-web-math: the WARC record, extraction and filter scores
+    "warc_file": "string", "warc_offset": "int", "warc_record_id": "string", "warc_date": "string",
+    "crawl": "string", "charset": "string", "lang_score": "float", "math_score": "float", "perplexity": "float",
+    "math_marker": "string", "math_display": "int", "math_inline": "int", "math_sources": "json",
+    # algebraic-stack: files of repositories, notebooks, proof steps
+    "repo": "string", "path": "string", "commit": "string", "kernel_language": "string", "format": "string",
+    "module": "string", "theory": "string", "theorem": "string", "statement": "string", "theorems": "json",
+    "steps": "int", "index": "int",
+    # arxiv
+    "arxiv_id": "string", "yymm": "string", "version": "string", "language": "string", "timestamp": "string",
+    "source_file": "string", "main_file": "string", "source_kind": "string",
+}
+EXTRA = "extra"  # undeclared keys, as JSON text
+EMPTY = {"string": "", "int": -1, "float": -1.0, "json": ""}
+
+
+def _typed(kind: str, value):
+    """``value`` as a ``kind`` field, or None when it is not one (it then goes into ``extra``)."""
+    if kind == "string":
+        return value if isinstance(value, str) else None
+    if isinstance(value, bool):
+        return None
+    if kind == "int":
+        if isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and float(value).is_integer()):
+            return int(value)
+        return None
+    if kind == "float":
+        return float(value) if isinstance(value, numbers.Real) and math.isfinite(value) else None
+    return _json_text(value)
+
+
+def _json_text(value) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY, default=_json_default).decode()
+
+
+def typed_meta(metadata: dict) -> dict:
+    """Metadata -> the ``meta`` of a record: every declared key, typed, then ``extra``."""
+    meta, extra = {}, {}
+    for key, value in metadata.items():
+        if key in _READER_KEYS or value is None:
+            continue
+        kind = META_FIELDS.get(key)
+        typed = _typed(kind, value) if kind else None
+        if typed is None or (kind != "string" and typed == EMPTY[kind]):
+            extra[key] = value  # undeclared, mistyped, or a real -1 that would read back as absent
+        elif typed != "":  # an empty string is what absent looks like
+            meta[key] = typed
+    out = {key: meta.get(key, EMPTY[kind]) for key, kind in META_FIELDS.items()}
+    out[EXTRA] = _json_text(extra) if extra else ""
+    return out
+
+
+def plain_meta(meta: dict) -> dict:
+    """A record's ``meta`` -> the metadata it was written from (``typed_meta`` reversed). Metadata without ``extra``
+    (written by something else) passes unchanged."""
+    if EXTRA not in meta:
+        return meta
+    out = {}
+    for key, value in meta.items():
+        kind = META_FIELDS.get(key)
+        if key == EXTRA or value is None or (kind and value == EMPTY[kind] and type(value) is type(EMPTY[kind])):
+            continue
+        if kind == "json" and isinstance(value, str):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                pass
+        out[key] = value
+    if isinstance(meta[EXTRA], str) and meta[EXTRA]:
+        try:
+            extra = orjson.loads(meta[EXTRA])
+        except orjson.JSONDecodeError:
+            extra = None
+        if isinstance(extra, dict):
+            out.update(extra)
+    return out
+
 
 def parse_record(line: bytes) -> tuple[Document | None, str | None]:
     """One JSON line -> (Document, None) or (None, drop reason)."""
@@ -51,7 +144,7 @@ def parse_record(line: bytes) -> tuple[Document | None, str | None]:
     reason = record_error(record)
     if reason:
         return None, reason
-    return Document(text=record["text"], id=record["id"], metadata=record.get("meta") or {}), None
+    return Document(text=record["text"], id=record["id"], metadata=plain_meta(record.get("meta") or {})), None
 
 
 def record_error(record) -> str | None:
@@ -68,8 +161,7 @@ def record_error(record) -> str | None:
 
 
 def to_record(doc: Document) -> dict:
-    meta = {k: v for k, v in doc.metadata.items() if k not in _READER_KEYS}
-    return {"id": doc.id, "text": doc.text, "meta": meta}
+    return {"id": doc.id, "text": doc.text, "meta": typed_meta(doc.metadata)}
 
 
 def dumps(doc: Document) -> bytes:

@@ -76,7 +76,7 @@ def test_staged_folder_loads_every_config_with_datasets(root, tmp_path):
     code = load_local(staging, "algebraic-stack")
     row = {r["id"]: r for r in code["train"]}["c2"]
     assert row["meta"]["license"] == "mit" and row["meta"]["lang"] == "python"
-    assert {r["id"]: r for r in code["train"]}["c1"]["meta"]["license"] is None, "missing keys load as null"
+    assert {r["id"]: r for r in code["train"]}["c1"]["meta"]["license"] == "", "a missing string loads as empty"
     default = load_local(staging, "default")
     assert sorted(default["train"]["id"]) == ["a1", "a2", "c1", "c2", "w1", "w2"]
     assert sorted(default) == ["test", "train", "validation"]
