@@ -8,10 +8,11 @@
             save(loader.state_dict())                 # a small dict of ints; JSON-able
     loader.load_state_dict(saved)                     # continues with exactly the next sequence
 
-How sequences are made. Each component's documents (every shard of the manifest's ``split``, in manifest order) are
-one stream of tokens cut into ``seq_len`` sequences (a tail shorter than ``seq_len`` is not used; pass
-``seq_len=4097`` for 4096 inputs plus their shifted targets). Every epoch of a
-component visits its sequences once, in an order shuffled by ``(seed, component, epoch)``.
+How sequences are made. A component's documents are the rows of its shards in the manifest's ``split``. Every
+epoch of a component packs them, in an order shuffled by ``(seed, component, epoch)``, into one token stream cut into
+``seq_len`` sequences (a tail shorter than ``seq_len`` is not used; pass ``seq_len=4097`` for 4096 inputs plus their
+shifted targets), and visits those sequences once, in an order shuffled too: documents, then sequences, as
+Megatron's GPT dataset does.
 
 Which component comes next. A *global* schedule picks a component for every step t = 0, 1, 2, ... by smooth
 weighted round-robin over integer weights (the manifest's weights as exact fractions): each step every
@@ -25,13 +26,15 @@ schedule's period every time -- with 2:4:1 and 7 ranks, rank 0 would only ever r
 the same (cheap) schedule and reads only its own steps' tokens: ranks 0..k-1 together read each sequence of an epoch
 exactly once, and advance in lockstep, one sequence per round each.
 
-Resuming. The state after a step is (the next global step, every component's credit and position): a few integers.
-``load_state_dict`` restores it and the stream continues exactly as an uninterrupted run would. A state is tied to
-its manifest, seed, seq_len, rank and world size (checked).
+Resuming. The schedule repeats every sum(weights) steps, so any step's component and position is computed, not
+replayed: the state is the number of sequences the rank has served. ``load_state_dict`` restores it and the stream
+continues exactly as an uninterrupted run would. A state is tied to its manifest, seed, seq_len, rank and world size
+(checked).
 
 The stream ends after the manifest's budget (``budget_tokens // seq_len`` global steps), or ``max_steps``; with
-neither it is endless. ``proofpile`` does not import torch; ``TorchMixtureDataset`` (an
-``torch.utils.data.IterableDataset`` that also splits across DataLoader workers) exists when torch is installed.
+neither it is endless. ``proofpile`` does not import torch; ``TorchMixtureDataset`` (a torch ``IterableDataset`` of
+global-batch slices that resumes under ``torchdata``'s ``StatefulDataLoader``, or from a batch count with any number
+of workers) exists when torch is installed.
 """
 
 from __future__ import annotations
