@@ -6,7 +6,8 @@ A stage module (``proofpile/stages/<name>.py``) declares
 - ``OUTPUTS``: the folders under the data root it owns;
 - ``inputs(cfg) -> list[str]``: local files or folders outside the data root it reads (samples, filter lists,
   models, benchmark sets), so that a change to one of them reruns it;
-- ``run(cfg)``: the work, usually ``run_pipeline(cfg, [reader, step, ..., writer])``.
+- ``run(cfg)``: the work, usually ``run_pipeline(cfg, [reader, step, ..., writer])``;
+- optionally ``summary(cfg) -> list[str]``: lines for the terminal after the stage's own line (e.g. where the report is).
 
 ``run_stage`` computes a fingerprint of everything a stage's outputs depend on: its config, the size and mtime of
 its config files, inputs and code, and its upstream stages' markers. If the fingerprint matches the one its last run
@@ -28,6 +29,7 @@ from types import ModuleType
 
 from datatrove.utils.logging import logger
 
+from proofpile import console
 from proofpile.config import StageConfig
 
 STAGES = ("web", "code", "arxiv", "proofsteps", "dedup", "decontam", "tokenize", "manifest", "report")
@@ -141,7 +143,8 @@ def run_stage(cfg: StageConfig, force: bool = False) -> Path:
         shutil.rmtree(cfg.logs_dir(), ignore_errors=True)
         marker.unlink(missing_ok=True)
     elif marker.exists():
-        logger.info(f"[{cfg.stage}] already complete; nothing to do")
+        console.line(f"[{cfg.stage}] already complete")
+        _summary(module, cfg)
         os.utime(marker)  # newer than its prerequisites again, for make
         return marker
     atomic_write(fp_file, fp.encode())
@@ -149,8 +152,14 @@ def run_stage(cfg: StageConfig, force: bool = False) -> Path:
     module.run(cfg)
     record = {"stage": cfg.stage, "fingerprint": fp, "outputs": output_files(cfg, module.OUTPUTS)}
     atomic_write(marker, json.dumps(record, indent=1, sort_keys=True).encode())
-    logger.info(f"[{cfg.stage}] done in {time.time() - started:.1f}s -> {marker}")
+    console.line(f"[{cfg.stage}] done in {time.time() - started:.1f}s: {console.plural(len(record['outputs']), 'file')}")
+    _summary(module, cfg)
     return marker
+
+
+def _summary(module: ModuleType, cfg: StageConfig) -> None:
+    for line in module.summary(cfg) if hasattr(module, "summary") else []:
+        console.line(line)
 
 
 def run_pipeline(cfg: StageConfig, pipeline: list, name: str | None = None, tasks: int | None = None,
