@@ -14,7 +14,8 @@ import sys
 from datatrove.utils import logging as dt_logging
 from datatrove.utils.logging import logger
 
-FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | <level>{level: <8}</level> | {name}:{function}:{line} - <level>{message}</level>"
+FORMAT = ("{time:YYYY-MM-DD HH:mm:ss.SSS} | <level>{level: <8}</level> | {name}:{function}:{line} - "
+          "<level>{message}</level>")
 
 
 def verbose() -> bool:

@@ -7,7 +7,8 @@ A stage module (``proofpile/stages/<name>.py``) declares
 - ``inputs(cfg) -> list[str]``: local files or folders outside the data root it reads (samples, filter lists,
   models, benchmark sets), so that a change to one of them reruns it;
 - ``run(cfg)``: the work, usually ``run_pipeline(cfg, [reader, step, ..., writer])``;
-- optionally ``summary(cfg) -> list[str]``: lines for the terminal after the stage's own line (e.g. where the report is).
+- optionally ``summary(cfg) -> list[str]``: lines for the terminal after the stage's own line (e.g. where the
+  report is).
 
 ``run_stage`` computes a fingerprint of everything a stage's outputs depend on: its config, the size and mtime of
 its config files, inputs and code, and its upstream stages' markers. If the fingerprint matches the one its last run
@@ -152,7 +153,8 @@ def run_stage(cfg: StageConfig, force: bool = False) -> Path:
     module.run(cfg)
     record = {"stage": cfg.stage, "fingerprint": fp, "outputs": output_files(cfg, module.OUTPUTS)}
     atomic_write(marker, json.dumps(record, indent=1, sort_keys=True).encode())
-    console.line(f"[{cfg.stage}] done in {time.time() - started:.1f}s: {console.plural(len(record['outputs']), 'file')}")
+    files = console.plural(len(record["outputs"]), "file")
+    console.line(f"[{cfg.stage}] done in {time.time() - started:.1f}s: {files}")
     _summary(module, cfg)
     return marker
 

@@ -7,7 +7,16 @@ import orjson
 import zstandard
 from datatrove.data import Document
 
-from proofpile.contract import EXTRA, META_FIELDS, ContractReader, ContractWriter, dumps, parse_record, plain_meta, typed_meta
+from proofpile.contract import (
+    EXTRA,
+    META_FIELDS,
+    ContractReader,
+    ContractWriter,
+    dumps,
+    parse_record,
+    plain_meta,
+    typed_meta,
+)
 
 
 def good(i):

@@ -78,7 +78,8 @@ def component_documents(manifest_path: Path, component: str, split: str = "train
     rows = []
     for s in shards:
         with pa.memory_map(str(root / s["path"])) as f:
-            rows += [np.array(r, dtype=np.uint16) for r in pa.ipc.open_file(f).read_all().column("input_ids").to_pylist()]
+            ids = pa.ipc.open_file(f).read_all().column("input_ids").to_pylist()
+        rows += [np.array(r, dtype=np.uint16) for r in ids]
     return rows
 
 

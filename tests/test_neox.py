@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-
 from helpers import read_mmap_indexed
 
 from proofpile import cli

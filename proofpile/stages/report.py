@@ -4,7 +4,8 @@ Profiles the final documents (``decontam/``, else ``dedup/``, else the document 
 reads token counts from ``tokenized/<tokenizer-id>/stats.json`` and ``manifests/*.json`` and every stage's datatrove
 ``logs/<stage>/**/stats.json``, then writes ``reports/report.md``, ``report.html`` (with PNG charts) and
 ``report.json``, and prints a short summary (records -> documents -> tokens per subset) ending with the paths of the
-report and the manifests (``report.md`` and ``report.html`` have the tables). What each number is read from: ``proofpile.report``. Config
+report and the manifests (``report.md`` and ``report.html`` have the tables). What each number is read from:
+``proofpile.report``. Config
 (``pipelines/report.yaml``, section ``report``)::
 
     top_domains: 25     # web domains listed (from meta.url of open-web-math documents)
@@ -15,8 +16,15 @@ from pathlib import Path
 
 from proofpile.config import StageConfig
 from proofpile.console import shown_path
-from proofpile.report import PROFILE_DIR, CorpusProfile, ProfileReader, collect, documents_folder, summary_lines, \
-    write_report
+from proofpile.report import (
+    PROFILE_DIR,
+    CorpusProfile,
+    ProfileReader,
+    collect,
+    documents_folder,
+    summary_lines,
+    write_report,
+)
 from proofpile.stage import run_pipeline
 
 UPSTREAM = ("manifest",)
