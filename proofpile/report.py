@@ -250,6 +250,7 @@ def _contract_written(runs: list[list[dict]]) -> tuple[int, Counter]:
 
 def reasons_text(reasons: dict[str, int], top: int = TOP_REASONS) -> str:
     items = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    top = len(items) if len(items) <= top + 1 else top  # "other" stands for two reasons or more
     shown = [f"{k} {v:,}" for k, v in items[:top]]
     rest = items[top:]
     if rest:
