@@ -32,7 +32,9 @@ from datatrove.pipeline.dedup import (
 )
 from datatrove.utils.hashing import HashConfig
 
-from proofpile.config import ConfigError, StageConfig
+from pydantic import Field, PositiveInt
+
+from proofpile.config import Section, StageConfig
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.dedup.steps import (
     MathMinhashSignature,
@@ -45,39 +47,22 @@ from proofpile.stage import atomic_write, run_pipeline, step_totals
 
 UPSTREAM = ("web", "code", "arxiv", "proofsteps")
 OUTPUTS = ("dedup",)
-DEFAULTS = {
-    "exact": True,
-    "near": True,
-    "across_subsets": False,
-    "n_grams": 5,
-    "num_buckets": 20,
-    "hashes_per_bucket": 6,
-    "seed": 1,
-    "verify_jaccard": 0.8,
-}
 
 
-def inputs(cfg: StageConfig) -> list[str]:
-    return []
+class Config(Section):
+    exact: bool = True  # drop documents whose text is identical to an earlier one (content hash)
+    near: bool = True  # MinHash near-duplicate removal
+    across_subsets: bool = False  # false: a document is only compared with documents of its own meta.subset
+    n_grams: PositiveInt = 5
+    num_buckets: PositiveInt = 20
+    hashes_per_bucket: PositiveInt = 6
+    seed: int = 1
+    # pairs below this exact Jaccard similarity are not duplicates; null: trust LSH alone
+    verify_jaccard: float | None = Field(0.8, gt=0, le=1)
 
 
-def params(cfg: StageConfig) -> dict:
-    p = {**DEFAULTS, **{k: v for k, v in cfg.params.items() if k != "executor"}}
-    unknown = set(p) - set(DEFAULTS)
-    if unknown:
-        raise ConfigError(f"dedup: unknown keys {sorted(unknown)} (known: {sorted(DEFAULTS)})")
-    v = p["verify_jaccard"]
-    if v is not None and not 0 < float(v) <= 1:
-        raise ConfigError(f"dedup: verify_jaccard must be in (0, 1] or null, got {v!r}")
-    for key in ("n_grams", "num_buckets", "hashes_per_bucket"):
-        if not isinstance(p[key], int) or p[key] < 1:
-            raise ConfigError(f"dedup: {key} must be a positive integer, got {p[key]!r}")
-    return p
-
-
-def minhash_config(p: dict) -> MinhashConfig:
-    return MinhashConfig(n_grams=p["n_grams"], num_buckets=p["num_buckets"],
-                         hashes_per_bucket=p["hashes_per_bucket"], seed=p["seed"],
+def minhash_config(p: Config) -> MinhashConfig:
+    return MinhashConfig(n_grams=p.n_grams, num_buckets=p.num_buckets, hashes_per_bucket=p.hashes_per_bucket, seed=p.seed,
                          hash_config=HashConfig(precision=64, hash_fc="xxhash"))
 
 
@@ -89,29 +74,29 @@ def readers(cfg: StageConfig) -> list:
 
 
 def run(cfg: StageConfig) -> None:
-    p = params(cfg)
+    p = cfg.params
     work = os.path.join(cfg.logs_dir(), "work")
-    exact_cfg = ExactDedupConfig(content_getter=document_text if p["across_subsets"] else subset_and_text,
+    exact_cfg = ExactDedupConfig(content_getter=document_text if p.across_subsets else subset_and_text,
                                  hash_config=HashConfig(precision=64, hash_fc="xxhash"))
     mh_cfg = minhash_config(p)
-    verify = p["verify_jaccard"] is not None
+    verify = p.verify_jaccard is not None
 
     def read_checked() -> list:
         steps = readers(cfg) + [SubsetCheck()]
-        if p["exact"]:
+        if p.exact:
             steps.append(ExactDedupFilter(f"{work}/exact/dups", config=exact_cfg))
         return steps
 
-    if p["exact"]:
+    if p.exact:
         run_pipeline(cfg, readers(cfg) + [SubsetCheck(), ExactDedupSignature(f"{work}/exact/sigs", exact_cfg)],
                      name="1-exact-signatures")
         run_pipeline(cfg, [ExactFindDedups(f"{work}/exact/sigs", f"{work}/exact/dups", exact_cfg)],
                      name="2-exact-find", tasks=1)
     final = read_checked()
-    if p["near"]:
-        nb = p["num_buckets"]
+    if p.near:
+        nb = p.num_buckets
         run_pipeline(cfg, read_checked() + [
-            MathMinhashSignature(f"{work}/minhash/sigs", mh_cfg, within_subsets=not p["across_subsets"],
+            MathMinhashSignature(f"{work}/minhash/sigs", mh_cfg, within_subsets=not p.across_subsets,
                                  shingles_folder=f"{work}/minhash/shingles" if verify else None)],
             name="3-minhash-signatures")
         run_pipeline(cfg, [MinhashDedupBuckets(f"{work}/minhash/sigs", f"{work}/minhash/buckets", config=mh_cfg)],
@@ -120,7 +105,7 @@ def run(cfg: StageConfig) -> None:
         if verify:
             pairs = f"{work}/minhash/verified"
             run_pipeline(cfg, [MinhashVerifyPairs(f"{work}/minhash/buckets", pairs, f"{work}/minhash/shingles",
-                                                  threshold=float(p["verify_jaccard"]))],
+                                                  threshold=p.verify_jaccard)],
                          name="5-minhash-verify", tasks=nb)
         run_pipeline(cfg, [MinhashDedupCluster(pairs, f"{work}/minhash/remove", config=mh_cfg)],
                      name="6-minhash-cluster", tasks=1)

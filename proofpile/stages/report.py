@@ -14,25 +14,20 @@ report and the manifests (``report.md`` and ``report.html`` have the tables). Wh
 import json
 from pathlib import Path
 
-from proofpile.config import StageConfig
+from pydantic import NonNegativeInt
+
+from proofpile.config import Section, StageConfig
 from proofpile.console import shown_path
-from proofpile.report import (
-    PROFILE_DIR,
-    CorpusProfile,
-    ProfileReader,
-    collect,
-    documents_folder,
-    summary_lines,
-    write_report,
-)
+from proofpile.report import PROFILE_DIR, CorpusProfile, ProfileReader, collect, documents_folder, summary_lines, \
+    write_report
 from proofpile.stage import run_pipeline
 
 UPSTREAM = ("manifest",)
 OUTPUTS = ("reports",)
 
 
-def inputs(cfg: StageConfig) -> list[str]:
-    return []
+class Config(Section):
+    top_domains: NonNegativeInt = 25  # web domains listed (from meta.url of open-web-math documents)
 
 
 def run(cfg: StageConfig) -> None:
@@ -43,7 +38,7 @@ def run(cfg: StageConfig) -> None:
         # one pipeline per documents folder; its ranks write rank-NNNNN.json under their own sub-folder
         run_pipeline(cfg, [ProfileReader(str(folder), glob_pattern="**/*.jsonl.zst"),
                            CorpusProfile(str(profile / f"{i:02d}-{folder.name}"))], name=f"profile-{folder.name}")
-    report = collect(cfg.data_root, profile, top_domains=int(cfg.get("top_domains", 25)))
+    report = collect(cfg.data_root, profile, top_domains=cfg.params.top_domains)
     write_report(report, reports)
 
 
