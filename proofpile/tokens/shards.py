@@ -10,7 +10,7 @@ Columns: ``input_ids`` (``list<uint16>``, or ``list<uint32>`` for vocabularies o
 or with packing the document a row starts in), ``subset``, ``split``, ``lang`` (``meta.lang``, null if absent). The
 schema metadata key ``proofpile`` holds JSON with the tokenizer identity, subset, split and packing. A shard is
 written in record batches of about ``BATCH_TOKENS`` tokens and loads unchanged with ``pyarrow.ipc.open_file``,
-``pyarrow.dataset.dataset(folder, format="arrow")``, ``polars.scan_ipc`` (lazily, one batch at a time) and
+``pyarrow.dataset.dataset(<subset folder>, format="arrow")``, ``polars.scan_ipc`` (lazily, one batch at a time) and
 ``datasets.load_dataset("arrow", data_files=...)``. (``datasets.Dataset.from_file`` reads only the IPC *stream*
 format, up to datasets 5.2 at least: ``datasets.Dataset(open_shard(path))`` is the same memory-mapped table.)
 
