@@ -388,12 +388,6 @@ FUNNEL_HEAD = ["step", "in", "kept", "dropped", "drop reasons"]
 SUBSET_FUNNEL_HEAD = ["step", "documents left", "dropped", "drop reasons"]
 
 
-def text_table(head: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)] if rows else [len(h) for h in head]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
-
-
 def md_table(head: list[str], rows: list[list[str]]) -> str:
     esc = lambda c: str(c).replace("|", "\\|")  # noqa: E731
     out = ["| " + " | ".join(map(esc, head)) + " |", "|" + "|".join("---" for _ in head) + "|"]
@@ -407,7 +401,7 @@ def html_table(head: list[str], rows: list[list[str]]) -> str:
 
 
 def sections(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of every table, in order: what the three renderings share."""
+    """(title, header, rows) of every table, in order: what the renderings share."""
     out = [("Documents per subset", *count_table(report, "by_subset", ["subset"])),
            ("Per subset and split", *count_table(report, "by_subset_split", ["subset", "split"])),
            ("Per language", *count_table(report, "by_language", ["subset", "lang"])),
@@ -427,17 +421,6 @@ def sections(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         out.append(("Top web domains (open-web-math)", ["domain", "documents"],
                     [[d, _fmt(n)] for d, n in report["top_domains"]]))
     return out
-
-
-def render_text(report: dict) -> str:
-    t = report["totals"]
-    parts = [f"proofpile report: {report['root']}",
-             f"documents: {t['documents']:,} ({human_bytes(t['bytes'])}) read from {report['documents_from']}"]
-    parts += [f"tokens ({tok}): {t[f'tokens:{tok}']:,}" for tok in report["tokenizers"]]
-    parts += [f"note: {n}" for n in report["notes"]]
-    for title, head, rows in sections(report):
-        parts += ["", f"== {title} ==", text_table(head, rows) if rows else "(none)"]
-    return "\n".join(parts) + "\n"
 
 
 def render_markdown(report: dict, charts: list[tuple[str, str]]) -> str:
