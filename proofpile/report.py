@@ -12,7 +12,10 @@ Read from the data root (every source is optional; what is missing is said so in
   ``{"name", "time_stats", "stats"}`` per step; a counter is a number or ``{"total": ...}``). Per step: documents
   in, kept and dropped, and the drop reasons (``dropped_<reason>`` counters, filters' ``dropped``). Where a
   logging dir has per-rank ``stats/NNNNN.json`` but no ``stats.json`` (a run still going or killed), the completed
-  ranks are summed.
+  ranks are summed. Per subset (``subset_funnels``), one funnel from the input records of its document stages,
+  through each step that drops documents, to what those stages wrote (their contract writers), what dedup and
+  decontamination kept of it (their writers' per-subset outputs) and what was tokenized (the tokenize writer's
+  ``documents_<subset>``/``tokens_<subset>``).
 """
 
 from __future__ import annotations
