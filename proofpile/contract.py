@@ -17,10 +17,10 @@ In memory a record is a datatrove ``Document(text, id, metadata=meta)``.
 
 One ``meta`` schema in every shard (``META_FIELDS``): the writer puts every declared key in every record, in one
 order, with its declared type, so that ``datasets.load_dataset("json", ...)``, polars and duckdb infer one schema for
-a whole folder as it is. A key a document lacks gets its type's empty value (``""``, ``-1``, ``-1.0``: no declared
-field takes a negative number or an empty string as a real value) instead of ``null``: these tools type a column from
-the first file they read, and a column that is ``null`` throughout that file (``url`` in a code shard) is typed
-``null`` and then refuses the strings of the next. Free-form values (``json`` fields, e.g. ``math_sources``) are JSON
+a whole folder as it is. A key a document lacks gets its type's empty value (``""``, ``-1``, ``-1.0``: counts,
+offsets and scores are never negative; a real ``-1`` is kept in ``extra``) instead of ``null``: these tools type a
+column from the first file they read, and a column that is ``null`` throughout that file (``url`` in a code shard)
+is typed ``null`` and then refuses the strings of the next. Free-form values (``json`` fields, e.g. ``math_sources``) are JSON
 text. Keys not declared, and values not of their declared type, go into ``meta.extra`` (a JSON object as text,
 ``""`` when empty): nothing is lost. Reading reverses all of it, so a stage sees the metadata it was given.
 
