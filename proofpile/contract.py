@@ -20,9 +20,10 @@ order, with its declared type, so that ``datasets.load_dataset("json", ...)``, p
 a whole folder as it is. A key a document lacks gets its type's empty value (``""``, ``-1``, ``-1.0``: counts,
 offsets and scores are never negative; a real ``-1`` is kept in ``extra``) instead of ``null``: these tools type a
 column from the first file they read, and a column that is ``null`` throughout that file (``url`` in a code shard)
-is typed ``null`` and then refuses the strings of the next. Free-form values (``json`` fields, e.g. ``math_sources``) are JSON
-text. Keys not declared, and values not of their declared type, go into ``meta.extra`` (a JSON object as text,
-``""`` when empty): nothing is lost. Reading reverses all of it, so a stage sees the metadata it was given.
+is typed ``null`` and then refuses the strings of the next. Free-form values (``json`` fields, e.g.
+``math_sources``) are JSON text. Keys not declared, and values not of their declared type, go into ``meta.extra``
+(a JSON object as text, ``""`` when empty): nothing is lost. Reading reverses all of it, so a stage sees the
+metadata it was given.
 
 Stage boundaries validate: ``ContractReader`` drops a malformed record -- a bad JSON line, bytes that are not UTF-8,
 a missing or empty ``id``/``text``, a ``meta`` that is not an object -- and counts it with its reason in the stage's
@@ -67,6 +68,8 @@ META_FIELDS = {
 }
 EXTRA = "extra"  # undeclared keys, as JSON text
 EMPTY = {"string": "", "int": -1, "float": -1.0, "json": ""}
+_EMPTY_META = {key: EMPTY[kind] for key, kind in META_FIELDS.items()}
+_JSON_FIELDS = {key for key, kind in META_FIELDS.items() if kind == "json"}
 
 
 def _typed(kind: str, value):
@@ -90,17 +93,19 @@ def _json_text(value) -> str:
 
 def typed_meta(metadata: dict) -> dict:
     """Metadata -> the ``meta`` of a record: every declared key, typed, then ``extra``."""
-    meta, extra = {}, {}
+    out, extra = dict(_EMPTY_META), {}  # every declared key in order, empty; then filled in
     for key, value in metadata.items():
         if key in _READER_KEYS or value is None:
             continue
         kind = META_FIELDS.get(key)
+        if kind == "string" and value.__class__ is str:  # the common case, first
+            out[key] = value
+            continue
         typed = _typed(kind, value) if kind else None
         if typed is None or (kind != "string" and typed == EMPTY[kind]):
             extra[key] = value  # undeclared, mistyped, or a real -1 that would read back as absent
-        elif typed != "":  # an empty string is what absent looks like
-            meta[key] = typed
-    out = {key: meta.get(key, EMPTY[kind]) for key, kind in META_FIELDS.items()}
+        else:
+            out[key] = typed
     out[EXTRA] = _json_text(extra) if extra else ""
     return out
 
@@ -108,22 +113,21 @@ def typed_meta(metadata: dict) -> dict:
 def plain_meta(meta: dict) -> dict:
     """A record's ``meta`` -> the metadata it was written from (``typed_meta`` reversed). Metadata without ``extra``
     (written by something else) passes unchanged."""
-    if EXTRA not in meta:
+    extra = meta.get(EXTRA)
+    if extra is None:
         return meta
-    out = {}
-    for key, value in meta.items():
-        kind = META_FIELDS.get(key)
-        if key == EXTRA or value is None or (kind and value == EMPTY[kind] and type(value) is type(EMPTY[kind])):
-            continue
-        if kind == "json" and isinstance(value, str):
+    # the empty values of every declared type ("" and -1 == -1.0); undeclared keys are all inside extra
+    out = {k: v for k, v in meta.items() if v != "" and v != -1 and v is not None}
+    out.pop(EXTRA, None)
+    for key in _JSON_FIELDS & out.keys():
+        if isinstance(out[key], str):
             try:
-                value = orjson.loads(value)
+                out[key] = orjson.loads(out[key])
             except orjson.JSONDecodeError:
                 pass
-        out[key] = value
-    if isinstance(meta[EXTRA], str) and meta[EXTRA]:
+    if extra and isinstance(extra, str):
         try:
-            extra = orjson.loads(meta[EXTRA])
+            extra = orjson.loads(extra)
         except orjson.JSONDecodeError:
             extra = None
         if isinstance(extra, dict):
