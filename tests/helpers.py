@@ -5,7 +5,6 @@ import struct
 from pathlib import Path
 
 import numpy as np
-
 import orjson
 import zstandard
 

@@ -18,12 +18,20 @@ from pydantic import NonNegativeInt
 
 from proofpile.config import Section, StageConfig
 from proofpile.console import shown_path
-from proofpile.report import PROFILE_DIR, CorpusProfile, ProfileReader, collect, documents_folder, summary_lines, \
-    write_report
+from proofpile.report import (
+    PROFILE_DIR,
+    CorpusProfile,
+    ProfileReader,
+    collect,
+    documents_folder,
+    summary_lines,
+    write_report,
+)
 from proofpile.stage import run_pipeline
 
 UPSTREAM = ("manifest",)
 OUTPUTS = ("reports",)
+LIBRARIES = ("matplotlib",)
 
 
 class Config(Section):
