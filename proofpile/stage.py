@@ -10,8 +10,8 @@ A stage module (``proofpile/stages/<name>.py``) declares
 - optionally ``LIBRARIES``: the distributions besides datatrove whose versions shape its outputs;
 - optionally ``record(cfg) -> dict``: facts about the finished run its marker keeps for downstream stages;
 - ``run(cfg)``: the work, usually ``run_pipeline(cfg, [reader, step, ..., writer])``;
-- optionally ``summary(cfg) -> list[str]``: lines for the terminal after the stage's own line (e.g. where the
-  report is).
+- optionally ``terminal_lines(cfg) -> list[str]``: lines for the terminal after the stage's own line (e.g. where
+  the report is).
 
 ``run_stage`` computes a fingerprint of everything a stage's outputs depend on: its resolved config, the size and
 mtime of its inputs and code, the versions of the libraries that shape its outputs, and its upstream stages'
@@ -174,7 +174,7 @@ def run_stage(cfg: StageConfig, force: bool = False) -> Path:
         marker.unlink(missing_ok=True)
     elif marker.exists():
         console.line(f"[{cfg.stage}] already complete")
-        _summary(module, cfg)
+        _terminal_lines(module, cfg)
         os.utime(marker)  # newer than its prerequisites again, for make
         return marker
     atomic_write(fp_file, fp.encode())
@@ -186,12 +186,12 @@ def run_stage(cfg: StageConfig, force: bool = False) -> Path:
     atomic_write(marker, json.dumps(record, indent=1, sort_keys=True).encode())
     files = console.plural(len(record["outputs"]), "file")
     console.line(f"[{cfg.stage}] done in {time.time() - started:.1f}s: {files}")
-    _summary(module, cfg)
+    _terminal_lines(module, cfg)
     return marker
 
 
-def _summary(module: ModuleType, cfg: StageConfig) -> None:
-    for line in module.summary(cfg) if hasattr(module, "summary") else []:
+def _terminal_lines(module: ModuleType, cfg: StageConfig) -> None:
+    for line in module.terminal_lines(cfg) if hasattr(module, "terminal_lines") else []:
         console.line(line)
 
 

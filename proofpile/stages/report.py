@@ -50,7 +50,7 @@ def run(cfg: StageConfig) -> None:
     write_report(report, reports)
 
 
-def summary(cfg: StageConfig) -> list[str]:
+def terminal_lines(cfg: StageConfig) -> list[str]:
     """Records -> documents -> tokens per subset, then the paths of the report and the manifests."""
     reports = Path(cfg.stage_dir("reports"))
     report = json.loads((reports / "report.json").read_text())
