@@ -37,6 +37,7 @@ from datatrove.utils.stats import PipelineStats
 from proofpile import console
 from proofpile.config import EXECUTOR_KINDS as KINDS
 from proofpile.config import ConfigError, StageConfig
+from proofpile.processes import ends_its_processes_on_failure
 
 
 def merge_rank_stats(executor: PipelineExecutor) -> PipelineStats:
@@ -54,15 +55,17 @@ def merge_rank_stats(executor: PipelineExecutor) -> PipelineStats:
 
 
 class LocalExecutor(LocalPipelineExecutor):
-    """datatrove's local executor whose ``stats.json`` also counts the ranks an earlier run completed, and whose
-    rank processes log to their files, not the terminal (``proofpile.console``)."""
+    """datatrove's local executor whose ``stats.json`` also counts the ranks an earlier run completed, which
+    ends every process it started when a rank fails (``proofpile.processes``), and whose rank processes log to
+    their files, not the terminal (``proofpile.console``)."""
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
         console.quiet()  # in this process: a pool worker does not inherit the CLI's logging setup
         return super()._run_for_rank(rank, local_rank, node_rank)
 
     def run(self):
-        super().run()
+        with ends_its_processes_on_failure():
+            super().run()
         return merge_rank_stats(self)
 
 
