@@ -267,3 +267,9 @@ class ContractWriter(JsonlWriter):
 def record_adapter(writer, doc: Document) -> dict:
     """``to_record`` as a datatrove writer adapter (called with the writer first)."""
     return to_record(doc)
+
+
+def scratch_adapter(writer, doc: Document) -> dict:
+    """A record with its metadata as it is, for scratch files a stage reads back itself and deletes (no output of
+    the data root): they skip the schema's typing, and their readers may look keys up in ``meta`` directly."""
+    return {"id": doc.id, "text": doc.text, "meta": {k: v for k, v in doc.metadata.items() if k not in _READER_KEYS}}
