@@ -99,12 +99,27 @@ def test_mathscore_default_model_separates_math_from_news(model_path):
     assert f.filter(n) == (False, "math_score") and n.metadata["math_score"] < 0.2
 
 
-def test_mathscore_training_is_deterministic_and_cached(model_path, tmp_path):
+def test_mathscore_training_is_deterministic_and_cached(model_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("PROOFPILE_CACHE", str(tmp_path / "empty-cache"))  # trained again, not copied
     again = mathscore.ensure_default_model(TRAIN, tmp_path / "mathscore-v2.bin")
     assert open(again, "rb").read() == open(model_path, "rb").read()
     mtime = os.stat(again).st_mtime_ns
     mathscore.ensure_default_model(TRAIN, again)  # same data and settings: not retrained
     assert os.stat(again).st_mtime_ns == mtime
+
+
+def test_default_model_is_trained_once_for_every_data_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROOFPILE_CACHE", str(tmp_path / "cache"))
+    fits = []
+    real_fit = mathscore._fit
+    monkeypatch.setattr(mathscore, "_fit", lambda *a: fits.append(a) or real_fit(*a))
+    roots = [tmp_path / f"root{i}" / "models" / "mathscore-v2.bin" for i in range(3)]
+    paths = [mathscore.ensure_default_model(TRAIN, out) for out in roots]
+    assert len(fits) == 1 and all(os.path.exists(p) for p in paths)
+    assert len({open(p, "rb").read() for p in paths}) == 1
+    # other settings are another model, trained once more
+    mathscore.ensure_default_model(TRAIN, tmp_path / "root3" / "mathscore-v2.bin", {"epoch": 5})
+    assert len(fits) == 2
 
 
 def test_mathscore_retries_after_nan(monkeypatch, tmp_path):

@@ -3,8 +3,10 @@
 import gzip
 import io
 import os
+import re
 import threading
 import time
+import zlib
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -286,3 +288,151 @@ def test_malformed_http_parts_do_not_end_the_file(tmp_path):
     docs, stats = read_all(tmp_path)
     assert "http://x.example/3" in [d.metadata["url"] for d in docs]
     assert count(stats, "dropped_bad_content_encoding") == 1 and count(stats, "warc_read_error") == 0
+
+
+# -- one bad record among good ones ----------------------------------------------------------------------------
+def _with_content_length(member: bytes, length: bytes) -> bytes:
+    """A gzipped record whose WARC Content-Length header is replaced (the block itself is unchanged)."""
+    raw = gzip.decompress(member)
+    head, block = raw.split(b"\r\n\r\n", 1)
+    lines = [b"Content-Length: " + length if line.lower().startswith(b"content-length:") else line
+             for line in head.split(b"\r\n")]
+    return gzip.compress(b"\r\n".join(lines) + b"\r\n\r\n" + block, mtime=0)
+
+
+def _page(i: int) -> bytes:
+    return f"<html><body><p>good page {i}: $\\frac{{a}}{{b}}$ MathJax</p>{'x' * 3000}</body></html>".encode()
+
+
+def _bad_warc(gzipped: bool = True) -> tuple[bytes, list[str]]:
+    """Good records with, between them, a corrupt gzip member and records whose Content-Length is 2,000 bytes too
+    large, 100 bytes too small, and garbage."""
+    good = [warc_bytes([(f"http://good.example/{i}", "text/html", _page(i))]) for i in range(6)]
+    bad = [warc_bytes([(f"http://bad.example/{i}", "text/html", _page(100 + i))]) for i in range(4)]
+    length = int(re.search(rb"Content-Length: (\d+)", gzip.decompress(bad[1])).group(1))
+    corrupt = bytearray(bad[0])
+    corrupt[40:80] = bytes(40)
+    parts = [good[0], bytes(corrupt), good[1], _with_content_length(bad[1], str(length + 2000).encode()), good[2],
+             _with_content_length(bad[2], str(length - 100).encode()), good[3],
+             _with_content_length(bad[3], b"12abc"), good[4], good[5]]
+    if not gzipped:
+        parts = [gzip.decompress(p) for p in parts if p is not parts[1]]
+    return b"".join(parts), [f"http://good.example/{i}" for i in range(6)]
+
+
+@pytest.mark.parametrize("with_prefilter", [False, True])
+def test_bad_records_between_good_ones_cost_only_themselves(tmp_path, with_prefilter):
+    data, good_urls = _bad_warc()
+    (tmp_path / "bad.warc.gz").write_bytes(data)
+    prefilter = MathPrefilter(MARKERS, LATEX) if with_prefilter else None
+    docs, stats = read_all(tmp_path, prefilter=prefilter)
+    assert [d.metadata["url"] for d in docs] == good_urls
+    for i, d in enumerate(docs):  # each page whole, and nothing of another record in it
+        assert d.text == _page(i).decode() and "WARC/1.0" not in d.text
+    assert count(stats, "dropped_bad_gzip_member") == 1
+    assert count(stats, "dropped_bad_content_length") == 3
+    assert count(stats, "warc_read_error") == 0
+    if with_prefilter:
+        assert all(d.metadata["math_marker"] for d in docs)
+
+
+def test_bad_lengths_in_an_uncompressed_warc(tmp_path):
+    data, good_urls = _bad_warc(gzipped=False)
+    (tmp_path / "bad.warc").write_bytes(data)
+    docs, stats = read_all(tmp_path)
+    assert [d.metadata["url"] for d in docs] == good_urls
+    assert all(d.text == _page(i).decode() for i, d in enumerate(docs))
+    assert count(stats, "dropped_bad_content_length") == 3
+
+
+def test_prefilter_in_the_reader_counts_its_drops_under_its_own_name(tmp_path):
+    pages = [("http://a.example/math", "text/html", b"<p>\\(x^2\\) with MathJax</p>"),
+             ("http://a.example/plain", "text/html", b"<p>no math here</p>"),
+             ("http://a.example/plain2", "text/html", b"<p>nor here</p>")]
+    (tmp_path / "a.warc.gz").write_bytes(warc_bytes(pages))
+    prefilter = MathPrefilter(MARKERS, LATEX)
+    reader = HtmlWarcReader(str(tmp_path), prefilter=prefilter)
+    kept = list(prefilter.run(reader.run()))
+    assert [d.metadata["url"] for d in kept] == ["http://a.example/math"]
+    assert kept[0].metadata["math_marker"] == "mathjax"
+    pre = prefilter.stats.stats
+    assert count(pre, "total") == 3 and count(pre, "forwarded") == 1
+    assert count(pre, "dropped_no_math_marker") == 2
+    assert count(reader.stats.stats, "responses") == 3 and count(reader.stats.stats, "documents") == 1
+
+
+def test_a_warc_without_responses_is_not_an_error(tmp_path):
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True)
+    writer.write_record(writer.create_warcinfo_record("x.warc.gz", {"software": "test"}))
+    (tmp_path / "x.warc.gz").write_bytes(out.getvalue())
+    docs, stats = read_all(tmp_path)
+    assert docs == [] and count(stats, "warc_read_error") == 0
+
+
+def test_bad_records_in_a_warc_streamed_over_http(tmp_path):
+    """Over HTTP the file is read as a stream; going back to a bad record reopens it with ranged reads."""
+    data, good_urls = _bad_warc()
+    (tmp_path / "bad.warc.gz").write_bytes(data)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        reader = HtmlWarcReader(url, paths_file=_listing(tmp_path, ["bad.warc.gz"]))
+        docs = list(reader.run())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert [d.metadata["url"] for d in docs] == good_urls
+    assert all(d.text == _page(i).decode() for i, d in enumerate(docs))
+    assert count(reader.stats.stats, "dropped_bad_content_length") == 3
+
+
+def _listing(folder, names) -> str:
+    path = folder / "warc.paths"
+    path.write_text("\n".join(names) + "\n")
+    return str(path)
+
+
+def test_a_page_that_quotes_a_warc_record_is_kept_whole(tmp_path):
+    """A page whose text holds what looks like a record boundary is checked against its member, then kept."""
+    quoted = b"<pre>MathJax demo\r\n\r\nWARC/1.0\r\nWARC-Type: response\r\n\r\n</pre>" + b"x" * 500
+    pages = [("http://a.example/0", "text/html", _page(0)), ("http://a.example/warc", "text/html", quoted),
+             ("http://a.example/2", "text/html", _page(2))]
+    (tmp_path / "a.warc.gz").write_bytes(b"".join(warc_bytes([p]) for p in pages))
+    docs, stats = read_all(tmp_path, prefilter=MathPrefilter(MARKERS, LATEX))
+    assert [d.metadata["url"] for d in docs] == [p[0] for p in pages]
+    assert docs[1].text == quoted.decode()
+    assert count(stats, "dropped_bad_content_length") == 0
+
+
+def test_real_crawl_warc_with_a_bad_member_and_a_bad_length(shared_fixture, tmp_path):
+    """The real Common Crawl excerpt (request, response and metadata records, one gzip member each) with one
+    response member corrupted and another response's Content-Length 2,000 too large: the 14 other pages are kept."""
+    src = shared_fixture("warc/cc-main-2020-34-excerpt.warc.gz").read_bytes()
+    members, pos = [], 0
+    while pos < len(src):
+        inflater = zlib.decompressobj(31)
+        inflater.decompress(src[pos:])
+        members.append(src[pos:len(src) - len(inflater.unused_data)])
+        pos = len(src) - len(inflater.unused_data)
+    responses = [i for i, m in enumerate(members) if b"WARC-Type: response" in gzip.decompress(m)[:400]]
+    corrupt, too_long = responses[3], responses[9]
+    damaged = bytearray(members[corrupt])
+    damaged[len(damaged) // 2:len(damaged) // 2 + 20] = bytes(20)
+    members[corrupt] = bytes(damaged)
+    raw = gzip.decompress(members[too_long])
+    length = int(re.search(rb"Content-Length: (\d+)", raw).group(1))
+    members[too_long] = _with_content_length(members[too_long], str(length + 2000).encode())
+    (tmp_path / "x.warc.gz").write_bytes(b"".join(members))
+    docs, stats = read_all(tmp_path)
+    assert len(docs) == 14 and count(stats, "responses") == 14  # the two bad records are counted apart
+    assert count(stats, "dropped_bad_gzip_member") == 1 and count(stats, "dropped_bad_content_length") == 1
+    assert not any("WARC/1.0" in d.text for d in docs)

@@ -197,8 +197,11 @@ def test_real_crawl_pages_without_math_are_all_dropped(shared_fixture, tmp_path)
     assert read_shards(tmp_path / "root" / "web") == []
     steps = stats_by_step(tmp_path / "root")
     assert total(steps["🕷 HTML WARC"]["dropped_clipped_record"]) == 1
-    assert total(steps["🕷 HTML WARC"]["documents"]) == 16 + 22 + 1
+    # the prefilter runs inside the reader: only the pages that pass become documents, its drops are its own
+    assert total(steps["🕷 HTML WARC"]["responses"]) == 16 + 22 + 1 + 1
+    assert total(steps["🕷 HTML WARC"]["documents"]) == 9
     assert total(steps["🧮 Math prefilter"]["dropped_no_math_marker"]) == 16 + 13 + 1
+    assert total(steps["🧮 Math prefilter"]["total"]) == 16 + 22 + 1
     assert total(steps["📐 MathScore"]["dropped_math_score"]) == 9
 
 

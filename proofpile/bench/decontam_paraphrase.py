@@ -3,7 +3,8 @@
 ``decontam_paraphrase_recall``: share of 50 paraphrases of MATH/GSM8K test problems that we wrote (same numbers,
 new wording: ``proofpile/bench/data/decontam-paraphrases.jsonl``), each set between two paragraphs of real math
 prose, flagged as their own item; the detail has the share flagged among a seeded sample of the MATH and GSM8K
-train sets (not test items; target <= 1%) and the tier's documents/s on that sample.
+train sets (not test items; target <= 1%) that the n-gram tier kept (it runs first in the stage), and the
+tier's documents/s on that sample.
 
 Needs ../shared/fixtures/benchmarks/ and the ``paraphrase`` extra; absent, no figure (said so).
 """
@@ -18,7 +19,7 @@ import orjson
 
 from proofpile.bench import figure
 from proofpile.bench.decontam import BENCHMARKS, TEST_SETS, TRAIN_SETS, prose_paragraphs
-from proofpile.decontam.ngrams import build_index
+from proofpile.decontam.ngrams import NGramDecontamination, build_index
 
 PARAPHRASES = Path(__file__).resolve().parent / "data" / "decontam-paraphrases.jsonl"
 TRAIN_SAMPLE = 150  # documents per train set (embedding is the cost: ~2 docs/s on a loaded 2-core machine)
@@ -55,12 +56,17 @@ def run(workdir: Path) -> list[dict]:
         for line in rng.sample(lines, TRAIN_SAMPLE):
             row = orjson.loads(line)
             train.append("\n\n".join(row[f] for f in fields))
+    # in the stage the paraphrase tier sees what the n-gram tier kept (near-copies of test items are removed first)
+    ngram = NGramDecontamination(index, str(workdir / "ngram-hits"))
+    by_ngrams = [bool(flagged) for flagged, _ in ngram.matches_batch(train)]
+    train = [t for t, f in zip(train, by_ngrams) if not f]
     start = time.perf_counter()
-    train_flagged = sum(bool(step.matches(t)) for t in train)
+    train_flagged = sum(bool(m) for m in step.matches_batch(train))
     seconds = time.perf_counter() - start
     return [figure("decontam_paraphrase_recall", found / len(rows), "share flagged",
                    "50 hand-written paraphrases of test problems in real math prose (target >= 0.8)",
                    paraphrases=len(rows), flagged=found, model=cfg.model, threshold=cfg.threshold,
-                   train_documents=len(train), train_flagged=train_flagged,
+                   train_documents=len(train), train_removed_by_ngram_tier_first=sum(by_ngrams),
+                   train_flagged=train_flagged,
                    train_share_flagged=round(train_flagged / len(train), 4),
                    paraphrase_docs_per_s=round(len(train) / seconds, 1))]

@@ -40,7 +40,6 @@ NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?")
 RARE_WORD = re.compile(r"[a-z]{5,}")
 _PARAGRAPH = re.compile(r"\n\s*\n")
 SPAN_CHARS = 300
-COMMON_NUMBER_ITEMS = 0.05  # a number in more than this share of items (1, 2, 10) says nothing about which
 
 
 @dataclass(frozen=True)
@@ -143,57 +142,46 @@ class LLMJudge:
 
 class CandidateIndex:
     """Which items a chunk could restate: those sharing at least half of their distinct numbers with it (and
-    ``min_shared_numbers``, or all of them if they have fewer, one at least not a common number like 1 or 10);
-    for an item with fewer numbers, shared rare words. At most ``max_candidates``, best covered first."""
+    ``min_shared_numbers``, or all of them if they have fewer), or, for an item with fewer numbers,
+    ``min_shared_rare_words`` rare words. Ranked by the share of the item's numbers found, then by the rare words
+    shared (numbers like 2 or 10 are in many items: the words tell them apart); at most ``max_candidates``."""
+
+    RARE = 30  # a word in at most this many items is rare
 
     def __init__(self, problems: list[str], cfg: ParaphraseConfig):
         self.cfg = cfg
         self.size = len(problems)
         item_numbers = [numbers(p) for p in problems]
         self.own = np.array([len(x) for x in item_numbers], dtype=np.int64)
-        by_number: dict[str, list[int]] = {}
-        for k, nums in enumerate(item_numbers):
-            for x in nums:
-                by_number.setdefault(x, []).append(k)
-        limit = max(5, int(COMMON_NUMBER_ITEMS * len(problems)))
-        self.by_number = {x: np.array(ks, dtype=np.int64) for x, ks in by_number.items()}
-        self.rare_number = {x for x, ks in by_number.items() if len(ks) <= limit}
+        self.by_number = self._postings(item_numbers)
         words = [set(RARE_WORD.findall(p.lower())) for p in problems]
         df = Counter(w for ws in words for w in ws)
-        by_word: dict[str, list[int]] = {}
-        for k, ws in enumerate(words):
-            for w in ws:
-                if df[w] <= 3:
-                    by_word.setdefault(w, []).append(k)
-        self.by_word = {w: np.array(ks, dtype=np.int64) for w, ks in by_word.items()}
-        self.own_rare_words = np.bincount(np.concatenate(list(self.by_word.values()) or [np.empty(0, np.int64)]),
-                                          minlength=self.size)
+        self.by_word = self._postings([{w for w in ws if df[w] <= self.RARE} for ws in words])
+
+    @staticmethod
+    def _postings(sets: list[set[str]]) -> dict[str, np.ndarray]:
+        out: dict[str, list[int]] = {}
+        for k, keys in enumerate(sets):
+            for key in keys:
+                out.setdefault(key, []).append(k)
+        return {key: np.array(ks, dtype=np.int64) for key, ks in out.items()}
+
+    def _shared(self, keys, postings) -> np.ndarray:
+        lists = [postings[k] for k in keys if k in postings]
+        return np.bincount(np.concatenate(lists), minlength=self.size) if lists else np.zeros(self.size, np.int64)
 
     def candidates(self, chunk: str) -> list[int]:
         cfg = self.cfg
-        found = numbers(chunk)
-        picked = np.empty(0, np.int64)
-        score = np.zeros(self.size)
-        if found & self.rare_number:
-            shared = np.bincount(np.concatenate([self.by_number[x] for x in found if x in self.by_number]),
-                                 minlength=self.size)
-            rare = np.zeros(self.size, dtype=bool)
-            rare[np.concatenate([self.by_number[x] for x in found & self.rare_number])] = True
-            ok = rare & (self.own >= 1) & (2 * shared >= self.own) & (
-                shared >= np.minimum(cfg.min_shared_numbers, self.own))
-            picked = np.flatnonzero(ok)
-            score[picked] = shared[picked] / self.own[picked] + shared[picked] / 100
-        words = [self.by_word[w] for w in set(RARE_WORD.findall(chunk.lower())) if w in self.by_word]
-        if words:
-            shared = np.bincount(np.concatenate(words), minlength=self.size)
-            ok = (self.own < cfg.min_shared_numbers) & (shared >= cfg.min_shared_rare_words)
-            extra = np.flatnonzero(ok)
-            score[extra] = shared[extra] / np.maximum(self.own_rare_words[extra], 1)
-            picked = np.union1d(picked, extra)
+        shared = self._shared(numbers(chunk), self.by_number)
+        words = self._shared(set(RARE_WORD.findall(chunk.lower())), self.by_word)
+        by_numbers = (self.own >= 1) & (2 * shared >= self.own) & (shared >= np.minimum(cfg.min_shared_numbers,
+                                                                                       self.own))
+        by_words = (self.own < cfg.min_shared_numbers) & (words >= cfg.min_shared_rare_words)
+        picked = np.flatnonzero(by_numbers | by_words)
         if picked.size == 0:
             return []
-        best = picked[np.lexsort((picked, -score[picked]))][: cfg.max_candidates]
-        return best.tolist()
+        score = shared[picked] + 0.5 * shared[picked] / np.maximum(self.own[picked], 1) + 0.05 * words[picked]
+        return picked[np.lexsort((picked, -score))][: cfg.max_candidates].tolist()
 
 
 class ParaphraseDecontamination(BaseFilter):
@@ -203,8 +191,8 @@ class ParaphraseDecontamination(BaseFilter):
     name = "🦠 paraphrase decontamination"
 
     def __init__(self, index_folder: DataFolderLike, hits_folder: DataFolderLike, cfg: ParaphraseConfig,
-                 action: str = "drop", actions: dict[str, str] | None = None):
-        super().__init__()
+                 action: str = "drop", actions: dict[str, str] | None = None, batch_size: int = 64):
+        super().__init__(batch_size=batch_size)  # chunks of a batch are embedded together
         self.index_folder = get_datafolder(index_folder)
         self.hits_folder = get_datafolder(hits_folder)
         self.cfg, self.action, self.actions = cfg, action, dict(actions or {})
@@ -223,40 +211,47 @@ class ParaphraseDecontamination(BaseFilter):
                                   show_progress_bar=False, convert_to_numpy=True)
 
     def matches(self, text: str) -> list[dict]:
-        """Flagged items of one text as {item, similarity, span, judge}, best first per item."""
+        """Flagged items of one text as {item, similarity, span, judge}."""
+        return self.matches_batch([text])[0]
+
+    def matches_batch(self, texts: list[str]) -> list[list[dict]]:
+        """``matches`` of every text; the chunks and items of the whole batch are embedded in one call each."""
         if self._items is None:
             self._load()
-        pairs = [(c, self._candidates.candidates(c)) for c in chunks(text, self.cfg.chunk_words)]
-        pairs = [(c, ks) for c, ks in pairs if ks]
+        pairs = [(t, c, ks) for t, text in enumerate(texts) for c in chunks(text, self.cfg.chunk_words)
+                 if (ks := self._candidates.candidates(c))]
+        out: list[list[dict]] = [[] for _ in texts]
         if not pairs:
-            return []
+            return out
         self.stat_update("paraphrase_candidates", value=len(pairs))
-        missing = sorted({k for _, ks in pairs for k in ks} - set(self._item_vectors))
+        missing = sorted({k for *_, ks in pairs for k in ks} - set(self._item_vectors))
         if missing:
             for k, v in zip(missing, self._embed([self._items[k]["problem"] for k in missing])):
                 self._item_vectors[k] = v
-        chunk_vectors = self._embed([c for c, _ in pairs])
-        best: dict[int, tuple[float, str]] = {}
-        for (chunk, ks), v in zip(pairs, chunk_vectors):
+        best: dict[tuple[int, int], tuple[float, str]] = {}  # (text, item) -> (similarity, chunk)
+        for (t, chunk, ks), v in zip(pairs, self._embed([c for _, c, _ in pairs])):
             sims = np.stack([self._item_vectors[k] for k in ks]) @ v
             for k, sim in zip(ks, sims.tolist()):
-                if sim >= self.cfg.threshold and sim > best.get(k, (-1.0, ""))[0]:
-                    best[k] = (sim, chunk)
-        out = []
-        for k, (sim, chunk) in sorted(best.items()):
+                if sim >= self.cfg.threshold and sim > best.get((t, k), (-1.0, ""))[0]:
+                    best[(t, k)] = (sim, chunk)
+        for (t, k), (sim, chunk) in sorted(best.items()):
             verdict = None
             if self._judge is not None:
                 verdict = self._judge.confirms(self._items[k]["problem"], chunk)
                 if not verdict:
                     self.stat_update("judge_rejected")
                     continue
-            out.append({"item": k, "similarity": round(sim, 4), "span": chunk[:SPAN_CHARS], "judge": verdict})
+            out[t].append({"item": k, "similarity": round(sim, 4), "span": chunk[:SPAN_CHARS], "judge": verdict})
         return out
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        flagged = self.matches(doc.text)
-        if not flagged:
-            return True
+        return self.filter_batch([doc])[0]
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        return [self._result(doc, flagged) if flagged else True
+                for doc, flagged in zip(batch, self.matches_batch([d.text for d in batch]))]
+
+    def _result(self, doc: Document, flagged: list[dict]) -> bool | tuple[bool, str]:
         subset = doc.metadata.get("subset") or "unknown"
         action = self.actions.get(subset, self.action)
         for m in flagged:

@@ -31,6 +31,7 @@ _R_INV = np.uint64(pow(0x9E3779B97F4A7C15, -1, 1 << 64))
 _B = np.uint64(0xD6E8FEB86659FD93)  # another odd multiplier, for bytes within a word
 _B_INV = np.uint64(pow(0xD6E8FEB86659FD93, -1, 1 << 64))
 _M1, _M2, _S33 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(33)
+_TOP16 = np.uint64(48)
 _SEPARATOR, _IN_WORD, _STARTS_WORD = 0, 1, 2
 _BYTE_CLASS = np.zeros(256, dtype=np.uint8)
 for _c in range(256):
@@ -101,6 +102,8 @@ class WordHasher:
         order = np.argsort(got)
         self._from = got[order]
         self._to = np.array(to, dtype=np.uint64)[order]
+        self._variant_present = np.zeros(1 << 16, dtype=bool)  # top 16 bits of a variant's hash
+        self._variant_present[self._from >> _TOP16] = True
         assert len(target) == len(names)
 
     def _word_hashes(self, words: list[bytes]) -> np.ndarray:
@@ -118,16 +121,18 @@ class WordHasher:
         return _fmix((prefix[ends] - prefix[starts]) * inv[starts]) | np.uint64(1)  # never 0: 0 means dropped
 
     def batch(self, texts: list[str]) -> Batch:
-        parts = []
-        for text in texts:
-            text = normalize(text)
-            if not text.isascii():
-                text = text.translate(_UNICODE_PUNCTUATION)
-            if "^" in text or "_" in text:
-                text = text.replace("{ ", "{").replace("^ ", "^").replace("_ ", "_")
-                text = text.replace("^{", "^").replace("_{", "_")
-            parts.append(text.encode("utf-8"))
-        buf = b"\n".join(parts)
+        # one string for the whole batch, texts separated by NUL (a separator byte): each normalisation below is
+        # one C-level pass, not one per text
+        joined = "\0".join(texts)
+        if joined.count("\0") != max(len(texts) - 1, 0):  # a NUL inside a text: normalise text by text
+            joined = "\0".join(t.replace("\0", " ") for t in texts)
+        joined = normalize(joined)
+        if not joined.isascii():
+            joined = joined.translate(_UNICODE_PUNCTUATION)
+        if "^" in joined or "_" in joined:
+            joined = joined.replace("{ ", "{").replace("^ ", "^").replace("_ ", "_")
+            joined = joined.replace("^{", "^").replace("_{", "_")
+        buf = joined.encode("utf-8")
         a = np.frombuffer(buf, dtype=np.uint8)
         cls = _BYTE_CLASS[a]
         word = cls != _SEPARATOR
@@ -138,15 +143,16 @@ class WordHasher:
         starts = np.flatnonzero(word & (~before | starts_word))
         ends = np.flatnonzero(word & (~after | next_starts)) + 1
         hashes = self._hash_spans(a, starts, ends) if starts.size else np.empty(0, np.uint64)
-        if self._from.size and hashes.size:
-            at = np.minimum(np.searchsorted(self._from, hashes), self._from.size - 1)
-            variant = self._from[at] == hashes
+        maybe = np.flatnonzero(self._variant_present[hashes >> _TOP16]) if hashes.size else hashes
+        if maybe.size:
+            at = np.minimum(np.searchsorted(self._from, hashes[maybe]), self._from.size - 1)
+            variant = self._from[at] == hashes[maybe]
             if variant.any():
                 hashes = hashes.copy()
-                hashes[variant] = self._to[at[variant]]
+                hashes[maybe[variant]] = self._to[at[variant]]
                 keep = hashes != 0
                 hashes, starts, ends = hashes[keep], starts[keep], ends[keep]
-        text_starts = np.cumsum([0] + [len(p) + 1 for p in parts[:-1]]) if parts else np.zeros(0, np.int64)
+        text_starts = np.concatenate([[0], np.flatnonzero(a == 0) + 1]) if texts else np.zeros(0, np.int64)
         first = np.append(np.searchsorted(starts, text_starts), starts.size).astype(np.int64)
         return Batch(buf, hashes, first, starts, ends)
 

@@ -10,8 +10,10 @@ with a lower learning rate and fewer epochs. Put the version in the file name (`
 including datatrove's, are keyed by path, and a model only works with the ``normalize`` it was trained with.
 
 The web stage uses ``web.mathscore.model`` when set: a local ``.bin``, or a Hub file as ``hf://owner/repo/file.bin``
-(resolved with huggingface_hub, from its cache when offline). Unset, it trains the default model from
-``web.mathscore.train`` into ``<data_root>/models/`` (once; again only when the training data or settings change).
+(resolved with huggingface_hub, from its cache when offline). Unset, it uses the default model trained from
+``web.mathscore.train``: trained once per machine into a content-addressed cache (``$PROOFPILE_CACHE``, else
+``$XDG_CACHE_HOME/proofpile`` or ``~/.cache/proofpile``), keyed by the training data, the settings and the trainer,
+and copied into ``<data_root>/models/``, so a fresh data root costs a copy, not a training.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -183,13 +186,40 @@ def resolve_model(spec: str) -> str:
     return spec
 
 
+def cache_dir() -> Path:
+    """Where models trained from project data are kept, keyed by content (shared by every data root)."""
+    if os.environ.get("PROOFPILE_CACHE"):
+        return Path(os.environ["PROOFPILE_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "proofpile"
+
+
+def _training_digest(train_file: str, params: dict) -> str:
+    """What determines the default model's bytes: the data, the settings, the text preparation and the trainer."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        trainer = version("fasttext-numpy2-wheel")
+    except PackageNotFoundError:
+        trainer = "unknown"
+    key = (Path(train_file).read_bytes() + json.dumps(params, sort_keys=True).encode()
+           + f"normalize-v{NORMALIZE_VERSION}".encode() + f"fasttext-{trainer}".encode() + _FIT_SCRIPT.encode())
+    return hashlib.sha256(key).hexdigest()
+
+
+def _copy(src: Path, dst: Path) -> None:
+    tmp = scratch_path(dst)
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
 def ensure_default_model(train_file: str, output: str | Path, params: dict | None = None) -> str:
-    """Train ``output`` from ``train_file`` unless it exists and was trained from the same data and settings
-    (recorded in ``<output>.json``). Deterministic, so two fresh machines build the same file."""
+    """``output`` trained from ``train_file`` with ``params``: kept if it was trained from the same data and
+    settings (recorded in ``<output>.json``), else copied from the cache, else trained into the cache first (when
+    the cache cannot be written, straight into ``output``). Deterministic, so two fresh machines build the same
+    file."""
     output = Path(output)
     params = {**DEFAULT_PARAMS, **(params or {})}
-    digest = hashlib.sha256(Path(train_file).read_bytes() + json.dumps(params, sort_keys=True).encode()
-                            + f"normalize-v{NORMALIZE_VERSION}".encode()).hexdigest()
+    digest = _training_digest(train_file, params)
     sidecar = output.with_name(output.name + ".json")
     if output.exists() and sidecar.exists():
         try:
@@ -197,10 +227,28 @@ def ensure_default_model(train_file: str, output: str | Path, params: dict | Non
                 return str(output)
         except ValueError:
             pass
-    examples = read_examples(train_file)
-    model = train(examples, output, params)
-    info = {"sha256": digest, "train": os.path.basename(train_file), "params": params, **evaluate(model, examples)}
-    sidecar.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+    cached = cache_dir() / "mathscore" / f"{digest}.bin"
+    cached_info = cached.with_name(cached.name + ".json")
+    if not (cached.exists() and cached_info.exists()):
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            target = cached
+        except OSError:  # no writable cache: train for this data root only
+            target = output
+        examples = read_examples(train_file)
+        model = train(examples, target, params)
+        info = {"sha256": digest, "train": os.path.basename(train_file), "params": params,
+                **evaluate(model, examples)}
+        info_text = json.dumps(info, indent=1, sort_keys=True) + "\n"
+        if target == output:
+            sidecar.write_text(info_text)
+            return str(output)
+        tmp = scratch_path(cached_info)
+        tmp.write_text(info_text)
+        os.replace(tmp, cached_info)  # written last: a model without it is retrained
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _copy(cached, output)
+    _copy(cached_info, sidecar)
     return str(output)
 
 
