@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from proofpile import console
 from proofpile.config import EXECUTOR_KINDS, StageConfig
 from proofpile.errors import ENVIRONMENT_ERRORS, describe
 from proofpile.stage import STAGES, dependency_files, marker_path, run_stage, stage_module
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    console.quiet()  # per-rank logs to their files; the terminal gets a line per stage
     try:
         if getattr(args, "tool", None):
             return int(args.tool.main(args) or 0)

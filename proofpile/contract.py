@@ -15,6 +15,16 @@ shape Proof-Pile-2 was published in::
 
 In memory a record is a datatrove ``Document(text, id, metadata=meta)``.
 
+One ``meta`` schema in every shard (``META_FIELDS``): the writer puts every declared key in every record, in one
+order, with its declared type, so that ``datasets.load_dataset("json", ...)``, polars and duckdb infer one schema for
+a whole folder as it is. A key a document lacks gets its type's empty value (``""``, ``-1``, ``-1.0``: counts,
+offsets and scores are never negative; a real ``-1`` is kept in ``extra``) instead of ``null``: these tools type a
+column from the first file they read, and a column that is ``null`` throughout that file (``url`` in a code shard)
+is typed ``null`` and then refuses the strings of the next. Free-form values (``json`` fields, e.g.
+``math_sources``) are JSON text. Keys not declared, and values not of their declared type, go into ``meta.extra``
+(a JSON object as text, ``""`` when empty): nothing is lost. Reading reverses all of it, so a stage sees the
+metadata it was given.
+
 Stage boundaries validate: ``ContractReader`` drops a malformed record -- a bad JSON line, bytes that are not UTF-8,
 a missing or empty ``id``/``text``, a ``meta`` that is not an object -- and counts it with its reason in the stage's
 stats; a truncated zstd frame ends that file (its complete records are kept) and is counted too. Nothing raises.
@@ -22,6 +32,8 @@ stats; a truncated zstd frame ends that file (its complete records are kept) and
 
 from __future__ import annotations
 
+import math
+import numbers
 import zlib
 from typing import IO, Iterator
 
@@ -38,6 +50,91 @@ SHARD_SUFFIX = ".jsonl.zst"
 # datatrove readers add these to metadata; they describe our own intermediate files, not the document
 _READER_KEYS = ("file_path",)
 
+# every meta key of every shard, in record order, with its type: "string", "int", "float" or "json" (JSON text)
+META_FIELDS = {
+    # every subset
+    "subset": "string", "source": "string", "split": "string", "lang": "string", "license": "string",
+    "url": "string", "duplicate_count": "int", "filter_reason": "string",  # datatrove's exclusion writers
+    # open-web-math: the WARC record, extraction and filter scores
+    "warc_file": "string", "warc_offset": "int", "warc_record_id": "string", "warc_date": "string",
+    "crawl": "string", "charset": "string", "lang_score": "float", "math_score": "float", "perplexity": "float",
+    "math_marker": "string", "math_display": "int", "math_inline": "int", "math_sources": "json",
+    # algebraic-stack: files of repositories, notebooks, proof steps
+    "repo": "string", "path": "string", "commit": "string", "kernel_language": "string", "format": "string",
+    "module": "string", "theory": "string", "theorem": "string", "statement": "string", "theorems": "json",
+    "steps": "int", "index": "int",
+    # arxiv
+    "arxiv_id": "string", "yymm": "string", "version": "string", "language": "string", "timestamp": "string",
+    "source_file": "string", "main_file": "string", "source_kind": "string",
+}
+EXTRA = "extra"  # undeclared keys, as JSON text
+EMPTY = {"string": "", "int": -1, "float": -1.0, "json": ""}
+_EMPTY_META = {key: EMPTY[kind] for key, kind in META_FIELDS.items()}
+_JSON_FIELDS = {key for key, kind in META_FIELDS.items() if kind == "json"}
+
+
+def _typed(kind: str, value):
+    """``value`` as a ``kind`` field, or None when it is not one (it then goes into ``extra``)."""
+    if kind == "string":
+        return value if isinstance(value, str) else None
+    if isinstance(value, bool):
+        return None
+    if kind == "int":
+        if isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and float(value).is_integer()):
+            return int(value)
+        return None
+    if kind == "float":
+        return float(value) if isinstance(value, numbers.Real) and math.isfinite(value) else None
+    return _json_text(value)
+
+
+def _json_text(value) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY, default=_json_default).decode()
+
+
+def typed_meta(metadata: dict) -> dict:
+    """Metadata -> the ``meta`` of a record: every declared key, typed, then ``extra``."""
+    out, extra = dict(_EMPTY_META), {}  # every declared key in order, empty; then filled in
+    for key, value in metadata.items():
+        if key in _READER_KEYS or value is None:
+            continue
+        kind = META_FIELDS.get(key)
+        if kind == "string" and value.__class__ is str:  # the common case, first
+            out[key] = value
+            continue
+        typed = _typed(kind, value) if kind else None
+        if typed is None or (kind != "string" and typed == EMPTY[kind]):
+            extra[key] = value  # undeclared, mistyped, or a real -1 that would read back as absent
+        else:
+            out[key] = typed
+    out[EXTRA] = _json_text(extra) if extra else ""
+    return out
+
+
+def plain_meta(meta: dict) -> dict:
+    """A record's ``meta`` -> the metadata it was written from (``typed_meta`` reversed). Metadata without ``extra``
+    (written by something else) passes unchanged."""
+    extra = meta.get(EXTRA)
+    if extra is None:
+        return meta
+    # the empty values of every declared type ("" and -1 == -1.0); undeclared keys are all inside extra
+    out = {k: v for k, v in meta.items() if v != "" and v != -1 and v is not None}
+    out.pop(EXTRA, None)
+    for key in _JSON_FIELDS & out.keys():
+        if isinstance(out[key], str):
+            try:
+                out[key] = orjson.loads(out[key])
+            except orjson.JSONDecodeError:
+                pass
+    if extra and isinstance(extra, str):
+        try:
+            extra = orjson.loads(extra)
+        except orjson.JSONDecodeError:
+            extra = None
+        if isinstance(extra, dict):
+            out.update(extra)
+    return out
+
 
 def parse_record(line: bytes) -> tuple[Document | None, str | None]:
     """One JSON line -> (Document, None) or (None, drop reason)."""
@@ -52,7 +149,7 @@ def parse_record(line: bytes) -> tuple[Document | None, str | None]:
     reason = record_error(record)
     if reason:
         return None, reason
-    return Document(text=record["text"], id=record["id"], metadata=record.get("meta") or {}), None
+    return Document(text=record["text"], id=record["id"], metadata=plain_meta(record.get("meta") or {})), None
 
 
 def record_error(record) -> str | None:
@@ -69,8 +166,7 @@ def record_error(record) -> str | None:
 
 
 def to_record(doc: Document) -> dict:
-    meta = {k: v for k, v in doc.metadata.items() if k not in _READER_KEYS}
-    return {"id": doc.id, "text": doc.text, "meta": meta}
+    return {"id": doc.id, "text": doc.text, "meta": typed_meta(doc.metadata)}
 
 
 def dumps(doc: Document) -> bytes:
@@ -171,3 +267,9 @@ class ContractWriter(JsonlWriter):
 def record_adapter(writer, doc: Document) -> dict:
     """``to_record`` as a datatrove writer adapter (called with the writer first)."""
     return to_record(doc)
+
+
+def scratch_adapter(writer, doc: Document) -> dict:
+    """A record with its metadata as it is, for scratch files a stage reads back itself and deletes (no output of
+    the data root): they skip the schema's typing, and their readers may look keys up in ``meta`` directly."""
+    return {"id": doc.id, "text": doc.text, "meta": {k: v for k, v in doc.metadata.items() if k not in _READER_KEYS}}

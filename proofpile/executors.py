@@ -34,6 +34,7 @@ from datatrove.executor.slurm import SlurmPipelineExecutor
 from datatrove.pipeline.readers.base import BaseReader
 from datatrove.utils.stats import PipelineStats
 
+from proofpile import console
 from proofpile.config import EXECUTOR_KINDS as KINDS
 from proofpile.config import ConfigError, StageConfig
 from proofpile.processes import ends_its_processes_on_failure
@@ -54,8 +55,13 @@ def merge_rank_stats(executor: PipelineExecutor) -> PipelineStats:
 
 
 class LocalExecutor(LocalPipelineExecutor):
-    """datatrove's local executor whose ``stats.json`` also counts the ranks an earlier run completed, and which
-    ends every process it started when a rank fails (``proofpile.processes``)."""
+    """datatrove's local executor whose ``stats.json`` also counts the ranks an earlier run completed, which
+    ends every process it started when a rank fails (``proofpile.processes``), and whose rank processes log to
+    their files, not the terminal (``proofpile.console``)."""
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        console.quiet()  # in this process: a pool worker does not inherit the CLI's logging setup
+        return super()._run_for_rank(rank, local_rank, node_rank)
 
     def run(self):
         with ends_its_processes_on_failure():

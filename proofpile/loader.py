@@ -8,10 +8,11 @@
             save(loader.state_dict())                 # a small dict of ints; JSON-able
     loader.load_state_dict(saved)                     # continues with exactly the next sequence
 
-How sequences are made. Each component's documents (every shard of the manifest's ``split``, in manifest order) are
-one stream of tokens cut into ``seq_len`` sequences (a tail shorter than ``seq_len`` is not used; pass
-``seq_len=4097`` for 4096 inputs plus their shifted targets). Every epoch of a
-component visits its sequences once, in an order shuffled by ``(seed, component, epoch)``.
+How sequences are made. A component's documents are the rows of its shards in the manifest's ``split``. Every
+epoch of a component packs them, in an order shuffled by ``(seed, component, epoch)``, into one token stream cut into
+``seq_len`` sequences (a tail shorter than ``seq_len`` is not used; pass ``seq_len=4097`` for 4096 inputs plus their
+shifted targets), and visits those sequences once, in an order shuffled too: documents, then sequences, as
+Megatron's GPT dataset does.
 
 Which component comes next. A *global* schedule picks a component for every step t = 0, 1, 2, ... by smooth
 weighted round-robin over integer weights (the manifest's weights as exact fractions): each step every
@@ -25,13 +26,15 @@ schedule's period every time -- with 2:4:1 and 7 ranks, rank 0 would only ever r
 the same (cheap) schedule and reads only its own steps' tokens: ranks 0..k-1 together read each sequence of an epoch
 exactly once, and advance in lockstep, one sequence per round each.
 
-Resuming. The state after a step is (the next global step, every component's credit and position): a few integers.
-``load_state_dict`` restores it and the stream continues exactly as an uninterrupted run would. A state is tied to
-its manifest, seed, seq_len, rank and world size (checked).
+Resuming. The schedule repeats every sum(weights) steps, so any step's component and position is computed, not
+replayed: the state is the number of sequences the rank has served. ``load_state_dict`` restores it and the stream
+continues exactly as an uninterrupted run would. A state is tied to its manifest, seed, seq_len, rank and world size
+(checked).
 
 The stream ends after the manifest's budget (``budget_tokens // seq_len`` global steps), or ``max_steps``; with
-neither it is endless. ``proofpile`` does not import torch; ``TorchMixtureDataset`` (an
-``torch.utils.data.IterableDataset`` that also splits across DataLoader workers) exists when torch is installed.
+neither it is endless. ``proofpile`` does not import torch; ``TorchMixtureDataset`` (a torch ``IterableDataset`` of
+global-batch slices that resumes under ``torchdata``'s ``StatefulDataLoader``, or from a batch count with any number
+of workers) exists when torch is installed.
 """
 
 from __future__ import annotations
@@ -50,10 +53,10 @@ from typing import Iterator
 import numpy as np
 
 from proofpile.manifest import MANIFEST_FORMAT
-from proofpile.tokens.shards import open_shard, token_chunks
+from proofpile.tokens.shards import open_batches, open_shard, token_chunks
 from proofpile.tokens.tokenizer import sha256_file
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 OPEN_SHARDS = 8  # memory-mapped shards kept open per component
 
 
@@ -83,12 +86,14 @@ class Sample:
     step: int  # the global step
     component: str
     epoch: int  # of this component
-    index: int  # the sequence within the component (0 .. sequences-1)
+    index: int  # the sequence within the component's epoch (0 .. sequences-1)
     input_ids: np.ndarray
 
 
 class _Component:
-    """One component's token stream: its shards back to back, cut into seq_len sequences."""
+    """One component's documents (its shards' rows, in manifest order); epoch e packs them, in an order shuffled by
+    (seed, component, e), into one token stream cut into seq_len sequences, which are then visited in an order
+    shuffled too (Megatron's scheme: documents, then samples)."""
 
     def __init__(self, name: str, shards: list[dict], data_root: Path, seq_len: int, seed: int, verify: bool):
         self.name = name
@@ -98,17 +103,35 @@ class _Component:
         self.starts = np.cumsum([0] + [s["tokens"] for s in shards])
         self.seq_len = seq_len
         self.sequences = int(self.starts[-1]) // seq_len
-        self.seed = seed
+        self.seed = [seed, zlib.crc32(name.encode())]
         self._open: OrderedDict[int, tuple[np.ndarray, list[np.ndarray]]] = OrderedDict()
-        self._perm: tuple[int, np.ndarray] | None = None
+        self._docs: tuple[np.ndarray, np.ndarray] | None = None  # every document's start and length, manifest order
+        self._epoch: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def order(self, epoch: int) -> np.ndarray:
-        if self._perm is None or self._perm[0] != epoch:
-            rng = np.random.default_rng([self.seed, zlib.crc32(self.name.encode()), epoch])
-            # uint32: at Llemma scale (~7M arXiv sequences of 4096) the order is 28 MB, not 56
+    def _documents(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._docs is None:
+            lengths = []
+            for k in range(len(self.shards)):
+                self._chunks(k)  # checks the shard against the manifest first
+                for batch in open_batches(self.paths[k]):
+                    lengths.append(np.diff(batch.column("input_ids").offsets.to_numpy()))
+            lengths = np.concatenate(lengths).astype(np.int64)
+            starts = np.zeros(len(lengths), dtype=np.int64)
+            np.cumsum(lengths[:-1], out=starts[1:])
+            self._docs = (starts, lengths)
+        return self._docs
+
+    def epoch(self, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(document order, where each ordered document ends in the epoch's stream, sequence order) of an epoch."""
+        if self._epoch is None or self._epoch[0] != epoch:
+            _, lengths = self._documents()
+            rng = np.random.default_rng([*self.seed, epoch])
+            # uint32: at Llemma scale (~7M arXiv sequences of 4096) an order is 28 MB, not 56
+            docs = rng.permutation(np.arange(len(lengths), dtype=np.uint32 if len(lengths) < 1 << 32 else np.int64))
+            ends = np.cumsum(lengths[docs])
             index = np.arange(self.sequences, dtype=np.uint32 if self.sequences < 1 << 32 else np.int64)
-            self._perm = (epoch, rng.permutation(index))
-        return self._perm[1]
+            self._epoch = (epoch, docs, ends, rng.permutation(index))
+        return self._epoch[1:]
 
     def _chunks(self, k: int) -> tuple[np.ndarray, list[np.ndarray]]:
         if k in self._open:
@@ -129,8 +152,8 @@ class _Component:
             self._open.popitem(last=False)
         return self._open[k]
 
-    def tokens(self, a: int, b: int) -> np.ndarray:
-        """Tokens [a, b) of the component's stream, copied out of the memory maps."""
+    def tokens(self, a: int, b: int) -> list[np.ndarray]:
+        """Tokens [a, b) of the component's documents in manifest order, as views of the memory maps."""
         pieces = []
         k = int(np.searchsorted(self.starts, a, side="right")) - 1
         while a < b:
@@ -143,13 +166,24 @@ class _Component:
                 lo, c = end, c + 1
             a = int(self.starts[k + 1])
             k += 1
-        return np.concatenate(pieces) if len(pieces) > 1 else pieces[0].copy()
+        return pieces
 
     def sequence(self, position: int) -> tuple[int, int, np.ndarray]:
         """The ``position``-th sequence this component serves: (epoch, index, tokens)."""
         epoch, i = divmod(position, self.sequences)
-        index = int(self.order(epoch)[i])
-        return epoch, index, self.tokens(index * self.seq_len, (index + 1) * self.seq_len)
+        docs, ends, order = self.epoch(epoch)
+        starts, lengths = self._documents()
+        index = int(order[i])
+        a, b = index * self.seq_len, (index + 1) * self.seq_len
+        j = int(np.searchsorted(ends, a, side="right"))  # the epoch's document holding token a
+        pieces = []
+        while a < b:
+            doc = int(docs[j])
+            begin = int(ends[j]) - int(lengths[doc])  # where the document starts in the epoch's stream
+            lo, hi = a - begin, min(b, int(ends[j])) - begin
+            pieces += self.tokens(int(starts[doc]) + lo, int(starts[doc]) + hi)
+            a, j = begin + hi, j + 1
+        return epoch, index, np.concatenate(pieces)
 
 
 class MixtureLoader:
@@ -190,79 +224,88 @@ class MixtureLoader:
             self.components.append(comp)
         self.weights = integer_weights([comps[c.name]["weight"] for c in self.components])
         self.total_weight = sum(self.weights)
+        # one period of the schedule (it repeats every sum(weights) steps) and the picks of each component before
+        # each of its steps: any step's component and position without replaying the steps before it
+        credit, picks = [0] * len(self.weights), []
+        for _ in range(self.total_weight):
+            picks.append(swrr_step(credit, self.weights, self.total_weight))
+        self._period = np.array(picks, dtype=np.int32)
+        before = np.zeros((self.total_weight + 1, len(self.weights)), dtype=np.int64)
+        before[np.arange(1, self.total_weight + 1), self._period] = 1
+        self._before = np.cumsum(before, axis=0)
         budget = self.manifest.get("budget_tokens")
         self.max_steps = max_steps if max_steps is not None else (budget // self.seq_len if budget else None)
         self._fingerprint = hashlib.sha256(json.dumps(
             [self.manifest.get("name"), [(s["path"], s["sha256"]) for s in self.manifest["shards"]],
              self.weights], sort_keys=True).encode()).hexdigest()[:16]
         self._round: tuple[int, np.ndarray] | None = None
-        self._step = 0
-        self._credit = [0] * len(self.components)
-        self._positions = [0] * len(self.components)
+        self._served = 0  # sequences this rank has served: its next one is its ``_served``-th step
 
     # -- the schedule --------------------------------------------------------------------------------------------
-    def _advance(self) -> tuple[int, int]:
-        """Schedule the current global step: (component index, its position); moves the state past it."""
-        picked = swrr_step(self._credit, self.weights, self.total_weight)
-        position = self._positions[picked]
-        self._positions[picked] += 1
-        self._step += 1
-        return picked, position
-
-    def samples(self) -> Iterator[Sample]:
-        """Like iterating the loader, with where each sequence comes from."""
-        while self.max_steps is None or self._step < self.max_steps:
-            step = self._step
-            picked, position = self._advance()
-            if self.owner(step) != self.rank:
-                continue  # another rank's step: scheduled, not read
-            comp = self.components[picked]
-            epoch, index, tokens = comp.sequence(position)
-            yield Sample(step, comp.name, epoch, index, tokens)
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        for sample in self.samples():
-            yield sample.input_ids
+    def pick(self, step: int) -> tuple[int, int]:
+        """Global step -> (component index, its position: how many times it was picked before)."""
+        periods, r = divmod(step, self.total_weight)
+        c = int(self._period[r])
+        return c, periods * self.weights[c] + int(self._before[r, c])
 
     def owner(self, step: int) -> int:
         """The rank that reads global step ``step``."""
         if self.world_size == 1:
             return 0
         round_, slot = divmod(step, self.world_size)
+        return int(self._permutation(round_)[slot])
+
+    def _permutation(self, round_: int) -> np.ndarray:
         if self._round is None or self._round[0] != round_:
             rng = np.random.default_rng([self.seed, 0x72616E6B, round_])  # "rank"
             self._round = (round_, rng.permutation(self.world_size))
-        return int(self._round[1][slot])
+        return self._round[1]
+
+    def step_of(self, n: int) -> int:
+        """The global step of this rank's ``n``-th sequence: every round of ``world_size`` steps gives each rank one."""
+        if self.world_size == 1:
+            return n
+        return n * self.world_size + int(np.flatnonzero(self._permutation(n) == self.rank)[0])
+
+    def sample(self, n: int) -> Sample | None:
+        """This rank's ``n``-th sequence (None past the end of the stream)."""
+        step = self.step_of(n)
+        if self.max_steps is not None and step >= self.max_steps:
+            return None
+        picked, position = self.pick(step)
+        comp = self.components[picked]
+        epoch, index, tokens = comp.sequence(position)
+        return Sample(step, comp.name, epoch, index, tokens)
+
+    def samples(self) -> Iterator[Sample]:
+        """Like iterating the loader, with where each sequence comes from."""
+        while (sample := self.sample(self._served)) is not None:
+            self._served += 1
+            yield sample
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for sample in self.samples():
+            yield sample.input_ids
 
     def __len__(self) -> int:
         """Sequences this rank has left (raises TypeError for an endless stream)."""
         if self.max_steps is None:
             raise TypeError("an endless MixtureLoader has no length (no budget_tokens, no max_steps)")
-        k, start, end = self.world_size, self._step, self.max_steps
-        if end <= start:
-            return 0
-        # rounds strictly between the first and the last are whole (one step each); the two ends, step by step
-        whole = max(0, end // k - start // k - 1)
-        ends = set(range(start, min(end, (start // k + 1) * k))) | set(range(max(start, end // k * k), end))
-        return whole + sum(self.owner(t) == self.rank for t in ends)
+        rounds, rest = divmod(self.max_steps, self.world_size)
+        total = rounds + (1 if rest and self.step_of(rounds) < self.max_steps else 0)
+        return max(0, total - self._served)
 
     # -- resuming ------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         return {"version": STATE_VERSION, "manifest": self._fingerprint, "seed": self.seed, "seq_len": self.seq_len,
-                "split": self.split, "rank": self.rank, "world_size": self.world_size, "step": self._step,
-                "credit": list(self._credit),
-                "positions": {c.name: p for c, p in zip(self.components, self._positions)}}
+                "split": self.split, "rank": self.rank, "world_size": self.world_size, "served": self._served}
 
     def load_state_dict(self, state: dict) -> None:
         mine = self.state_dict()
         for key in ("version", "manifest", "seed", "seq_len", "split", "rank", "world_size"):
             if state.get(key) != mine[key]:
                 raise ValueError(f"loader state is for {key}={state.get(key)!r}, this loader has {mine[key]!r}")
-        if sorted(state["positions"]) != sorted(mine["positions"]) or len(state["credit"]) != len(self._credit):
-            raise ValueError("loader state is for other components")
-        self._step = int(state["step"])
-        self._credit = [int(c) for c in state["credit"]]
-        self._positions = [int(state["positions"][c.name]) for c in self.components]
+        self._served = int(state["served"])
 
 
 def __getattr__(name: str):
@@ -273,31 +316,63 @@ def __getattr__(name: str):
     from torch.utils.data import IterableDataset, get_worker_info
 
     class TorchMixtureDataset(IterableDataset):
-        """``MixtureLoader`` as a torch ``IterableDataset`` of int64 tensors. With DataLoader workers, worker w of
-        n on rank r reads the steps of rank ``r * n + w`` of ``world_size * n``; ``state_dict`` is for
-        ``num_workers=0``."""
+        """``MixtureLoader`` as a torch ``IterableDataset`` of whole *global-batch* slices: each item is a
+        ``(batch_size, seq_len)`` tensor of this rank's next ``batch_size`` sequences, as ``torch.uint16`` (or
+        ``uint32``) -- a quarter (a half) of int64's bytes between processes; cast on the device.
 
-        def __init__(self, manifest, **kwargs):
+            ds = TorchMixtureDataset("out/demo/manifests/demo.json", batch_size=8, rank=rank, world_size=world)
+            loader = torchdata.stateful_dataloader.StatefulDataLoader(ds, batch_size=None, num_workers=2)
+            for batch in loader:                  # batch k is the rank's sequences k*8 .. k*8+7, in order
+                ...
+                saved = loader.state_dict()       # every worker's state: the next batch it makes
+            loader.load_state_dict(saved)         # in a new loader: continues with exactly the next batch
+
+        With ``n`` workers, worker ``w`` makes batches ``w, w + n, w + 2n, ...`` and the DataLoader hands them out in
+        that round-robin order: the batches, their contents and their order are the same for any number of workers
+        (0 included), so every batch is the schedule's own window and holds the mixture exactly as a single process
+        would. ``state_dict``/``load_state_dict`` follow torchdata's ``Stateful`` protocol (one state per worker:
+        ``StatefulDataLoader`` restores each worker's own); ``start_batch`` resumes from a batch count alone, with any
+        number of workers (the trainer's step is enough)."""
+
+        def __init__(self, manifest, *, batch_size: int, start_batch: int = 0, **kwargs):
             super().__init__()
-            self.manifest, self.kwargs = manifest, kwargs
+            if batch_size < 1:
+                raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            self.batch_size, self.start_batch = int(batch_size), int(start_batch)
             self.loader = MixtureLoader(manifest, **kwargs)
+            self._next: int | None = None  # the next batch this worker makes (None: not started)
+
+        def _worker(self) -> tuple[int, int]:
+            info = get_worker_info()
+            return (info.id, info.num_workers) if info is not None else (0, 1)
+
+        def _first(self) -> int:
+            return self.start_batch + self._worker()[0]  # the DataLoader asks worker 0 first
 
         def __iter__(self):
-            loader = self.loader
-            info = get_worker_info()
-            if info is not None and info.num_workers > 1:
-                kw = dict(self.kwargs)
-                rank, world = kw.pop("rank", 0), kw.pop("world_size", 1)
-                loader = MixtureLoader(self.manifest, rank=rank * info.num_workers + info.id,
-                                       world_size=world * info.num_workers, **kw)
-            for ids in loader:
-                yield torch.from_numpy(ids.astype(np.int64))
+            _, workers = self._worker()
+            k = self._first() if self._next is None else self._next
+            while True:
+                samples = [self.loader.sample(n) for n in range(k * self.batch_size, (k + 1) * self.batch_size)]
+                samples = [s for s in samples if s is not None]
+                if not samples:
+                    return
+                self._next = k = k + workers
+                yield torch.from_numpy(np.stack([s.input_ids for s in samples]))
 
         def state_dict(self) -> dict:
-            return self.loader.state_dict()
+            _, workers = self._worker()
+            return {"loader": self.loader.state_dict(), "batch_size": self.batch_size, "workers": workers,
+                    "next_batch": self._first() if self._next is None else self._next}
 
         def load_state_dict(self, state: dict) -> None:
-            self.loader.load_state_dict(state)
+            self.loader.load_state_dict(state["loader"])
+            _, workers = self._worker()
+            for key, mine in (("batch_size", self.batch_size), ("workers", workers)):
+                if state[key] != mine:
+                    raise ValueError(f"loader state is for {key}={state[key]!r}, this loader has {mine!r} "
+                                     f"(resume with start_batch= to change it)")
+            self._next = int(state["next_batch"])
 
     # importable (and picklable, for spawned DataLoader workers) as proofpile.loader.TorchMixtureDataset
     TorchMixtureDataset.__module__, TorchMixtureDataset.__qualname__ = __name__, "TorchMixtureDataset"

@@ -83,9 +83,9 @@ def check_shard(path: Path, entry: dict, tokenizer: dict) -> list[str]:
         problems.append(f"{path}: {size} bytes, the tokenize stats recorded {entry['bytes']} (truncated or replaced)")
     try:
         with pa.memory_map(str(path)) as source:
-            table = pa.ipc.open_stream(source).read_all()
+            table = pa.ipc.open_file(source).read_all()
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as e:
-        return problems + [f"{path}: unreadable Arrow stream ({size} bytes): {e}"]
+        return problems + [f"{path}: unreadable Arrow IPC file ({size} bytes): {e}"]
     if "input_ids" not in table.schema.names:
         return problems + [f"{path}: no input_ids column"]
     expected = pa.list_(token_type(tokenizer["dtype"]))

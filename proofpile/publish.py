@@ -89,13 +89,14 @@ def arrow_files(root: Path) -> dict[str, dict[str, dict[str, list[Path]]]]:
     return out
 
 
-def _schema_of_jsonl(path: Path):
+def _schema_of_jsonl(path: Path, counter: list[int] | None = None):
     """The Arrow schema of a jsonl(.zst) file: each chunk of lines inferred on its own, then unified (a key that
-    appears only late in the file still counts)."""
+    appears only late in the file still counts). ``counter[0]`` is increased by its records."""
     import pyarrow.json as pj
 
     schemas, chunk = [], []
     size = 0
+    counter = counter if counter is not None else [0]
 
     def flush():
         if chunk:
@@ -108,6 +109,7 @@ def _schema_of_jsonl(path: Path):
                 raise ValueError(f"{path}: truncated or corrupt zstd stream; refusing to publish it")
             if not line.strip():
                 continue
+            counter[0] += 1
             chunk.append(line if line.endswith(b"\n") else line + b"\n")
             size += len(line)
             if size >= _SCHEMA_CHUNK:
@@ -136,6 +138,7 @@ def make_plan(root: Path, repo_id: str, what: str = "documents") -> Plan:
     configs: list[dict] = []
     features: dict[str, object] = {}
     counts: list[tuple[str, str, int, int]] = []  # config, split, files, bytes
+    records = [0]  # documents (or token rows, for an Arrow-only repository): the card's size category
     if what in ("documents", "both"):
         docs = document_files(root)
         if not docs:
@@ -150,7 +153,7 @@ def make_plan(root: Path, repo_id: str, what: str = "documents") -> Plan:
                 data_files.append({"split": split, "path": f"{subset}/{split}/*.jsonl.zst"})
                 counts.append((subset, split, len(shards), sum(s.stat().st_size for s in shards)))
             configs.append({"config_name": subset, "data_files": data_files})
-            schemas = [s for shards in splits.values() for shard in shards for s in _schema_of_jsonl(shard)]
+            schemas = [s for shards in splits.values() for shard in shards for s in _schema_of_jsonl(shard, records)]
             features[subset] = unified_features(schemas)
             all_schemas += schemas
         splits_present = [s for s in SPLITS if any(s in sp for sp in docs.values())]
@@ -167,6 +170,8 @@ def make_plan(root: Path, repo_id: str, what: str = "documents") -> Plan:
             stats = root / "tokenized" / tok / "stats.json"
             if stats.exists():
                 files.append(PlannedFile(f"tokenized/{tok}/stats.json", stats, stats.stat().st_size))
+                if what == "arrow":
+                    records[0] += _documents_in(stats)
             for subset, splits in subsets.items():
                 data_files = []
                 for split, shards in splits.items():
@@ -180,17 +185,49 @@ def make_plan(root: Path, repo_id: str, what: str = "documents") -> Plan:
     # configs are the documents' and the card says how to load the shards with data_files=
     if not configs:
         configs = arrow_configs
-    card = dataset_card(repo_id, configs, features, counts, root, arrow_configs if configs is not arrow_configs else [])
+    card = dataset_card(repo_id, configs, features, counts, root, arrow_configs if configs is not arrow_configs else [],
+                        records[0])
     return Plan(repo_id=repo_id, files=files, configs=configs, card=card)
 
 
+# What each subset's text is, for the card's languages: (Hub language code, what it is). The Hub has no per-config
+# language field, so the header lists them all and the card's "Languages" table gives them per config.
+SUBSET_LANGUAGES = {
+    "arxiv": ("en", "English papers as LaTeX source"),
+    "open-web-math": ("en", "English web pages, math as LaTeX"),
+    "algebraic-stack": ("code", "source code: 17 programming languages, Lean and Isabelle proofs"),
+}
+# the Hub's size categories (huggingface_hub DatasetCardData.size_categories), by upper bound
+SIZE_CATEGORIES = ((1e3, "n<1K"), (1e4, "1K<n<10K"), (1e5, "10K<n<100K"), (1e6, "100K<n<1M"), (1e7, "1M<n<10M"),
+                   (1e8, "10M<n<100M"), (1e9, "100M<n<1B"), (1e10, "1B<n<10B"), (1e11, "10B<n<100B"),
+                   (1e12, "100B<n<1T"))
+LICENSE_NAME = "source-licenses"  # license: other -- each document keeps its source's license
+
+
+def size_category(n: int) -> str:
+    return next((name for bound, name in SIZE_CATEGORIES if n < bound), "n>1T")
+
+
+def _documents_in(stats_path: Path) -> int:
+    try:
+        return int(json.loads(stats_path.read_text())["totals"]["documents"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
 def dataset_card(repo_id: str, configs: list[dict], features: dict, counts: list, root: Path,
-                 unlisted_arrow: list[dict]) -> str:
+                 unlisted_arrow: list[dict], records: int = 0) -> str:
     from datasets.info import DatasetInfo, DatasetInfosDict
 
-    header: dict = {"license": "other", "language": ["en"], "task_categories": ["text-generation"],
-                    "tags": ["math", "proof-pile-2", "proofpile"], "pretty_name": repo_id.split("/")[-1],
-                    "configs": configs}
+    subsets = [s for s in SUBSETS if any(c["config_name"].startswith(s) for c in configs + unlisted_arrow)]
+    languages = sorted({SUBSET_LANGUAGES[s][0] for s in subsets}) or ["en"]
+    header: dict = {"license": "other", "license_name": LICENSE_NAME,
+                    "license_link": f"https://huggingface.co/datasets/{repo_id}/blob/main/README.md#licenses",
+                    "language": languages, "size_categories": [size_category(records)],
+                    "task_categories": ["text-generation"],
+                    "tags": ["math", "proof-pile-2", "proofpile"] + (["code"] if "algebraic-stack" in subsets else [])
+                    + (["latex"] if {"arxiv", "open-web-math"} & set(subsets) else []),
+                    "pretty_name": repo_id.split("/")[-1], "configs": configs}
     if features:
         DatasetInfosDict({name: DatasetInfo(features=f) for name, f in features.items()}).to_dataset_card_data(header)
     tokens = _token_lines(root)
@@ -205,6 +242,16 @@ def dataset_card(repo_id: str, configs: list[dict], features: dict, counts: list
              f"ds = datasets.load_dataset({repo_id!r}, {configs[-1]['config_name']!r}, split=\"train\")",
              "```", "", "## Files", "", "| config | split | files | bytes |", "|---|---|---|---|"]
     lines += [f"| {c} | {s} | {n} | {b:,} |" for c, s, n, b in counts]
+    lines += ["", "## Languages", "", "| config | language | text |", "|---|---|---|"]
+    lines += [f"| {c['config_name']} | {SUBSET_LANGUAGES[s][0]} | {SUBSET_LANGUAGES[s][1]} |"
+              for c in configs for s in subsets if c["config_name"].startswith(s)]
+    if any(c["config_name"] == "default" for c in configs):
+        lines.append(f"| default | {', '.join(languages)} | all of the above |")
+    lines += ["", "## Licenses", "",
+              "`license: other`: this corpus has no single license. Every document keeps the license of its source: "
+              "arXiv papers their authors' arXiv licenses (`meta.license` where arXiv's metadata gives one), web "
+              "pages their sites' terms, code files their repositories' licenses (`meta.license`, the repository's "
+              "SPDX id). Check the terms of the sources before redistributing or training on them."]
     if tokens:
         lines += ["", "## Tokens", "", *tokens]
     if unlisted_arrow:

@@ -12,7 +12,10 @@ Read from the data root (every source is optional; what is missing is said so in
   ``{"name", "time_stats", "stats"}`` per step; a counter is a number or ``{"total": ...}``). Per step: documents
   in, kept and dropped, and the drop reasons (``dropped_<reason>`` counters, filters' ``dropped``). Where a
   logging dir has per-rank ``stats/NNNNN.json`` but no ``stats.json`` (a run still going or killed), the completed
-  ranks are summed.
+  ranks are summed. Per subset (``subset_funnels``), one funnel from the input records of its document stages,
+  through each step that drops documents, to what those stages wrote (their contract writers), what dedup and
+  decontamination kept of it (their writers' per-subset outputs) and what was tokenized (the tokenize writer's
+  ``documents_<subset>``/``tokens_<subset>``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from proofpile.atomic import atomic_write
 from proofpile.contract import ContractReader
-from proofpile.names import SPLITS
+from proofpile.names import SPLITS, SUBSETS
 from proofpile.stages.dedup import UPSTREAM as DOCUMENT_STAGES  # the stages that write documents
 from proofpile.stats import counter_total as _total
 from proofpile.stats import load_steps as load_stats
@@ -169,8 +172,8 @@ def step_funnel(step: dict) -> dict:
         kept = _total(stats.get("documents"))
         dropped = sum(reasons.values())
         docs_in = kept + dropped
-    elif "WRITER" in kind:
-        docs_in = kept = _total(stats.get("total"))
+    elif "WRITER" in kind:  # datatrove's writers count "total"; the Arrow shard writer counts "documents"
+        docs_in = kept = _total(stats["total"] if "total" in stats else stats.get("documents"))
         dropped = 0
     elif reasons:
         dropped = sum(reasons.values())
@@ -197,6 +200,97 @@ def funnels(root: Path) -> list[dict]:
         if stage == "report":  # our own profiling pass is not part of how the corpus was made
             continue
         out.append({"stage": stage, "pipeline": pipeline, "steps": [step_funnel(s) for s in steps]})
+    return out
+
+
+# -- one funnel per subset: input records -> documents -> tokens -------------------------------------------------
+# the document stages and the subset each one makes (each reader module states its own; the report only maps)
+SOURCE_STAGES = {"web": "open-web-math", "code": "algebraic-stack", "proofsteps": "algebraic-stack", "arxiv": "arxiv"}
+CONTRACT_WRITER = "Contract writer"  # the writer of every stage's final documents (intermediate writers differ)
+TOP_REASONS = 3  # drop reasons named per funnel step; the rest are summed as "other"
+
+
+def _stage_runs(root: Path, stage: str) -> list[list[dict]]:
+    """A stage's pipelines' steps, in the order they ran (stats.json written last first)."""
+    base = root / "logs" / stage
+    dirs = {p.parent for p in base.glob("**/stats.json")} | {p.parent.parent for p in base.glob("**/stats/*.json")}
+    dirs = {d for d in dirs if d.name != "stats"}
+    order = sorted(dirs, key=lambda d: ((d / "stats.json").stat().st_mtime_ns if (d / "stats.json").exists()
+                                        else 0, str(d)))
+    return [steps for d in order if (steps := load_stats(d))]
+
+
+def _contract_written(runs: list[list[dict]]) -> tuple[int, Counter]:
+    """Documents the stage's contract writers wrote: in all, and per first folder of the output name (subset)."""
+    total, per_folder = 0, Counter()
+    for steps in runs:
+        for step in steps:
+            if str(step.get("name", "")).endswith(CONTRACT_WRITER):
+                stats = step.get("stats") or {}
+                total += int(_total(stats.get("total")))
+                for key, value in stats.items():
+                    if "/" in key and key.endswith(".jsonl.zst"):
+                        per_folder[key.split("/", 1)[0]] += int(_total(value))
+    return total, per_folder
+
+
+def reasons_text(reasons: dict[str, int], top: int = TOP_REASONS) -> str:
+    items = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    top = len(items) if len(items) <= top + 1 else top  # "other" stands for two reasons or more
+    shown = [f"{k} {v:,}" for k, v in items[:top]]
+    rest = items[top:]
+    if rest:
+        shown.append(f"other {sum(v for _, v in rest):,} ({len(rest)} reasons)")
+    return ", ".join(shown)
+
+
+def subset_funnels(root: Path) -> list[dict]:
+    """Per subset: input records, then what each dropping step leaves, what its stages wrote, after dedup, after
+    decontamination, and what was tokenized (with its tokens). Steps that merge documents without a drop (e.g. proof
+    steps assembled into files) show as the difference between the last step and "written"."""
+    root = Path(root)
+    dedup = _contract_written(_stage_runs(root, "dedup"))[1]
+    decontam = _contract_written(_stage_runs(root, "decontam"))[1]
+    tokenized: dict[str, int] = {}
+    for steps in _stage_runs(root, "tokenize"):
+        for step in steps:
+            for key, value in (step.get("stats") or {}).items():
+                if key.startswith(("documents_", "tokens_")):
+                    tokenized[key] = tokenized.get(key, 0) + int(_total(value))
+    out = []
+    for subset in SUBSETS:
+        stages = [st for st, sub in SOURCE_STAGES.items() if sub == subset]
+        inputs, written, steps_out, ran = 0, 0, [], False
+        for stage in stages:
+            runs = _stage_runs(root, stage)
+            ran = ran or bool(runs)
+            written += _contract_written(runs)[0]
+            for steps in runs:
+                for i, step in enumerate(steps):
+                    f = step_funnel(step)
+                    name = str(step.get("name", ""))
+                    if "READER" in name.split(":", 1)[0]:
+                        stats = step.get("stats") or {}
+                        read = _total(stats["documents"]) if "documents" in stats else (
+                            _total((steps[i + 1].get("stats") or {}).get("total")) if i + 1 < len(steps) else 0)
+                        inputs += int(read) + (f["dropped"] or 0)
+                    if f["dropped"]:
+                        steps_out.append({"step": f"{stage}: {plain(name)}", "dropped": f["dropped"],
+                                          "reasons": f["reasons"]})
+        if not ran:
+            continue
+        rows, left = [{"step": "input records", "documents": inputs, "dropped": None, "reasons": {}}], inputs
+        for step in steps_out:
+            left -= step["dropped"]
+            rows.append({**step, "documents": left})
+        rows.append({"step": f"written by {', '.join(stages)}", "documents": written, "dropped": None, "reasons": {}})
+        for label, counts in (("after dedup", dedup), ("after decontamination", decontam)):
+            if subset in counts:
+                rows.append({"step": label, "documents": counts[subset], "dropped": None, "reasons": {}})
+        if f"documents_{subset}" in tokenized:
+            rows.append({"step": "tokenized", "documents": tokenized[f"documents_{subset}"], "dropped": None,
+                         "reasons": {}})
+        out.append({"subset": subset, "rows": rows, "tokens": tokenized.get(f"tokens_{subset}")})
     return out
 
 
@@ -241,6 +335,7 @@ def collect(root: Path, profile_folder: Path | None = None, top_domains: int = 2
         "top_domains": profile["domains"].most_common(top_domains),
         "manifests": [{**m, "rows": [[*k, *v] for k, v in m["rows"].items()]} for m in manifest_summaries(root)],
         "funnels": funnels(root),
+        "subset_funnels": subset_funnels(root),
     }
 
 
@@ -275,12 +370,7 @@ def funnel_rows(funnel: dict) -> list[list[str]]:
 
 
 FUNNEL_HEAD = ["step", "in", "kept", "dropped", "drop reasons"]
-
-
-def text_table(head: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)] if rows else [len(h) for h in head]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
+SUBSET_FUNNEL_HEAD = ["step", "documents left", "dropped", "drop reasons"]
 
 
 def md_table(head: list[str], rows: list[list[str]]) -> str:
@@ -296,7 +386,7 @@ def html_table(head: list[str], rows: list[list[str]]) -> str:
 
 
 def sections(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of every table, in order: what the three renderings share."""
+    """(title, header, rows) of every table, in order: what the renderings share."""
     out = [("Documents per subset", *count_table(report, "by_subset", ["subset"])),
            ("Per subset and split", *count_table(report, "by_subset_split", ["subset", "split"])),
            ("Per language", *count_table(report, "by_language", ["subset", "lang"])),
@@ -304,23 +394,18 @@ def sections(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     for m in report["manifests"]:
         rows = [[r[0], r[1], _fmt(r[2]), _fmt(r[3])] for r in m["rows"]]
         out.append((f"Manifest {m['name']} ({m['file']})", ["subset", "split", "documents", "tokens"], rows))
+    for f in report.get("subset_funnels", []):
+        tokens = f" -> {f['tokens']:,} tokens" if f["tokens"] is not None else ""
+        out.append((f"Funnel of {f['subset']}: input records to documents{tokens}", SUBSET_FUNNEL_HEAD,
+                    [[r["step"], _fmt(r["documents"]), _fmt(r["dropped"]), reasons_text(r["reasons"]) or NONE]
+                     for r in f["rows"]]))
     for f in report["funnels"]:
-        title = f"Funnel: {f['stage']}" + (f" / {f['pipeline']}" if f["pipeline"] else "")
+        title = f"Steps of {f['stage']}" + (f" / {f['pipeline']}" if f["pipeline"] else "")
         out.append((title, FUNNEL_HEAD, funnel_rows(f)))
     if report["top_domains"]:
         out.append(("Top web domains (open-web-math)", ["domain", "documents"],
                     [[d, _fmt(n)] for d, n in report["top_domains"]]))
     return out
-
-
-def render_text(report: dict) -> str:
-    t = report["totals"]
-    parts = [f"documents: {t['documents']:,} ({human_bytes(t['bytes'])}) read from {report['documents_from']}"]
-    parts += [f"tokens ({tok}): {t[f'tokens:{tok}']:,}" for tok in report["tokenizers"]]
-    parts += [f"note: {n}" for n in report["notes"]]
-    for title, head, rows in sections(report):
-        parts += ["", f"== {title} ==", text_table(head, rows) if rows else "(none)"]
-    return "\n".join(parts) + "\n"
 
 
 def render_markdown(report: dict, charts: list[tuple[str, str]]) -> str:
@@ -338,7 +423,10 @@ def render_markdown(report: dict, charts: list[tuple[str, str]]) -> str:
 
 CSS = ("body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}"
        "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;"
-       "text-align:left}th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:.5em 0}")
+       "text-align:left}th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:.5em 0}"
+       ".funnel .row{display:flex;align-items:center;gap:.5em;margin:2px 0}.funnel .label{flex:0 0 22em;"
+       "font-size:.9em}.funnel .bar{display:inline-block;height:1em;min-width:1px}.funnel .stage{background:#4f81bd}"
+       ".funnel .drop{background:#c0504d}.funnel .n{font-size:.85em;white-space:nowrap}")
 
 
 def render_html(report: dict, charts: list[tuple[str, str]]) -> str:
@@ -348,11 +436,40 @@ def render_html(report: dict, charts: list[tuple[str, str]]) -> str:
     facts += [f"tokens ({html.escape(tok)}): <b>{t[f'tokens:{tok}']:,}</b>" for tok in report["tokenizers"]]
     facts += [f"note: {html.escape(n)}" for n in report["notes"]]
     body = ["<h1>Corpus report</h1>", "<ul>" + "".join(f"<li>{f}</li>" for f in facts) + "</ul>"]
+    body += [html_funnel(f) for f in report.get("subset_funnels", [])]
     body += [f'<img src="{html.escape(name)}" alt="{html.escape(alt)}">' for name, alt in charts]
     for title, head, rows in sections(report):
         body += [f"<h2>{html.escape(title)}</h2>", html_table(head, rows) if rows else "<p>(none)</p>"]
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Corpus report</title>"
             f"<style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def html_funnel(funnel: dict) -> str:
+    """A stepped funnel in plain HTML: one bar per step, as wide as the documents it leaves."""
+    rows = funnel["rows"]
+    top = max([r["documents"] for r in rows] + [1])
+    tokens = f", {funnel['tokens']:,} tokens" if funnel["tokens"] is not None else ""
+    out = [f"<h2>Funnel of {html.escape(funnel['subset'])}: {rows[0]['documents']:,} input records &rarr; "
+           f"{rows[-1]['documents']:,} documents{tokens}</h2>", '<div class="funnel">']
+    for r in rows:
+        width = 100 * r["documents"] / top
+        cls = "drop" if r["dropped"] is not None else "stage"
+        note = f" &minus;{r['dropped']:,}: {html.escape(reasons_text(r['reasons']))}" if r["dropped"] else ""
+        out.append(f'<div class="row"><span class="label">{html.escape(r["step"])}</span>'
+                   f'<span class="bar {cls}" style="width:{width:.1f}%"></span>'
+                   f'<span class="n">{r["documents"]:,}{note}</span></div>')
+    return "\n".join(out + ["</div>"])
+
+
+def summary_lines(report: dict, paths: list[str]) -> list[str]:
+    """The few lines the report stage prints: per subset records -> documents -> tokens, then where to look."""
+    out = []
+    for f in report.get("subset_funnels", []):
+        rows = f["rows"]
+        tokens = f", {f['tokens']:,} tokens" if f["tokens"] is not None else ""
+        out.append(f"  {f['subset']:<16} {rows[0]['documents']:>8,} input records -> {rows[-1]['documents']:,} "
+                   f"documents{tokens}")
+    return out + paths
 
 
 def plain(step: str) -> str:
@@ -367,6 +484,7 @@ def draw_charts(report: dict, folder: Path) -> list[tuple[str, str]]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     charts = []
 
@@ -388,32 +506,35 @@ def draw_charts(report: dict, folder: Path) -> list[tuple[str, str]]:
             values = [next((r.get(measure) or 0 for r in rows if r["key"] == [s, split]), 0) for s in subsets]
             ax.bar(subsets, values, bottom=bottom, label=split)
             bottom = [b + v for b, v in zip(bottom, values)]
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         # the tokenizer id is long: it goes in the title, where it has the figure's width
         what, _, tokenizer = measure.partition(":")
         ax.set_ylabel(what)
         ax.set_title(f"{what} per subset and split" + (f"\n({tokenizer})" if tokenizer else ""), fontsize=10)
         ax.legend()
         save(fig, "subsets.png", f"{measure} per subset and split")
-    for f in report["funnels"]:
-        reasons = Counter()
-        for s in f["steps"]:
-            for reason, n in s["reasons"].items():
-                reasons[f"{plain(s['step'])}: {reason}"] += n
-            if s["dropped"] and not s["reasons"]:
-                reasons[plain(s["step"])] += s["dropped"]
-        if not reasons:
-            continue
-        top = reasons.most_common(15)[::-1]
-        fig, ax = plt.subplots(figsize=(7, 0.8 + 0.3 * len(top)))
-        ax.barh([k for k, _ in top], [v for _, v in top], color="#c0504d")
-        name = f["stage"] + (f" / {f['pipeline']}" if f["pipeline"] else "")
-        ax.set_title(f"documents dropped by reason: {name}")
-        slug = "-".join(filter(None, [f["stage"], f["pipeline"].replace("/", "-")]))
-        save(fig, f"funnel-{slug}.png", f"drops by reason in {name}")
+    for f in report.get("subset_funnels", []):
+        rows = f["rows"][::-1]  # the first step on top
+        fig, ax = plt.subplots(figsize=(8, 1.2 + 0.34 * len(rows)))
+        values = [r["documents"] for r in rows]
+        colors = ["#4f81bd" if r["dropped"] is None else "#c0504d" for r in rows]
+        ax.barh(range(len(rows)), values, color=colors)
+        ax.set_yticks(range(len(rows)), [r["step"] for r in rows], fontsize=8)
+        for y, r in enumerate(rows):
+            note = f" {r['documents']:,}" + (f"  (-{r['dropped']:,}: {reasons_text(r['reasons'], 2)})"
+                                              if r["dropped"] else "")
+            ax.text(r["documents"], y, note, va="center", fontsize=7)
+        ax.set_xlim(0, max(values + [1]) * 1.9)  # room for the notes
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("documents")
+        tokens = f", {f['tokens']:,} tokens" if f["tokens"] is not None else ""
+        ax.set_title(f"{f['subset']}: {values[-1]:,} input records -> {values[0]:,} documents{tokens}", fontsize=10)
+        save(fig, f"funnel-{f['subset']}.png", f"funnel of {f['subset']}: input records to tokens")
     if report["top_domains"]:
         top = report["top_domains"][:20][::-1]
         fig, ax = plt.subplots(figsize=(7, 0.8 + 0.3 * len(top)))
         ax.barh([d for d, _ in top], [n for _, n in top])
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title("top web domains (documents)")
         save(fig, "domains.png", "top web domains")
     return charts

@@ -25,6 +25,7 @@ import traceback
 from datatrove.executor.base import DistributedEnvVars, PipelineExecutor
 from datatrove.utils.logging import logger
 
+from proofpile import console
 from proofpile.executors import merge_rank_stats
 
 
@@ -55,6 +56,7 @@ def spark_session(master: str | None = None, app_name: str = "proofpile", conf: 
 def _run_rank_task(executor: "SparkPipelineExecutor", rank: int) -> tuple[int, str | None]:
     """Body of one Spark task: run one rank; (rank, None) or (rank, the error's traceback)."""
     try:
+        console.quiet()  # the rank's log goes to its file; a local[N] worker's stderr is the driver's terminal
         executor._run_for_rank(rank)
         return rank, None
     except Exception:

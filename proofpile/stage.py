@@ -9,7 +9,9 @@ A stage module (``proofpile/stages/<name>.py``) declares
 - optionally ``more_inputs(cfg) -> list[str]``: inputs no path field names (a tokenizer inside a package);
 - optionally ``LIBRARIES``: the distributions besides datatrove whose versions shape its outputs;
 - optionally ``record(cfg) -> dict``: facts about the finished run its marker keeps for downstream stages;
-- ``run(cfg)``: the work, usually ``run_pipeline(cfg, [reader, step, ..., writer])``.
+- ``run(cfg)``: the work, usually ``run_pipeline(cfg, [reader, step, ..., writer])``;
+- optionally ``terminal_lines(cfg) -> list[str]``: lines for the terminal after the stage's own line (e.g. where
+  the report is).
 
 ``run_stage`` computes a fingerprint of everything a stage's outputs depend on: its resolved config, the size and
 mtime of its inputs and code, the versions of the libraries that shape its outputs, and its upstream stages'
@@ -33,6 +35,7 @@ from types import ModuleType
 
 from datatrove.utils.logging import logger
 
+from proofpile import console
 from proofpile.atomic import atomic_write
 from proofpile.config import StageConfig
 from proofpile.errors import check_data_root
@@ -179,7 +182,8 @@ def _run_stage(cfg: StageConfig, force: bool) -> Path:
         shutil.rmtree(cfg.logs_dir(), ignore_errors=True)
         marker.unlink(missing_ok=True)
     elif marker.exists():
-        logger.info(f"[{cfg.stage}] already complete; nothing to do")
+        console.line(f"[{cfg.stage}] already complete")
+        _terminal_lines(module, cfg)
         os.utime(marker)  # newer than its prerequisites again, for make
         return marker
     atomic_write(fp_file, fp.encode())
@@ -189,8 +193,15 @@ def _run_stage(cfg: StageConfig, force: bool) -> Path:
     if hasattr(module, "record"):
         record["record"] = module.record(cfg)
     atomic_write(marker, json.dumps(record, indent=1, sort_keys=True).encode())
-    logger.info(f"[{cfg.stage}] done in {time.time() - started:.1f}s -> {marker}")
+    files = console.plural(len(record["outputs"]), "file")
+    console.line(f"[{cfg.stage}] done in {time.time() - started:.1f}s: {files}")
+    _terminal_lines(module, cfg)
     return marker
+
+
+def _terminal_lines(module: ModuleType, cfg: StageConfig) -> None:
+    for line in module.terminal_lines(cfg) if hasattr(module, "terminal_lines") else []:
+        console.line(line)
 
 
 def run_pipeline(cfg: StageConfig, pipeline: list, name: str | None = None, tasks: int | None = None,

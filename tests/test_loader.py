@@ -70,12 +70,35 @@ def test_swrr_for_uneven_weights_stays_within_one_of_its_share():
 
 
 # -- the sequences -----------------------------------------------------------------------------------------------
-def test_sequences_are_slices_of_each_components_token_stream(manifest_path):
-    loader = MixtureLoader(manifest_path, max_steps=300)
-    streams = {n: component_stream(manifest_path, n) for n in MIXTURE["components"]}
+def component_documents(manifest_path: Path, component: str, split: str = "train") -> list[np.ndarray]:
+    """A component's documents (Arrow rows) in manifest order, read with pyarrow alone."""
+    m = json.loads(manifest_path.read_text())
+    root = manifest_path.parent.parent
+    shards = [s for s in m["shards"] if s["component"] == component and s["split"] == split]
+    rows = []
+    for s in shards:
+        with pa.memory_map(str(root / s["path"])) as f:
+            ids = pa.ipc.open_file(f).read_all().column("input_ids").to_pylist()
+        rows += [np.array(r, dtype=np.uint16) for r in ids]
+    return rows
+
+
+def test_sequences_are_slices_of_each_epochs_shuffled_documents(manifest_path):
+    m = json.loads(manifest_path.read_text())
+    loader = MixtureLoader(manifest_path, max_steps=7 * m["components"]["algebraic-stack"]["sequences"] + 7)
+    docs = {n: component_documents(manifest_path, n) for n in MIXTURE["components"]}
+    epochs = set()
     for s in loader.samples():
+        comp = next(c for c in loader.components if c.name == s.component)
+        order, _, _ = comp.epoch(s.epoch)
+        assert sorted(order.tolist()) == list(range(len(docs[s.component])))  # every document once per epoch
+        stream = np.concatenate([docs[s.component][d] for d in order])
         assert s.input_ids.shape == (SEQ_LEN,) and s.input_ids.dtype == np.uint16
-        assert np.array_equal(s.input_ids, streams[s.component][s.index * SEQ_LEN:(s.index + 1) * SEQ_LEN])
+        assert np.array_equal(s.input_ids, stream[s.index * SEQ_LEN:(s.index + 1) * SEQ_LEN])
+        epochs.add((s.component, s.epoch))
+    code = next(c for c in loader.components if c.name == "algebraic-stack")
+    assert ("algebraic-stack", 1) in epochs and code.epoch(0)[0].tolist() != code.epoch(1)[0].tolist()  # reshuffled
+    assert code.epoch(0)[0].tolist() != sorted(code.epoch(0)[0].tolist())  # documents, not only sequences
 
 
 def test_each_epoch_visits_every_sequence_once_in_a_seeded_order(manifest_path):
@@ -169,20 +192,45 @@ def test_shards_load_unchanged_with_pyarrow_polars_and_datasets(manifest_path):
     m = json.loads(manifest_path.read_text())
     shard = next(s for s in m["shards"] if s["component"] == "arxiv")
     path = manifest_path.parent.parent / shard["path"]
-    with pa.OSFile(str(path)) as f:
-        table = pa.ipc.open_stream(f).read_all()
+    with pa.memory_map(str(path)) as f:
+        reader = pa.ipc.open_file(f)  # the random-access format: a footer listing the record batches
+        assert reader.num_record_batches >= 1
+        table = reader.read_all()
     assert table.num_rows == shard["rows"]
     assert table.schema.field("input_ids").type == pa.list_(pa.uint16())
     ids = table.column("input_ids").to_pylist()
-    frame = pl.read_ipc_stream(path)
+    frame = pl.scan_ipc(path).collect()  # lazily: the footer says where each batch is
     assert frame.height == shard["rows"] and frame["input_ids"].dtype == pl.List(pl.UInt16)
     assert frame["input_ids"].to_list() == ids and frame["id"].to_list() == table.column("id").to_pylist()
-    ds = datasets.Dataset.from_file(str(path))
+    ds = datasets.Dataset(open_shard(path))
     assert ds.num_rows == shard["rows"] and ds["input_ids"][:] == ids
     assert ds.features["input_ids"].feature.dtype == "uint16"
     loaded = datasets.load_dataset("arrow", data_files={"train": [str(path)]}, split="train",
                                    cache_dir=str(manifest_path.parent / "hf-cache"))
     assert loaded["id"][:] == table.column("id").to_pylist() and loaded["input_ids"][:] == ids
+
+
+def test_the_token_folder_scans_as_one_dataset_with_pyarrow_and_polars(manifest_path):
+    import polars as pl
+    import pyarrow.dataset as pds
+
+    m = json.loads(manifest_path.read_text())
+    root = manifest_path.parent.parent
+    folder = root / "tokenized" / m["tokenizer"]["id"]
+    paths = sorted(str(root / s["path"]) for s in m["shards"])
+    dataset = pds.dataset(str(folder), format="arrow", exclude_invalid_files=False,
+                          partitioning=None, ignore_prefixes=[".", "_", "stats.json"])
+    assert sorted(dataset.files) == paths
+    assert dataset.count_rows() == sum(s["rows"] for s in m["shards"])
+    by_subset = dataset.to_table(columns=["subset"], filter=pds.field("split") == "train").column("subset")
+    expected = Counter()
+    for s in m["shards"]:
+        if s["split"] == "train":
+            expected[s["subset"]] += s["rows"]
+    assert Counter(by_subset.to_pylist()) == expected
+    lazy = (pl.scan_ipc(f"{folder}/*/*/shard-*.arrow").filter(pl.col("subset") == "arxiv")
+            .select(pl.col("input_ids").list.len().sum()).collect())
+    assert lazy.item() == sum(s["tokens"] for s in m["shards"] if s["subset"] == "arxiv")
 
 
 # -- torch -------------------------------------------------------------------------------------------------------
@@ -192,12 +240,50 @@ def test_proofpile_does_not_import_torch():
     assert out.strip() == "False"
 
 
-def test_torch_wrapper_yields_int64_tensors(manifest_path):
+def test_torch_dataset_yields_the_loaders_sequences_as_uint16_batches(manifest_path):
     torch = pytest.importorskip("torch")
     from proofpile.loader import TorchMixtureDataset
 
-    ds = TorchMixtureDataset(manifest_path, max_steps=20)
-    batches = list(torch.utils.data.DataLoader(ds, batch_size=4))
-    assert len(batches) == 5 and batches[0].dtype == torch.int64 and batches[0].shape == (4, SEQ_LEN)
-    expected = np.stack(list(MixtureLoader(manifest_path, max_steps=20)))
+    ds = TorchMixtureDataset(manifest_path, batch_size=4, max_steps=22)
+    batches = list(torch.utils.data.DataLoader(ds, batch_size=None))
+    assert [b.shape for b in batches] == [(4, SEQ_LEN)] * 5 + [(2, SEQ_LEN)]
+    assert batches[0].dtype == torch.uint16  # 2 bytes a token between processes, not int64's 8
+    expected = np.stack(list(MixtureLoader(manifest_path, max_steps=22)))
     assert np.array_equal(torch.cat(batches).numpy(), expected)
+    # with workers: the same batches in the same order, so each is the schedule's window (exact 4:2:1 per 7)
+    for workers in (2, 3):
+        again = list(torch.utils.data.DataLoader(TorchMixtureDataset(manifest_path, batch_size=4, max_steps=22),
+                                                 batch_size=None, num_workers=workers))
+        assert np.array_equal(torch.cat(again).numpy(), expected)
+
+
+def test_stateful_dataloader_resumes_mid_epoch_under_two_workers(manifest_path):
+    torch = pytest.importorskip("torch")
+    stateful = pytest.importorskip("torchdata.stateful_dataloader")
+    from proofpile.loader import TorchMixtureDataset
+
+    def loader():
+        ds = TorchMixtureDataset(manifest_path, batch_size=4, max_steps=160, seed=3)
+        return stateful.StatefulDataLoader(ds, batch_size=None, num_workers=2)
+
+    nonstop = [b.clone() for b in loader()]
+    assert len(nonstop) == 40
+    first = loader()
+    it = iter(first)
+    head = [next(it).clone() for _ in range(13)]  # an odd count: the two workers are at different batches
+    state = first.state_dict()
+    workers = state["_snapshot"]["_worker_snapshots"]
+    assert {w["dataset_state"]["next_batch"] for w in workers.values()} == {13, 14}  # per-worker state
+    del it, first
+    resumed = loader()
+    resumed.load_state_dict(state)
+    rest = [b.clone() for b in resumed]
+    assert len(head) + len(rest) == len(nonstop)
+    assert all(torch.equal(a, b) for a, b in zip(head + rest, nonstop))
+    # the mid-epoch point is real: algebraic-stack (1 in 7 steps) is inside its first epoch at batch 13
+    m = json.loads(manifest_path.read_text())
+    assert 13 * 4 // 7 < m["components"]["algebraic-stack"]["sequences"]
+    # and a batch count alone resumes with another number of workers
+    other = stateful.StatefulDataLoader(TorchMixtureDataset(manifest_path, batch_size=4, max_steps=160, seed=3,
+                                                            start_batch=13), batch_size=None, num_workers=3)
+    assert all(torch.equal(a, b) for a, b in zip(list(other), nonstop[13:]))

@@ -117,14 +117,14 @@ def damage_empty(path: Path):
 
 def read_in_memory(path: Path) -> pa.Table:
     # not memory-mapped: rewriting a file under a live memory map is a bus error
-    return pa.ipc.open_stream(pa.BufferReader(path.read_bytes())).read_all()
+    return pa.ipc.open_file(pa.BufferReader(path.read_bytes())).read_all()
 
 
 def damage_drop_rows(path: Path):
-    """A well-formed stream holding fewer rows than were written: the slicing-bug case."""
+    """A well-formed Arrow file holding fewer rows than were written: the slicing-bug case."""
     table = read_in_memory(path)
     half = table.slice(0, table.num_rows // 2)
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(half)
 
 
@@ -165,7 +165,7 @@ def test_refuses_token_ids_outside_the_vocabulary(root, tmp_path):
     values = ids.flatten().to_numpy().copy()
     values[0] = 40000  # the vocabulary has 32,000
     bad = table.set_column(0, "input_ids", pa.ListArray.from_arrays(ids.offsets, pa.array(values)))
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(bad.cast(table.schema))
     with pytest.raises(ManifestError, match="outside the vocabulary"):
         resolve(MIXTURE, root, folder_of(root).name)

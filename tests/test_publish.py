@@ -3,6 +3,7 @@ with its size and the card, the token never shows, and a real upload + reload ru
 
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def build_root(root: Path) -> Path:
         table = pa.table({"input_ids": pa.array(rows, pa.list_(pa.uint16())),
                           "id": [f"{subset}-{i}" for i in range(len(rows))], "subset": [subset] * len(rows),
                           "split": [split] * len(rows), "lang": [None] * len(rows)})
-        with pa.ipc.new_stream(str(tok / subset / split / "shard-00000.arrow"), table.schema) as w:
+        with pa.ipc.new_file(str(tok / subset / split / "shard-00000.arrow"), table.schema) as w:
             w.write_table(table)
     (tok / "stats.json").write_text(json.dumps({"totals": {"documents": 3, "tokens": 10, "shards": 2}}))
     return root
@@ -76,7 +77,7 @@ def test_staged_folder_loads_every_config_with_datasets(root, tmp_path):
     code = load_local(staging, "algebraic-stack")
     row = {r["id"]: r for r in code["train"]}["c2"]
     assert row["meta"]["license"] == "mit" and row["meta"]["lang"] == "python"
-    assert {r["id"]: r for r in code["train"]}["c1"]["meta"]["license"] is None, "missing keys load as null"
+    assert {r["id"]: r for r in code["train"]}["c1"]["meta"]["license"] == "", "a missing string loads as empty"
     default = load_local(staging, "default")
     assert sorted(default["train"]["id"]) == ["a1", "a2", "c1", "c2", "w1", "w2"]
     assert sorted(default) == ["test", "train", "validation"]
@@ -175,3 +176,50 @@ def test_real_upload_and_reload(root, tmp_path, monkeypatch, capsys):
     ds = datasets.load_dataset(repo_id, "algebraic-stack", cache_dir=str(tmp_path / f"cache-{uuid.uuid4().hex}"),
                                download_mode="force_redownload")
     assert sorted(ds["train"]["id"]) == ["c1", "c2"]
+
+
+# -- the card as the Hub sees it -------------------------------------------------------------------------------------
+HUB_SIZE_CATEGORIES = {"n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B",
+                       "1B<n<10B", "10B<n<100B", "100B<n<1T", "n>1T", "other"}
+
+
+def staged_card(root, tmp_path, what="both"):
+    from huggingface_hub import DatasetCard
+
+    staging = publish.stage(publish.make_plan(root, "org/pp2-test", what), tmp_path / f"staged-{what}")
+    return DatasetCard.load(staging / "README.md", repo_type="dataset", ignore_metadata_errors=False)
+
+
+@pytest.mark.parametrize("what", ["both", "arrow"])
+def test_card_metadata_follows_the_hubs_rules(root, tmp_path, what):
+    """What the Hub's YAML validation checks (huggingface_hub DatasetCardData): `license: other` needs
+    license_name and license_link; size_categories from its list; languages as ISO 639 codes or "code"."""
+    card = staged_card(root, tmp_path, what)
+    data = card.data
+    assert data.license == "other" and re.fullmatch(r"[a-z0-9][a-z0-9.-]*", data.license_name)
+    assert data.license_link.startswith("https://huggingface.co/datasets/org/pp2-test/") and "## Licenses" in card.text
+    assert data.size_categories == ["n<1K"] and set(data.size_categories) <= HUB_SIZE_CATEGORIES
+    assert data.language == ["code", "en"] and all(re.fullmatch(r"[a-z]{2,3}|code", x) for x in data.language)
+    assert "code" in data.tags and "latex" in data.tags
+    # the languages per config: code for algebraic-stack, English (as LaTeX) for the others
+    assert re.search(r"\| algebraic-stack(-tok-a)? \| code \|", card.text)
+    assert re.search(r"\| arxiv(-tok-a)? \| en \| English papers as LaTeX source \|", card.text)
+    # and datasets reads the configs from it
+    from datasets.utils.metadata import MetadataConfigs
+
+    names = set(MetadataConfigs.from_dataset_card_data(data))
+    assert names == ({"default", "arxiv", "open-web-math", "algebraic-stack"} if what == "both" else
+                     {"arxiv-tok-a", "algebraic-stack-tok-a"})
+
+
+def test_size_category_bounds():
+    assert [publish.size_category(n) for n in (0, 999, 1000, 54_000_000, 10**12)] == \
+           ["n<1K", "n<1K", "1K<n<10K", "10M<n<100M", "n>1T"]
+
+
+def test_the_hub_validates_the_card(root, tmp_path):
+    """The Hub's own validation (POST /api/validate-yaml): needs the network, so it runs only when online."""
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        pytest.skip("HF_HUB_OFFLINE=1: the Hub's card validation is an online API")
+    card = staged_card(root, tmp_path)
+    card.validate(repo_type="dataset")

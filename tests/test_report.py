@@ -12,7 +12,7 @@ from test_executors import Measure, RegexFilter, make_inputs
 from proofpile.config import StageConfig
 from proofpile.contract import ContractReader, ContractWriter, dumps
 from proofpile.executors import build_executor
-from proofpile.report import domain_of, step_funnel
+from proofpile.report import domain_of, reasons_text, step_funnel
 from proofpile.stage import run_stage
 
 DOCS = [  # subset, split, lang, source, url, text
@@ -104,11 +104,20 @@ def test_report_counts_tokens_funnel_domains(data_root, capsys):
     md = (reports / "report.md").read_text()
     assert "| open-web-math | 4 |" in md and "bad_json: 1" in md and "![" in md
     page = (reports / "report.html").read_text()
-    for png in ("subsets.png", "funnel-web.png", "domains.png"):
+    for png in ("subsets.png", "funnel-open-web-math.png", "domains.png"):
         assert (reports / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f'src="{png}"' in page
-    out = capsys.readouterr().out
-    assert "== Documents per subset ==" in out and "math.stackexchange.com" in out and "1,000" in out
+    # one funnel per subset, from input records on, in the report and as HTML bars
+    (owm,) = report["subset_funnels"]
+    assert [(r["step"], r["documents"]) for r in owm["rows"]] == [
+        ("input records", 21), ("web: Contract reader", 20), ("web: Regex", 16), ("written by web", 16)]
+    assert "Funnel of open-web-math: 21 input records &rarr; 16 documents" in page and 'class="bar drop"' in page
+    # the terminal: a line for the stage, the subset's funnel in one line, then where the report and manifests are
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert captured.out == "" and len(lines) == 4
+    assert lines[0].startswith("[report] done in") and "21 input records -> 16 documents" in lines[1]
+    assert lines[2].endswith("reports/report.html") and lines[3].endswith("manifests/mix.json")
 
 
 def test_report_is_deterministic(data_root):
@@ -135,6 +144,9 @@ def test_step_funnel_reads_counter_shapes():
                                                   "dropped": 3, "dropped_lang": 2, "dropped_short": 1}}
     assert step_funnel(step) == {"step": "🔻 - FILTER: lang", "in": 10, "kept": 7, "dropped": 3,
                                  "reasons": {"lang": 2, "short": 1}}
+    writer = step_funnel({"name": "💽 - WRITER: 🏹 Arrow shards", "stats": {"documents": 33, "tokens_arxiv": 900}})
+    assert (writer["in"], writer["kept"], writer["dropped"]) == (33, 33, 0)  # not "0 0 0"
+    assert reasons_text({"a": 5, "b": 4, "c": 3, "d": 2, "e": 1}) == "a 5, b 4, c 3, other 3 (2 reasons)"
     other = step_funnel({"name": "x", "stats": {"documents": 5, "dropped_dup": 2}})
     assert (other["in"], other["kept"], other["dropped"]) == (5, 3, 2)
     assert domain_of("https://WWW.Example.org:8080/x") == "example.org" and domain_of("http://[bad") == "(bad url)"

@@ -17,7 +17,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
 from proofpile.code.filters import add_counts
-from proofpile.contract import ContractReader, iter_lines, record_adapter
+from proofpile.contract import ContractReader, iter_lines, scratch_adapter
 
 BUCKET_KEY = "_dedup_bucket"
 HASH_KEY = "_content_hash"
@@ -56,7 +56,7 @@ class PartitionWriter(JsonlWriter):
 
     def __init__(self, output_folder: DataFolderLike):
         super().__init__(output_folder, output_filename="${" + BUCKET_KEY + "}/${rank}.jsonl", compression=None,
-                         adapter=record_adapter)
+                         adapter=scratch_adapter)
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         """datatrove's ``DiskWriter.run`` without its per-document bookkeeping (a timer, a file-name template filled

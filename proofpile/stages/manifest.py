@@ -3,8 +3,12 @@
 For each mixture file named in the config (``manifest: {mixtures: [manifests/demo.yaml]}``),
 writes ``<root>/manifests/<name>.json``: every shard with its path, sha256 and counts, the tokenizer, and the
 per-component weights and epochs (see ``proofpile.manifest``). The shards are those of the tokenizer the tokenize
-stage last ran with (its marker names it), or of ``tokenizer_id`` when set: several tokenizers' shards coexist. Refuses -- a clear error, a non-zero exit, no file --
-when a shard is missing, empty, truncated or disagrees with the tokenize stats.
+stage last ran with (its marker names it), or of ``tokenizer_id`` when set: several tokenizers' shards coexist.
+Refuses -- a clear error, a non-zero exit, no file -- when a shard is missing, empty, truncated or disagrees with the
+tokenize stats. With ``neox: true`` (the default) it also exports every component and split as a GPT-NeoX
+``.bin``/``.idx`` pair under ``<root>/manifests/neox/<name>/`` and records them, with NeoX's
+``train_data_paths``/``train_data_weights``, under the manifest's ``neox`` key (see ``proofpile.neox``; ``false``
+saves the disk space of a second copy of the tokens).
 """
 
 from pathlib import Path
@@ -13,6 +17,7 @@ from datatrove.utils.logging import logger
 from pydantic import Field
 
 import proofpile.manifest as mixtures
+from proofpile import neox
 from proofpile.atomic import atomic_write
 from proofpile.config import ConfigError, ConfigPath, Section, StageConfig
 from proofpile.stage import upstream_record
@@ -26,6 +31,7 @@ class Config(Section):
     mixtures: list[ConfigPath] = Field(min_length=1)  # each mixture file becomes <data_root>/manifests/<name>.json
     # the shards to resolve: a folder under tokenized/; null: the tokenizer the tokenize stage last ran with
     tokenizer_id: str | None = None
+    neox: bool = True  # also write every component and split as a GPT-NeoX .bin/.idx pair (a second copy of tokens)
 
 
 def tokenizer_id(cfg: StageConfig) -> str:
@@ -46,6 +52,8 @@ def run(cfg: StageConfig) -> None:
     if len(set(names)) != len(names):
         raise ConfigError(f"stage manifest: two mixtures share a name: {names}")
     for manifest in resolved:
+        if cfg.params.neox:
+            manifest["neox"] = neox.export(manifest, cfg.data_root)
         for warning in manifest["warnings"]:
             logger.warning(f"[manifest] {manifest['name']}: {warning}")
         atomic_write(Path(cfg.out("manifests", f"{manifest['name']}.json")), mixtures.manifest_bytes(manifest))

@@ -2,14 +2,17 @@
 
 Layout under ``<root>/tokenized/<tokenizer-id>/``::
 
-    <subset>/<split>/shard-NNNNN.arrow   Arrow IPC *stream* files (the format of `datasets`' own cache files)
+    <subset>/<split>/shard-NNNNN.arrow   Arrow IPC *files* (random-access format, with a footer)
     stats.json                            what the report and manifest stages read (below)
     .ranks/.rank-RRRRR.json               what each rank wrote (the finalize step's input)
 
 Columns: ``input_ids`` (``list<uint16>``, or ``list<uint32>`` for vocabularies over 65,536), ``id`` (the document,
 or with packing the document a row starts in), ``subset``, ``split``, ``lang`` (``meta.lang``, null if absent). The
-schema metadata key ``proofpile`` holds JSON with the tokenizer identity, subset, split and packing. A shard loads
-unchanged with ``pyarrow.ipc.open_stream``, ``polars.read_ipc_stream`` and ``datasets.Dataset.from_file``.
+schema metadata key ``proofpile`` holds JSON with the tokenizer identity, subset, split and packing. A shard is
+written in record batches of about ``BATCH_TOKENS`` tokens and loads unchanged with ``pyarrow.ipc.open_file``,
+``pyarrow.dataset.dataset(<subset folder>, format="arrow")``, ``polars.scan_ipc`` (lazily, one batch at a time) and
+``datasets.load_dataset("arrow", data_files=...)``. (``datasets.Dataset.from_file`` reads only the IPC *stream*
+format, up to datasets 5.2 at least: ``datasets.Dataset(open_shard(path))`` is the same memory-mapped table.)
 
 Every document is ``[BOS] tokens EOS``; a row is a document, or with ``seq_len`` set (packing) exactly ``seq_len``
 tokens of the concatenated documents (a rank's last row per subset and split may be shorter: it is kept, not
@@ -52,7 +55,8 @@ from proofpile.scratch import remove_stale, scratch_path
 STATS_FORMAT = "proofpile-tokenized/1"
 STATS_FILE = "stats.json"
 RANKS_DIR = ".ranks"
-# rows are appended to an open shard file as record batches of about this many tokens: bounds memory per stream
+# rows are appended to an open shard file as record batches of about this many tokens (8 MB of uint16): bounds
+# memory per stream, and is the unit a lazy reader (polars.scan_ipc, pyarrow.dataset) loads at a time
 BATCH_TOKENS = 1 << 22
 
 
@@ -174,7 +178,7 @@ class ShardStream:
             remove_stale(self.folder / name)  # a killed run's
             self._tmp = scratch_path(self.folder / name)
             self._sink = open(self._tmp, "wb")
-            self._writer = pa.ipc.new_stream(self._sink, self.schema)
+            self._writer = pa.ipc.new_file(self._sink, self.schema)
         self._writer.write_batch(batch)
         self._shard["rows"] += n
         self._shard["documents"] += doc_starts
@@ -277,7 +281,14 @@ def finalize(folder: str | os.PathLike, world_size: int, tokenizer: dict, seq_le
 # -- reading ----------------------------------------------------------------------------------------------------
 def open_shard(path: str | os.PathLike) -> pa.Table:
     """A shard as a table backed by a memory map (no copy)."""
-    return pa.ipc.open_stream(pa.memory_map(str(path))).read_all()
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+
+def open_batches(path: str | os.PathLike):
+    """A shard's record batches one at a time, memory-mapped."""
+    reader = pa.ipc.open_file(pa.memory_map(str(path)))
+    for i in range(reader.num_record_batches):
+        yield reader.get_batch(i)
 
 
 def token_chunks(table: pa.Table) -> list[np.ndarray]:
