@@ -173,6 +173,8 @@ def step_totals(stats_json: str | Path) -> dict[str, dict[str, int]]:
         for step in json.loads(stats_json.read_text()):
             step_total = totals.setdefault(step["name"].split(": ", 1)[-1], {})
             for key, value in step["stats"].items():
-                if isinstance(value, dict) and key != "doc_len":
-                    step_total[key] = step_total.get(key, 0) + value.get("total", 0)
+                # a counter updated once in a single rank is saved as a plain number, not as {"total": ...}
+                value = value.get("total", 0) if isinstance(value, dict) else value
+                if key != "doc_len" and isinstance(value, (int, float)):
+                    step_total[key] = step_total.get(key, 0) + value
     return totals

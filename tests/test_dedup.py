@@ -127,8 +127,8 @@ def make_root(root: Path, docs: list[tuple[str, str]]) -> None:
         atomic_write(root / "markers" / f"{up}.json", b"{}")
 
 
-def run_dedup(root: Path, **params) -> None:
-    overrides = {"executor": {"tasks": 2, "workers": 1}}
+def run_dedup(root: Path, tasks: int = 2, **params) -> None:
+    overrides = {"executor": {"tasks": tasks, "workers": 1}}
     if params:
         overrides["dedup"] = params
     run_stage(StageConfig.load("dedup", PROJECT / "pipelines" / "dedup.yaml", data_root=root, overrides=overrides))
@@ -188,6 +188,23 @@ def test_stage_is_deterministic_and_can_dedup_across_subsets(tmp_path):
     run_dedup(tmp_path / "c", across_subsets=True)
     kept = {r["id"] for recs in read_tree(tmp_path / "c" / "dedup").values() for r in recs}
     assert "arxiv-copy" not in kept or docs[0][0] not in kept
+
+
+def test_kept_documents_do_not_depend_on_the_number_of_tasks(tmp_path):
+    """Each cluster keeps its smallest id, whichever rank read it first: tasks 1 and 3 keep the same documents."""
+    docs = planted_corpus(60, seed=8)
+    kept, summaries = [], []
+    for tasks in (1, 3):
+        make_root(tmp_path / str(tasks), docs)
+        run_dedup(tmp_path / str(tasks), tasks=tasks)
+        kept.append({r["id"] for recs in read_tree(tmp_path / str(tasks) / "dedup").values() for r in recs})
+        summaries.append(orjson.loads((tmp_path / str(tasks) / "dedup" / "summary.json").read_bytes()))
+    assert kept[0] == kept[1]
+    assert summaries[0]["dropped_near_duplicates"] == summaries[1]["dropped_near_duplicates"] > 0
+    # the survivor of each planted group is its smallest id ("docN" sorts before "docN-exact" / "docN-nearK")
+    ids = [d for d, _ in docs]
+    for group in components(len(docs), true_pairs(shingle_sets(signer(), [t for _, t in docs]), 0.8)):
+        assert {ids[i] for i in group} & kept[0] == {min(ids[i] for i in group)}
 
 
 def test_config_is_validated(tmp_path):

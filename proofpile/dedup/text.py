@@ -21,7 +21,7 @@ from xxhash import xxh3_64_intdigest
 # a run of letters/digits/underscore, or any other single non-space character (so "\\frac" is "\\", "frac")
 WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
 
-_PRIME = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the polynomial that combines word hashes
+PRIME = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the polynomial that combines word hashes
 _M1 = np.uint64(0xFF51AFD7ED558CCD)  # murmur3 fmix64 constants
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _S33 = np.uint64(33)
@@ -80,7 +80,7 @@ def ngram_hashes(hashes: np.ndarray, n: int, short: bool = False) -> np.ndarray:
     with np.errstate(over="ignore"):
         acc = hashes[:count].copy()
         for k in range(1, n):
-            acc *= _PRIME
+            acc *= PRIME
             acc += hashes[k : k + count]
         return fmix64(acc)
 

@@ -1,15 +1,11 @@
 """Exact and MinHash near-duplicate removal within (and optionally across) subsets.
 
 Reads the documents of web/, code/, arxiv/ and proofsteps/ and writes dedup/<subset>/ (subset from meta.subset).
-Seven datatrove pipelines, each with its own logging dir under logs/dedup/:
+Three datatrove pipelines, each with its own logging dir under logs/dedup/ (``proofpile.dedup.steps``):
 
-1. exact-signatures   read -> check subset -> hash each text                      (datatrove ExactDedupSignature)
-2. exact-find         find equal hashes; the first document of each group is kept (datatrove ExactFindDedups)
-3. minhash-signatures read -> check -> drop exact dups -> MinHash of math-safe 5-gram shingles (+ shingle sets)
-4. minhash-buckets    LSH: documents equal in any band are candidate pairs        (datatrove MinhashDedupBuckets)
-5. minhash-verify     keep a pair only if the exact Jaccard of its shingle sets >= verify_jaccard
-6. minhash-cluster    union pairs into clusters; all but one per cluster removed (datatrove MinhashDedupCluster)
-7. filter             read -> check -> drop exact dups -> drop near dups -> write dedup/<subset>/
+1. signatures  read -> check subset -> exact hash, MinHash band keys, shingle set and id of each document
+2. clusters    exact-equal or LSH + exact-Jaccard-verified pairs -> clusters; the smallest id of each stays
+3. filter      read -> check subset -> drop the others -> write dedup/<subset>/
 
 then dedup/summary.json: documents in, dropped per reason, out per subset, LSH pairs verified and rejected.
 """
@@ -20,23 +16,16 @@ import json
 import os
 from pathlib import Path
 
-from datatrove.pipeline.dedup import (
-    ExactDedupConfig,
-    ExactDedupFilter,
-    ExactDedupSignature,
-    ExactFindDedups,
-    MinhashConfig,
-    MinhashDedupBuckets,
-    MinhashDedupCluster,
-    MinhashDedupFilter,
-)
+from datatrove.pipeline.dedup import MinhashConfig
 from datatrove.utils.hashing import HashConfig
 
 from proofpile.config import ConfigError, StageConfig
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.dedup.steps import (
+    DuplicateFilter,
+    DuplicateSignatures,
+    FindDuplicates,
     MathMinhashSignature,
-    MinhashVerifyPairs,
     SubsetCheck,
     document_text,
     subset_and_text,
@@ -91,59 +80,33 @@ def readers(cfg: StageConfig) -> list:
 def run(cfg: StageConfig) -> None:
     p = params(cfg)
     work = os.path.join(cfg.logs_dir(), "work")
-    exact_cfg = ExactDedupConfig(content_getter=document_text if p["across_subsets"] else subset_and_text,
-                                 hash_config=HashConfig(precision=64, hash_fc="xxhash"))
-    mh_cfg = minhash_config(p)
-    verify = p["verify_jaccard"] is not None
-
-    def read_checked() -> list:
-        steps = readers(cfg) + [SubsetCheck()]
-        if p["exact"]:
-            steps.append(ExactDedupFilter(f"{work}/exact/dups", config=exact_cfg))
-        return steps
-
-    if p["exact"]:
-        run_pipeline(cfg, readers(cfg) + [SubsetCheck(), ExactDedupSignature(f"{work}/exact/sigs", exact_cfg)],
-                     name="1-exact-signatures")
-        run_pipeline(cfg, [ExactFindDedups(f"{work}/exact/sigs", f"{work}/exact/dups", exact_cfg)],
-                     name="2-exact-find", tasks=1)
-    final = read_checked()
-    if p["near"]:
-        nb = p["num_buckets"]
-        run_pipeline(cfg, read_checked() + [
-            MathMinhashSignature(f"{work}/minhash/sigs", mh_cfg, within_subsets=not p["across_subsets"],
-                                 shingles_folder=f"{work}/minhash/shingles" if verify else None)],
-            name="3-minhash-signatures")
-        run_pipeline(cfg, [MinhashDedupBuckets(f"{work}/minhash/sigs", f"{work}/minhash/buckets", config=mh_cfg)],
-                     name="4-minhash-buckets", tasks=nb)
-        pairs = f"{work}/minhash/buckets"
-        if verify:
-            pairs = f"{work}/minhash/verified"
-            run_pipeline(cfg, [MinhashVerifyPairs(f"{work}/minhash/buckets", pairs, f"{work}/minhash/shingles",
-                                                  threshold=float(p["verify_jaccard"]))],
-                         name="5-minhash-verify", tasks=nb)
-        run_pipeline(cfg, [MinhashDedupCluster(pairs, f"{work}/minhash/remove", config=mh_cfg)],
-                     name="6-minhash-cluster", tasks=1)
-        final.append(MinhashDedupFilter(f"{work}/minhash/remove"))
-    final.append(ContractWriter(cfg.stage_dir(), output_filename="${subset}/${rank}" + SHARD_SUFFIX))
-    run_pipeline(cfg, final, name="7-filter")
+    signer = MathMinhashSignature(f"{work}/unused", minhash_config(p)) if p["near"] else None
+    checked = readers(cfg) + [SubsetCheck()]
+    run_pipeline(cfg, checked + [DuplicateSignatures(
+        f"{work}/signatures", document_text if p["across_subsets"] else subset_and_text, signer,
+        within_subsets=not p["across_subsets"])], name="1-signatures")
+    # one task in this process: no workers to start for the one step that sees every document
+    run_pipeline(cfg, [FindDuplicates(f"{work}/signatures", f"{work}/remove", exact=p["exact"], near=p["near"],
+                                      verify_jaccard=p["verify_jaccard"])], name="2-clusters", tasks=1, workers=1)
+    run_pipeline(cfg, readers(cfg) + [SubsetCheck(), DuplicateFilter(f"{work}/remove"), ContractWriter(
+        cfg.stage_dir(), output_filename="${subset}/${rank}" + SHARD_SUFFIX)], name="3-filter")
     atomic_write(Path(cfg.stage_dir()) / "summary.json", json.dumps(summary(cfg), indent=1).encode())
-
 
 
 def summary(cfg: StageConfig) -> dict:
     """Documents in, dropped per reason and step, out per subset (from the pipelines' stats)."""
     logs = Path(cfg.logs_dir())
-    steps = step_totals(logs / "7-filter" / "stats.json")
+    steps = step_totals(logs / "3-filter" / "stats.json")
     writer = steps.get(ContractWriter.name, {})
+    dropped = steps.get(DuplicateFilter.name, {})
     out = {
         "documents_in": steps.get(ContractReader.name, {}).get("documents", 0),
         "dropped_bad_subset": steps.get(SubsetCheck.name, {}).get("dropped_bad_subset", 0),
-        "dropped_exact_duplicates": steps.get(ExactDedupFilter.name, {}).get("dropped", 0),
-        "dropped_near_duplicates": steps.get(MinhashDedupFilter.name, {}).get("dropped", 0),
+        "dropped_exact_duplicates": dropped.get("dropped_exact_duplicate", 0),
+        "dropped_near_duplicates": dropped.get("dropped_near_duplicate", 0),
         "documents_out": {k.split("/")[0]: v for k, v in sorted(writer.items()) if k.endswith(SHARD_SUFFIX)},
     }
-    verify = step_totals(logs / "5-minhash-verify" / "stats.json").get(MinhashVerifyPairs.name)
-    if verify is not None:
-        out["lsh_pairs"] = {k: verify.get(k, 0) for k in ("candidate_pairs", "verified_pairs", "rejected_pairs")}
+    clusters = step_totals(logs / "2-clusters" / "stats.json").get(FindDuplicates.name, {})
+    if params(cfg)["near"]:
+        out["lsh_pairs"] = {k: clusters.get(k, 0) for k in ("candidate_pairs", "verified_pairs", "rejected_pairs")}
     return out
