@@ -29,13 +29,13 @@ from datatrove.utils.word_tokenizers import WordTokenizer
 from xxhash import xxh3_64_intdigest
 
 from proofpile.contract import SUBSETS
-from proofpile.dedup.text import PRIME, WORD_PATTERN, WordHashes, fmix64, ngram_hashes, words
+from proofpile.dedup.text import PRIME, WORD_PATTERN, fast_word_hashes, fmix64, ngram_hashes, words
 
 # the last of 64 bits dropped keep signature values below datatrove's 64-bit hash ceiling (the Mersenne prime
 # 2**61 - 1): its bucket reader stops at the first value above it
 _SIG_SHIFT = np.uint64(4)
 _FLUSH_DOCS = 8192
-_CHUNK_ROWS = 4096  # shingles per block of the (shingles x permutations) product, to bound memory
+_CHUNK_ROWS = 1024  # shingles per block of the (shingles x permutations) product, to bound memory
 
 
 class SubsetCheck(BaseFilter):
@@ -100,35 +100,29 @@ class MathMinhashSignature(MinhashDedupSignature):
         super().__init__(output_folder, config=config, language=MathWordTokenizer())
         self.within_subsets = within_subsets
         self.shingles_folder = get_datafolder(shingles_folder) if shingles_folder else None
-        self._word_hashes: dict[int, WordHashes] = {}
 
     @property
     def parameters(self):
-        """Per permutation an odd multiplier and an offset: ``((a * h + b) mod 2**64) >> 4`` is a bijection of
-        the (already uniformly hashed) shingles, computed without the modulo of the Mersenne-prime scheme."""
+        """Per permutation an odd multiplier: ``(a * h mod 2**64) >> 4`` is a bijection of the shingle hashes,
+        which are already uniform (fmix64), computed without the modulo of the Mersenne-prime scheme (and without
+        its offset, which adds a pass over the block and no mixing the multiplier's high bits lack)."""
         if self._parameters is None:
             rng = np.random.default_rng(self.config.seed)
-            a = rng.integers(0, 2**64, size=self.num_hashes, dtype=np.uint64) | np.uint64(1)
-            b = rng.integers(0, 2**64, size=self.num_hashes, dtype=np.uint64)
-            self._parameters = (a, b)
+            self._parameters = rng.integers(0, 2**64, size=self.num_hashes, dtype=np.uint64) | np.uint64(1)
         return self._parameters
 
     def get_shingles(self, text: str, seed: int = 0) -> np.ndarray:
         """uint64 hashes of the document's word n-grams (one for a document shorter than n words), repeats kept:
         the signature's minimum does not care, and sorting them would cost more than it saves."""
-        if seed not in self._word_hashes:
-            self._word_hashes[seed] = WordHashes(seed)
-        return ngram_hashes(self._word_hashes[seed].of(words(text)), self.config.n_grams, short=True)
+        return ngram_hashes(fast_word_hashes(text, seed), self.config.n_grams, short=True)
 
     def get_signature(self, shingles: np.ndarray) -> np.ndarray:
         """Signature of a non-empty shingle array: (num_buckets, hashes_per_bucket) uint64."""
-        a, b = self.parameters
+        a = self.parameters
         sig = np.full(self.num_hashes, np.iinfo(np.uint64).max, dtype=np.uint64)
         with np.errstate(over="ignore"):
             for start in range(0, len(shingles), _CHUNK_ROWS):
-                block = shingles[start : start + _CHUNK_ROWS, None] * a
-                block += b
-                np.minimum(sig, block.min(axis=0), out=sig)
+                np.minimum(sig, (shingles[start : start + _CHUNK_ROWS, None] * a).min(axis=0), out=sig)
         return (sig >> _SIG_SHIFT).reshape(self.config.num_buckets, self.config.hashes_per_bucket)
 
 
@@ -158,7 +152,8 @@ class DuplicateSignatures(PipelineStep):
 
     Per rank, in ``output_folder``: ``RANK.exact`` (uint64 per document, in reading order), ``RANK.ids`` +
     ``RANK.idoffsets`` (``id \\0 subset``, UTF-8), and with ``signer``: ``RANK.bands`` (documents x bands uint64),
-    ``RANK.hasbands`` (uint8: 0 for a document without a word), ``RANK.shingles`` + ``RANK.offsets``.
+    ``RANK.hasbands`` (uint8: 0 for a document without a word), ``RANK.shingles`` + ``RANK.offsets`` (its
+    shingles' low 32 bits, repeats kept).
     """
 
     type = "🫂 - DEDUP"
@@ -198,9 +193,9 @@ class DuplicateSignatures(PipelineStep):
                 buffers["idoffsets"].append(np.asarray([id_end], "<u8"))
                 if self.signer:
                     shingles = self.signer.get_shingles(doc.text, subset_seed(subset) if self.within_subsets else 0)
-                    small = np.unique(shingles.astype(np.uint32))  # 32 bits are plenty for a Jaccard similarity
-                    shingle_end += len(small)
-                    buffers["shingles"].append(small.astype("<u4"))
+                    # 32 bits are plenty for a Jaccard similarity; made a set only if the document is a candidate
+                    shingle_end += len(shingles)
+                    buffers["shingles"].append(shingles.astype("<u4"))
                     buffers["offsets"].append(np.asarray([shingle_end], "<u8"))
                     if shingles.size:
                         buffers["bands"].append(band_keys(self.signer.get_signature(shingles)).astype("<u8"))
@@ -334,10 +329,14 @@ class FindDuplicates(PipelineStep):
             candidates.update(zip(np.minimum(first, other).tolist(), np.maximum(first, other).tolist()))
         shingles = {r: (arrays[r].load("shingles", "<u4"), arrays[r].load("offsets", "<u8")) for r in ranks}
 
+        sets: dict[int, np.ndarray] = {}
+
         def shingle_set(g: int) -> np.ndarray:
-            r, i = locate(g)
-            data, offsets = shingles[r]
-            return data[int(offsets[i]):int(offsets[i + 1])]
+            if g not in sets:
+                r, i = locate(g)
+                data, offsets = shingles[r]
+                sets[g] = np.unique(data[int(offsets[i]):int(offsets[i + 1])])
+            return sets[g]
 
         for a, b in sorted(candidates):
             self.stat_update("candidate_pairs")
