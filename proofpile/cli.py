@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from pathlib import Path
 
-from proofpile.config import ConfigError, StageConfig
+from proofpile.config import EXECUTOR_KINDS, ConfigError, StageConfig
 from proofpile.stage import STAGES, dependency_files, marker_path, run_stage, stage_module
 
 # subcommands that are tools rather than stages: name -> module with configure_parser(p) and main(args) -> int
@@ -35,7 +36,7 @@ def _first_line(module) -> str:
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", help="override the config's data_root (relative to the working directory)")
-    p.add_argument("--executor", choices=["local", "spark", "ray", "slurm"], help="override executor.kind")
+    p.add_argument("--executor", choices=EXECUTOR_KINDS, help="override executor.kind")
     p.add_argument("--tasks", type=int, help="override executor.tasks (number of datatrove ranks)")
     p.add_argument("--workers", type=int, help="override executor.workers (ranks run at once)")
     p.add_argument("--force", action="store_true", help="clear this stage's outputs and rerun it from scratch")
@@ -54,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
         _add_run_options(p)
     p = sub.add_parser("all", help="run every stage in order, skipping the finished ones")
     p.add_argument("--config-dir", default="pipelines", help="folder holding <stage>.yaml configs")
+    _add_run_options(p)
+    p = sub.add_parser("config", help="print a stage's resolved config and where each value came from")
+    p.add_argument("stage", choices=STAGES)
+    p.add_argument("--config", help="the stage's YAML config (default: pipelines/<stage>.yaml)")
     _add_run_options(p)
     p = sub.add_parser("deps", help="print Makefile dependencies of every stage (used by the Makefile)")
     p.add_argument("--config-dir", default="pipelines")
@@ -94,6 +99,13 @@ def _print_deps(config_dir: Path, data_root: str | None) -> None:
     print(f"{deps_file}: {spell(sorted(all_folders))}")
 
 
+def _print_config(cfg: StageConfig) -> None:
+    rows = [(key, json.dumps(value, default=str), where) for key, value, where in cfg.resolved()]
+    width = max(len(k) + len(v) for k, v, _ in rows) + 3
+    for key, value, where in rows:
+        print(f"{key} = {value}".ljust(width) + f"  # {where}")
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
     parser = build_parser()
@@ -104,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "tool", None):
             return int(args.tool.main(args) or 0)
+        if args.command == "config":
+            config = args.config or f"pipelines/{args.stage}.yaml"
+            _print_config(StageConfig.load(args.stage, config, args.data_root, _overrides(args)))
+            return 0
         if args.command == "deps":
             _print_deps(Path(args.config_dir), args.data_root)
             return 0
@@ -116,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         run_stage(cfg, force=args.force)
         return 0
     except (ConfigError, FileNotFoundError, RuntimeError) as e:
-        print(f"proofpile {args.command}: error: {e}", file=sys.stderr)
+        name = args.stage if args.command == "config" else args.command
+        print(f"proofpile {name}: error: {e}", file=sys.stderr)
         return 1
 
 

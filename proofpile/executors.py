@@ -34,9 +34,9 @@ from datatrove.executor.slurm import SlurmPipelineExecutor
 from datatrove.pipeline.readers.base import BaseReader
 from datatrove.utils.stats import PipelineStats
 
+from proofpile.config import EXECUTOR_KINDS as KINDS
 from proofpile.config import ConfigError, StageConfig
 
-KINDS = ("local", "spark", "ray", "slurm")
 
 
 def merge_rank_stats(executor: PipelineExecutor) -> PipelineStats:
@@ -122,15 +122,15 @@ def _show_progress(pipeline: list) -> None:
 def build_executor(cfg: StageConfig, pipeline: list, logging_dir: str, tasks: int | None = None,
                    workers: int | None = None) -> PipelineExecutor:
     ex = cfg.executor
-    kind = ex.get("kind", "local")
-    tasks = int(tasks or ex.get("tasks", 1))
-    workers = int(workers or ex.get("workers", min(tasks, 2)))
-    if ex.get("progress"):
+    kind = ex.kind
+    tasks = tasks or ex.tasks
+    workers = workers or ex.workers or min(tasks, 2)
+    if ex.progress:
         _show_progress(pipeline)
-    options = dict(ex.get(kind) or {})
+    options = ex.options()
     if kind == "local":
         return LocalExecutor(pipeline, tasks=tasks, workers=min(workers, tasks), logging_dir=logging_dir,
-                             start_method=ex.get("start_method", "forkserver"))
+                             start_method=ex.start_method)
     if kind == "spark":
         from proofpile.spark import SparkPipelineExecutor
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import yaml
 
 from proofpile.contract import SUBSETS, iter_lines
-from proofpile.config import ConfigError, StageConfig
+from proofpile.config import ConfigError, common_config
 
 SPLITS = ("train", "validation", "test")
 WHAT = ("documents", "arrow", "both")
@@ -320,7 +320,7 @@ def main(args) -> int:
         if args.data_root:
             root = Path(args.data_root).resolve()
         else:
-            root = StageConfig.load("publish", args.config).data_root
+            root = common_config(args.config)[4]
         plan = make_plan(root, args.repo_id, args.what)
     except (ConfigError, ValueError) as e:
         print(f"proofpile publish: error: {e}", file=sys.stderr)

@@ -4,8 +4,9 @@ A stage module (``proofpile/stages/<name>.py``) declares
 
 - ``UPSTREAM``: the stages whose outputs it reads;
 - ``OUTPUTS``: the folders under the data root it owns;
-- ``inputs(cfg) -> list[str]``: local files or folders outside the data root it reads (samples, filter lists,
-  models, benchmark sets), so that a change to one of them reruns it;
+- ``Config``: its config section's typed model (``proofpile.config.Section``); the files and folders its
+  path-typed fields name are its inputs (samples, filter lists, models, benchmark sets): a change to one reruns it;
+- optionally ``more_inputs(cfg) -> list[str]``: inputs no path field names (a tokenizer inside a package);
 - ``run(cfg)``: the work, usually ``run_pipeline(cfg, [reader, step, ..., writer])``.
 
 ``run_stage`` computes a fingerprint of everything a stage's outputs depend on: its config, the size and mtime of
@@ -32,8 +33,6 @@ from proofpile.config import StageConfig
 
 STAGES = ("web", "code", "arxiv", "proofsteps", "dedup", "decontam", "tokenize", "manifest", "report")
 PACKAGE_DIR = Path(__file__).resolve().parent
-# executor settings that do not change what a stage writes (tasks does: it fixes the shard layout)
-_EXECUTION_ONLY = ("kind", "workers", "spark", "ray", "slurm", "start_method", "progress")
 
 
 def stage_module(name: str) -> ModuleType:
@@ -66,10 +65,17 @@ def code_paths(name: str) -> list[str]:
     return [str(p) for p in paths if p.exists()]
 
 
+def inputs(cfg: StageConfig) -> list[str]:
+    """The local files and folders outside the data root a stage reads: its path-typed config fields, and what
+    its module's ``more_inputs`` adds."""
+    more = getattr(stage_module(cfg.stage), "more_inputs", None)
+    return cfg.input_paths() + (list(more(cfg)) if more else [])
+
+
 def dependency_paths(cfg: StageConfig) -> list[str]:
-    """The files and folders outside the data root a stage's outputs depend on: its config files, its declared
-    inputs and its code. Both make (``dependency_files``) and the fingerprint watch exactly these."""
-    return [str(f) for f in cfg.files] + list(stage_module(cfg.stage).inputs(cfg)) + code_paths(cfg.stage)
+    """The files and folders outside the data root a stage's outputs depend on: its config files, its inputs and
+    its code. Both make (``dependency_files``) and the fingerprint watch exactly these."""
+    return [str(f) for f in cfg.files] + inputs(cfg) + code_paths(cfg.stage)
 
 
 def dependency_files(cfg: StageConfig) -> tuple[list[str], list[str]]:
@@ -86,16 +92,15 @@ def dependency_files(cfg: StageConfig) -> tuple[list[str], list[str]]:
 
 def fingerprint(cfg: StageConfig) -> str:
     module = stage_module(cfg.stage)
-    executor = {k: v for k, v in cfg.executor.items() if k not in _EXECUTION_ONLY}
     upstream = {}
     for up in module.UPSTREAM:
         m = marker_path(cfg, up)
         upstream[up] = hashlib.sha256(m.read_bytes()).hexdigest() if m.exists() else None
     state = {
         "stage": cfg.stage,
-        "params": {k: v for k, v in cfg.params.items() if k != "executor"},
-        "common": {k: v for k, v in cfg.raw.items() if k not in STAGES and k not in ("executor", "data_root")},
-        "executor": executor,
+        "params": cfg.params.model_dump(mode="json"),
+        # of the executor settings only tasks changes what a stage writes: it fixes the shard layout
+        "tasks": cfg.executor.tasks,
         "files": [_walk(p) for p in dependency_paths(cfg)],
         "upstream": upstream,
     }

@@ -79,8 +79,8 @@ def test_missing_input_is_a_clear_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("section, message", [
-    ("  drop_apendix: true\n", "unknown keys"),
-    ("  limits: {max_membres: 3}\n", "unknown archive limits"),
+    ("  drop_apendix: true\n", "drop_apendix: unknown key in {config} (did you mean drop_appendix?)"),
+    ("  limits: {max_membres: 3}\n", "limits.max_membres: unknown key in {config} (did you mean max_members?)"),
     ("  inline: {depth: 3}\n", "depth"),
 ])
 def test_config_mistakes_are_clear_errors(tmp_path, capsys, section, message):
@@ -88,4 +88,4 @@ def test_config_mistakes_are_clear_errors(tmp_path, capsys, section, message):
     config.write_text(f"include: {PROJECT / 'pipelines/common.yaml'}\nbase_dir: {PROJECT}\n"
                       f"arxiv:\n  sources: [proofpile/samples/arxiv/arXiv_src_2301_001.tar]\n{section}")
     assert main(["arxiv", "--config", str(config), "--data-root", str(tmp_path / "root")]) == 1
-    assert message in capsys.readouterr().err
+    assert message.format(config=config) in capsys.readouterr().err

@@ -183,10 +183,10 @@ def test_nested_license_wins(tmp_path):
 
 
 def test_unknown_source_kind_is_a_clear_error(tmp_path):
-    from proofpile.stages.code import filter_steps
+    from proofpile.config import ConfigError
 
-    with pytest.raises(ValueError, match="kind must be"):
-        filter_steps(code_config(tmp_path, [{"kind": "ftp", "path": str(tmp_path)}]))
+    with pytest.raises(ConfigError, match="sources.0.kind: input should be 'dir', 'git' or 'parquet'"):
+        code_config(tmp_path, [{"kind": "ftp", "path": str(tmp_path)}])
 
 
 def test_missing_source_is_a_config_error(tmp_path):
@@ -221,7 +221,8 @@ def test_hub_source_offline_uses_the_cache_or_fails_clearly(tmp_path, monkeypatc
     import huggingface_hub
 
     from proofpile.config import ConfigError
-    from proofpile.stages.code import filter_steps, inputs
+    from proofpile.stage import inputs
+    from proofpile.stages.code import filter_steps
 
     source = [{"kind": "parquet", "hub": "bigcode/the-stack-smol", "data_dir": "data/python"}]
     cfg = code_config(tmp_path, source)

@@ -19,7 +19,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters import RegexFilter
 
 import proofpile.stage as stage_mod
-from proofpile.config import ConfigError, StageConfig
+from proofpile.config import ConfigError, ConfigPath, Section, StageConfig
 from proofpile.contract import ContractReader, ContractWriter, dumps
 from proofpile.executors import LocalExecutor, WaitingSlurmExecutor, build_executor
 from proofpile.stage import run_pipeline, run_stage
@@ -85,9 +85,17 @@ def make_inputs(folder: Path, files: int = 8, docs: int = 30) -> Path:
     return folder
 
 
+class ToyConfig(Section):
+    input: ConfigPath
+    sleep: float = 0
+    fail_flag: str | None = None
+    fail_rank: int = 0
+
+
 def toy_pipeline(cfg):
-    fail = [FailWhileFlagged(cfg.get("fail_flag"), cfg.get("fail_rank", 0))] if cfg.get("fail_flag") else []
-    return [ContractReader(cfg.param_path("input")), Slow(cfg.get("sleep", 0)), *fail, RegexFilter(r"DROPME"),
+    p = cfg.params
+    fail = [FailWhileFlagged(p.fail_flag, p.fail_rank)] if p.fail_flag else []
+    return [ContractReader(p.input), Slow(p.sleep), *fail, RegexFilter(r"DROPME"),
             Measure(), ContractWriter(cfg.stage_dir(), output_filename="${subset}/${rank}.jsonl.zst")]
 
 
@@ -95,7 +103,7 @@ def toy_module():
     m = types.ModuleType("toy")
     m.UPSTREAM = ()
     m.OUTPUTS = ("toy",)
-    m.inputs = lambda cfg: [cfg.param_path("input")]
+    m.Config = ToyConfig
     m.run = lambda cfg: run_pipeline(cfg, toy_pipeline(cfg))
     return m
 
@@ -124,15 +132,22 @@ def read_ids(folder: Path) -> list[str]:
 
 
 # -- tests -------------------------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def toy_stage(monkeypatch):
+    install_toy_stage(monkeypatch.setattr)
+
+
 def load(tmp_path, common_executor, **stage):
+    stage.setdefault("input", "in")
     (tmp_path / "common.yaml").write_text(f"data_root: root\nexecutor: {json.dumps(common_executor)}\n")
     (tmp_path / "toy.yaml").write_text(f"include: common.yaml\ntoy: {json.dumps(stage)}\n")
     return StageConfig.load("toy", tmp_path / "toy.yaml")
 
 
-def test_stage_executor_overrides_common(tmp_path):
+def test_stage_executor_overrides_common(tmp_path, monkeypatch):
+    install_toy_stage(monkeypatch.setattr)
     cfg = load(tmp_path, {"kind": "local", "tasks": 4, "workers": 2}, executor={"kind": "spark", "workers": 1})
-    assert cfg.executor == {"kind": "spark", "tasks": 4, "workers": 1}
+    assert (cfg.executor.kind, cfg.executor.tasks, cfg.executor.workers) == ("spark", 4, 1)
 
 
 def test_local_runs_every_rank_and_stats_count_resumed_ranks(tmp_path, monkeypatch):
@@ -163,8 +178,8 @@ def test_progress_knob_turns_on_reader_progress(tmp_path):
 
 
 def test_unknown_kind_and_missing_ray_are_clear_errors(tmp_path):
-    with pytest.raises(ConfigError, match="known: local, spark, ray, slurm"):
-        build_executor(load(tmp_path, {"kind": "dask"}), [], str(tmp_path / "logs"))
+    with pytest.raises(ConfigError, match="executor.kind: input should be 'local', 'spark', 'ray' or 'slurm'"):
+        load(tmp_path, {"kind": "dask"})
     try:
         import ray  # noqa: F401
 

@@ -80,7 +80,7 @@ def test_config_mistakes_are_clear_errors(tmp_path, capsys):
     base = f"include: {PROJECT / 'pipelines/common.yaml'}\nbase_dir: {PROJECT}\nproofsteps:\n"
     config.write_text(base + "  lean_infotrees: [proofpile/samples/proofsteps/lean]\n")
     assert main(["proofsteps", "--config", str(config), "--data-root", str(tmp_path / "r1")]) == 1
-    assert "unknown keys ['lean_infotrees']" in capsys.readouterr().err
+    assert f"lean_infotrees: unknown key in {config} (did you mean lean_infotree?)" in capsys.readouterr().err
     config.write_text(base + "  isabelle_pisa: [no/such/folder]\n")
     assert main(["proofsteps", "--config", str(config), "--data-root", str(tmp_path / "r2")]) == 1
     assert "input not found" in capsys.readouterr().err

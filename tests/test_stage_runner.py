@@ -9,7 +9,7 @@ from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
 import proofpile.stage as stage_mod
-from proofpile.config import StageConfig
+from proofpile.config import ConfigPath, Section, StageConfig
 from proofpile.contract import ContractReader, ContractWriter
 from proofpile.stage import marker_path, run_pipeline, run_stage
 
@@ -41,15 +41,20 @@ class Upper(PipelineStep):
             yield doc
 
 
+class ToyConfig(Section):
+    input: ConfigPath
+    suffix: str
+
+
 def toy_module(runs):
     m = types.ModuleType("toy")
     m.UPSTREAM = ()
     m.OUTPUTS = ("toy",)
-    m.inputs = lambda cfg: [cfg.param_path("input")]
+    m.Config = ToyConfig
 
     def run(cfg):
-        runs.append(cfg.params["suffix"])
-        run_pipeline(cfg, [LinesReader(cfg.param_path("input")), Upper(cfg.params["suffix"]),
+        runs.append(cfg.params.suffix)
+        run_pipeline(cfg, [LinesReader(cfg.params.input), Upper(cfg.params.suffix),
                            ContractWriter(cfg.stage_dir())])
 
     m.run = run

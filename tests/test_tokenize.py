@@ -211,7 +211,7 @@ def test_stage_writes_arrow_shards_per_subset_and_split(tmp_path):
                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)}
     assert visible == {e["path"] for e in stats["shards"]} | {STATS_FILE}
     assert not list(folder.rglob("*.tmp-*"))
-    assert cfg.params["shard_tokens"] == 2000
+    assert cfg.params.shard_tokens == 2000
 
 
 def test_stage_is_deterministic(tmp_path):

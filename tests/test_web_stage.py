@@ -13,7 +13,8 @@ import zstandard
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from proofpile.config import StageConfig
+from proofpile.config import ConfigError, StageConfig
+from proofpile.stage import inputs
 from proofpile.stages import web as web_stage
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -107,13 +108,11 @@ def test_demo_warc_is_reproducible():
 
 
 def test_config_errors(tmp_path):
-    cfg = StageConfig.load("web", CONFIG, data_root=tmp_path, overrides={"web": {"warcs": None}})
-    with pytest.raises(Exception, match="warcs"):
-        web_stage.build_reader(cfg)
-    cfg = StageConfig.load("web", CONFIG, data_root=tmp_path,
-                           overrides={"web": {"warcs": None, "paths_file": "x/warc.paths.gz"}})
-    with pytest.raises(Exception, match="base_url"):
-        web_stage.build_reader(cfg)
+    with pytest.raises(ConfigError, match="warcs"):
+        StageConfig.load("web", CONFIG, data_root=tmp_path, overrides={"web": {"warcs": None}})
+    with pytest.raises(ConfigError, match="base_url"):
+        StageConfig.load("web", CONFIG, data_root=tmp_path,
+                         overrides={"web": {"warcs": None, "paths_file": "x/warc.paths.gz"}})
     cfg = StageConfig.load("web", CONFIG, data_root=tmp_path, overrides={"web": {"mathscore": {"model": "nope-v1.bin"}}})
     with pytest.raises(FileNotFoundError):
         web_stage.mathscore_model(cfg)
@@ -121,7 +120,7 @@ def test_config_errors(tmp_path):
 
 def test_inputs_list_the_local_files_the_stage_reads(tmp_path):
     cfg = StageConfig.load("web", CONFIG, data_root=tmp_path)
-    got = {os.path.relpath(p, PROJECT) for p in web_stage.inputs(cfg)}
+    got = {os.path.relpath(p, PROJECT) for p in inputs(cfg)}
     assert got == {"proofpile/samples/web", "filters/web/url-blocklist.txt", "filters/web/math-markers.txt",
                    "filters/web/latex-commands.txt", "filters/web/mathscore-train.jsonl",
                    "filters/web/boilerplate-lines.txt", "filters/web/boilerplate-patterns.txt",

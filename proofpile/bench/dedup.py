@@ -21,14 +21,13 @@ from proofpile.config import StageConfig
 from proofpile.dedup.evaluate import lsh_pairs, planted_corpus, precision_recall, shingle_sets, true_pairs
 from proofpile.dedup.steps import MathMinhashSignature, MathWordTokenizer
 from proofpile.dedup.text import words
-from proofpile.stages.dedup import minhash_config, params
+from proofpile.stages.dedup import minhash_config
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def _stage_params() -> dict:
-    cfg = StageConfig.load("dedup", PROJECT / "pipelines" / "dedup.yaml", data_root="/nonexistent")
-    return params(cfg)
+def _stage_params():
+    return StageConfig.load("dedup", PROJECT / "pipelines" / "dedup.yaml", data_root="/nonexistent").params
 
 
 def run(workdir: Path) -> list[dict]:

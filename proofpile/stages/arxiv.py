@@ -8,13 +8,13 @@ Writes <data_root>/arxiv/*.jsonl.zst with meta.subset = "arxiv" and the arXiv id
 
 from __future__ import annotations
 
-import os
+from pydantic import Field, NonNegativeInt
 
 from proofpile.arxiv.archive import Limits
 from proofpile.arxiv.clean import ArxivBodyFilter, LatexMacroExpander, load_cleaning
 from proofpile.arxiv.latex import InlineLimits
 from proofpile.arxiv.readers import ArxivSourceReader, RedPajamaArxivReader
-from proofpile.config import ConfigError, StageConfig
+from proofpile.config import ConfigError, ConfigPath, Section, StageConfig, folder_and_glob
 from proofpile.contract import ContractWriter
 from proofpile.stage import run_pipeline
 
@@ -22,51 +22,41 @@ UPSTREAM = ()
 OUTPUTS = ("arxiv",)
 
 
-def inputs(cfg: StageConfig) -> list[str]:
-    files = cfg.paths("sources") + cfg.paths("redpajama")
-    for key in ("cleaning", "license_file"):
-        if cfg.get(key):
-            files.append(cfg.param_path(key))
-    return files
-
-
-def folder_and_glob(path: str) -> tuple[str, str | None]:
-    """A reader's data folder and glob for a configured input: a folder is read whole, a file alone."""
-    if "://" not in path and not os.path.exists(path):
-        raise ConfigError(f"arxiv: input not found: {path}")
-    if os.path.isfile(path):
-        return os.path.dirname(path) or ".", os.path.basename(path)
-    return path, None
-
-
-KNOWN_KEYS = {"sources", "redpajama", "license_file", "cleaning", "drop_appendix", "drop_bibliography",
-              "keep_abstract", "require_section", "min_chars", "limits", "inline", "executor"}
+class Config(Section):
+    sources: list[ConfigPath] = []  # bulk tars of per-paper .gz files, per-paper .gz files, or folders of them
+    redpajama: list[ConfigPath] = []  # RedPajama-style arXiv jsonl, plain/.gz/.zst, files or folders
+    license_file: ConfigPath | None = None  # jsonl of {"id", "license"} (arXiv's OAI metadata) -> meta.license
+    cleaning: ConfigPath | None = "filters/arxiv/cleaning.yaml"
+    # the cleaning switches; null: as the cleaning file (or TrimRules) says
+    drop_appendix: bool | None = None
+    drop_bibliography: bool | None = None
+    keep_abstract: bool | None = None
+    require_section: bool | None = None  # true: drop papers without a sectioning command, like RedPajama
+    min_chars: NonNegativeInt = 200
+    limits: Limits = Field(default_factory=Limits)  # caps per paper and per bulk tar (untrusted archives)
+    inline: InlineLimits = Field(default_factory=InlineLimits)
 
 
 def run(cfg: StageConfig) -> None:
-    unknown = set(cfg.params) - KNOWN_KEYS
-    if unknown:
-        raise ConfigError(f"arxiv: unknown keys {sorted(unknown)} (known: {sorted(KNOWN_KEYS)})")
+    p = cfg.params
     try:
-        limits = Limits.from_config(cfg.get("limits"))
-        inline = InlineLimits(**(cfg.get("inline") or {}))
-        rules, protected = load_cleaning(cfg.param_path("cleaning"), **{
-            k: cfg.get(k) for k in ("drop_appendix", "drop_bibliography", "keep_abstract", "require_section")})
+        rules, protected = load_cleaning(p.cleaning, drop_appendix=p.drop_appendix,
+                                         drop_bibliography=p.drop_bibliography, keep_abstract=p.keep_abstract,
+                                         require_section=p.require_section)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"arxiv: {e}") from None
     readers = []
-    license_file = cfg.param_path("license_file")
-    for path in cfg.paths("sources"):
+    for path in p.sources:
         folder, glob = folder_and_glob(path)
-        readers.append(ArxivSourceReader(folder, glob_pattern=glob, limits=limits, inline_limits=inline,
-                                         license_file=license_file))
-    for path in cfg.paths("redpajama"):
+        readers.append(ArxivSourceReader(folder, glob_pattern=glob, limits=p.limits, inline_limits=p.inline,
+                                         license_file=p.license_file))
+    for path in p.redpajama:
         folder, glob = folder_and_glob(path)
         readers.append(RedPajamaArxivReader(folder, glob_pattern=glob))
     if not readers:
         raise ConfigError("arxiv: configure `sources` (arXiv tars/.gz) or `redpajama` (jsonl) inputs")
     run_pipeline(cfg, readers + [
         LatexMacroExpander(protected_commands=protected),
-        ArxivBodyFilter(rules, min_chars=int(cfg.get("min_chars", 200))),
+        ArxivBodyFilter(rules, min_chars=p.min_chars),
         ContractWriter(cfg.stage_dir()),
     ])

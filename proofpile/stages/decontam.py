@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from proofpile.config import ConfigError, StageConfig
+from pydantic import PositiveInt, model_validator
+
+from proofpile.config import ConfigError, ConfigPath, Fraction, Section, StageConfig, section
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.decontam.benchmarks import parse_benchmarks
 from proofpile.decontam.ngrams import NGramDecontamination, build_index, read_hits
@@ -24,60 +26,71 @@ from proofpile.stage import PACKAGE_DIR, atomic_write, run_pipeline, step_totals
 
 UPSTREAM = ("dedup",)
 OUTPUTS = ("decontam",)
-DEFAULTS = {
-    "benchmarks": "filters/decontam/benchmarks.yaml",
-    "n": 13,
-    "report_n": 30,
-    "splits": {"seed": 0, "validation": 0.005, "test": 0.005},
-}
 
 
-def params(cfg: StageConfig) -> dict:
-    p = {**DEFAULTS, **{k: v for k, v in cfg.params.items() if k != "executor"}}
-    unknown = set(p) - set(DEFAULTS)
-    if unknown:
-        raise ConfigError(f"decontam: unknown keys {sorted(unknown)} (known: {sorted(DEFAULTS)})")
-    for key in ("n", "report_n"):
-        if p[key] is not None and (not isinstance(p[key], int) or p[key] < 1):
-            raise ConfigError(f"decontam: {key} must be a positive integer, got {p[key]!r}")
-    splits = {**DEFAULTS["splits"], **(p["splits"] or {})}
-    if set(splits) - {"seed", "validation", "test", "per_subset"}:
-        raise ConfigError(f"decontam: splits takes seed, validation, test, per_subset; got {sorted(splits)}")
-    p["splits"] = splits
-    p["benchmarks"] = parse_benchmarks(p["benchmarks"], cfg.path)
-    return p
+class SubsetFractions(Section):
+    validation: Fraction | None = None  # null: the default fraction
+    test: Fraction | None = None
 
 
-def inputs(cfg: StageConfig) -> list[str]:
-    value = cfg.get("benchmarks", DEFAULTS["benchmarks"])
-    files = [cfg.path(value)] if isinstance(value, str) else []
+class Splits(Section):
+    """split = f(hash(seed, id)): stable when documents are added."""
+
+    seed: int = 0
+    validation: Fraction = 0.005
+    test: Fraction = 0.005
+    per_subset: dict[str, SubsetFractions] = {}  # {arxiv: {validation: 0.01, test: 0.01}}
+
+    @model_validator(mode="after")
+    def _fractions_fit(self):
+        for subset, f in {"*": self, **self.per_subset}.items():
+            v = self.validation if f.validation is None else f.validation
+            t = self.test if f.test is None else f.test
+            if v + t > 1:
+                raise ValueError(f"split fractions of {subset}: validation {v} + test {t} is more than 1")
+        return self
+
+
+class Config(Section):
+    # a YAML file holding a list of {name, path, fields}, or that list inline
+    benchmarks: ConfigPath | list[dict] = "filters/decontam/benchmarks.yaml"
+    n: PositiveInt = 13  # drop a document sharing one n-gram of normalised words with a benchmark item
+    report_n: PositiveInt | None = 30  # also report overlaps at this n (Llemma's 30-gram check)
+    splits: Splits = section()
+
+
+def benchmarks(cfg: StageConfig):
+    return parse_benchmarks(cfg.params.benchmarks, cfg.path)
+
+
+def more_inputs(cfg: StageConfig) -> list[str]:
     try:
-        files += [b.path for b in parse_benchmarks(value, cfg.path) if not b.path.startswith("hf://")]
+        files = [b.path for b in benchmarks(cfg) if not b.path.startswith("hf://")]
     except ConfigError:
-        pass  # reported by run()
+        files = []  # reported by run()
     # the word normalisation is shared with dedup
     return files + [str(PACKAGE_DIR / "dedup" / "text.py")]
 
 
 def run(cfg: StageConfig) -> None:
-    p = params(cfg)
+    p = cfg.params
     logs = Path(cfg.logs_dir())
     index, hits = str(logs / "index"), str(logs / "hits")
-    sizes = sorted({p["n"], p["report_n"]} - {None})
-    summary = build_index(p["benchmarks"], sizes, index)
-    splits = p["splits"]
+    sizes = sorted({p.n, p.report_n} - {None})
+    summary = build_index(benchmarks(cfg), sizes, index)
+    splits = p.splits
     src = cfg.out("dedup")
     # a reader without files would fail its task: no shards upstream is an empty input
     has_shards = any(Path(src).glob(f"*/*{SHARD_SUFFIX}"))
     reader = [ContractReader(src, glob_pattern=f"*/*{SHARD_SUFFIX}")] if has_shards else []
     run_pipeline(cfg, reader + [
-        NGramDecontamination(index, hits, n=p["n"], report_n=p["report_n"]),
-        SplitAssigner(seed=splits["seed"], validation=splits["validation"], test=splits["test"],
-                      per_subset=splits.get("per_subset")),
+        NGramDecontamination(index, hits, n=p.n, report_n=p.report_n),
+        SplitAssigner(seed=splits.seed, validation=splits.validation, test=splits.test,
+                      per_subset={k: v.model_dump(exclude_none=True) for k, v in splits.per_subset.items()}),
         ContractWriter(cfg.stage_dir(), output_filename="${subset}/${split}/${rank}" + SHARD_SUFFIX),
     ], name="filter")
     stats = step_totals(logs / "filter" / "stats.json").get(NGramDecontamination.name, {})
-    report = build_report(read_hits(hits), p["n"], p["report_n"], summary, stats)
+    report = build_report(read_hits(hits), p.n, p.report_n, summary, stats)
     out = Path(cfg.stage_dir())
     atomic_write(out / "report.json", json.dumps(report, indent=1, ensure_ascii=False).encode())
     atomic_write(out / "report.md", markdown(report).encode())

@@ -3,7 +3,7 @@
 Reads the documents of web/, code/, arxiv/ and proofsteps/ and writes dedup/<subset>/ (subset from meta.subset).
 Three datatrove pipelines, each with its own logging dir under logs/dedup/ (``proofpile.dedup.steps``):
 
-1. signatures  read -> check subset -> exact hash, MinHash band keys, shingle set and id of each document
+1. signatures  read -> check subset -> exact hash, MinHash band keys, shingles and id of each document
 2. clusters    exact-equal or LSH + exact-Jaccard-verified pairs -> clusters; the smallest id of each stays
 3. filter      read -> check subset -> drop the others -> write dedup/<subset>/
 
@@ -18,8 +18,9 @@ from pathlib import Path
 
 from datatrove.pipeline.dedup import MinhashConfig
 from datatrove.utils.hashing import HashConfig
+from pydantic import Field, PositiveInt
 
-from proofpile.config import ConfigError, StageConfig
+from proofpile.config import Section, StageConfig
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.dedup.steps import (
     DuplicateFilter,
@@ -34,40 +35,23 @@ from proofpile.stage import atomic_write, run_pipeline, step_totals
 
 UPSTREAM = ("web", "code", "arxiv", "proofsteps")
 OUTPUTS = ("dedup",)
-DEFAULTS = {
-    "exact": True,
-    "near": True,
-    "across_subsets": False,
-    "n_grams": 5,
-    "num_buckets": 20,
-    "hashes_per_bucket": 6,
-    "seed": 1,
-    "verify_jaccard": 0.8,
-}
 
 
-def inputs(cfg: StageConfig) -> list[str]:
-    return []
+class Config(Section):
+    exact: bool = True  # drop documents whose text is identical to another's (content hash)
+    near: bool = True  # MinHash near-duplicate removal
+    across_subsets: bool = False  # false: a document is only compared with documents of its own meta.subset
+    n_grams: PositiveInt = 5
+    num_buckets: PositiveInt = 20
+    hashes_per_bucket: PositiveInt = 6
+    seed: int = 1
+    # pairs below this exact Jaccard similarity are not duplicates; null: trust LSH alone
+    verify_jaccard: float | None = Field(0.8, gt=0, le=1)
 
 
-def params(cfg: StageConfig) -> dict:
-    p = {**DEFAULTS, **{k: v for k, v in cfg.params.items() if k != "executor"}}
-    unknown = set(p) - set(DEFAULTS)
-    if unknown:
-        raise ConfigError(f"dedup: unknown keys {sorted(unknown)} (known: {sorted(DEFAULTS)})")
-    v = p["verify_jaccard"]
-    if v is not None and not 0 < float(v) <= 1:
-        raise ConfigError(f"dedup: verify_jaccard must be in (0, 1] or null, got {v!r}")
-    for key in ("n_grams", "num_buckets", "hashes_per_bucket"):
-        if not isinstance(p[key], int) or p[key] < 1:
-            raise ConfigError(f"dedup: {key} must be a positive integer, got {p[key]!r}")
-    return p
-
-
-def minhash_config(p: dict) -> MinhashConfig:
-    return MinhashConfig(n_grams=p["n_grams"], num_buckets=p["num_buckets"],
-                         hashes_per_bucket=p["hashes_per_bucket"], seed=p["seed"],
-                         hash_config=HashConfig(precision=64, hash_fc="xxhash"))
+def minhash_config(p: Config) -> MinhashConfig:
+    return MinhashConfig(n_grams=p.n_grams, num_buckets=p.num_buckets, hashes_per_bucket=p.hashes_per_bucket,
+                         seed=p.seed, hash_config=HashConfig(precision=64, hash_fc="xxhash"))
 
 
 def readers(cfg: StageConfig) -> list:
@@ -78,16 +62,15 @@ def readers(cfg: StageConfig) -> list:
 
 
 def run(cfg: StageConfig) -> None:
-    p = params(cfg)
+    p = cfg.params
     work = os.path.join(cfg.logs_dir(), "work")
-    signer = MathMinhashSignature(f"{work}/unused", minhash_config(p)) if p["near"] else None
-    checked = readers(cfg) + [SubsetCheck()]
-    run_pipeline(cfg, checked + [DuplicateSignatures(
-        f"{work}/signatures", document_text if p["across_subsets"] else subset_and_text, signer,
-        within_subsets=not p["across_subsets"])], name="1-signatures")
+    signer = MathMinhashSignature(f"{work}/unused", minhash_config(p)) if p.near else None
+    run_pipeline(cfg, readers(cfg) + [SubsetCheck(), DuplicateSignatures(
+        f"{work}/signatures", document_text if p.across_subsets else subset_and_text, signer,
+        within_subsets=not p.across_subsets)], name="1-signatures")
     # one task in this process: no workers to start for the one step that sees every document
-    run_pipeline(cfg, [FindDuplicates(f"{work}/signatures", f"{work}/remove", exact=p["exact"], near=p["near"],
-                                      verify_jaccard=p["verify_jaccard"])], name="2-clusters", tasks=1, workers=1)
+    run_pipeline(cfg, [FindDuplicates(f"{work}/signatures", f"{work}/remove", exact=p.exact, near=p.near,
+                                      verify_jaccard=p.verify_jaccard)], name="2-clusters", tasks=1, workers=1)
     run_pipeline(cfg, readers(cfg) + [SubsetCheck(), DuplicateFilter(f"{work}/remove"), ContractWriter(
         cfg.stage_dir(), output_filename="${subset}/${rank}" + SHARD_SUFFIX)], name="3-filter")
     atomic_write(Path(cfg.stage_dir()) / "summary.json", json.dumps(summary(cfg), indent=1).encode())
@@ -106,7 +89,7 @@ def summary(cfg: StageConfig) -> dict:
         "dropped_near_duplicates": dropped.get("dropped_near_duplicate", 0),
         "documents_out": {k.split("/")[0]: v for k, v in sorted(writer.items()) if k.endswith(SHARD_SUFFIX)},
     }
-    clusters = step_totals(logs / "2-clusters" / "stats.json").get(FindDuplicates.name, {})
-    if params(cfg)["near"]:
+    if cfg.params.near:
+        clusters = step_totals(logs / "2-clusters" / "stats.json").get(FindDuplicates.name, {})
         out["lsh_pairs"] = {k: clusters.get(k, 0) for k in ("candidate_pairs", "verified_pairs", "rejected_pairs")}
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from proofpile.config import ConfigError, StageConfig
+from proofpile.config import ConfigError, ConfigPath, Section, StageConfig, folder_and_glob
 from proofpile.contract import ContractWriter
 from proofpile.proofsteps.assemble import LeanFileAssembler
 from proofpile.proofsteps.hygiene import BenchmarkHygieneFilter
@@ -27,31 +27,28 @@ READERS = {
 }
 
 
-def inputs(cfg: StageConfig) -> list[str]:
-    files = [p for key in READERS for p in cfg.paths(key)]
-    if cfg.get("benchmark_lists"):
-        files.append(cfg.param_path("benchmark_lists"))
-    return files
+class Config(Section):
+    lean_proofstep_text: list[ConfigPath] = []  # `lake exe training_data --proofstep` outputs, files or folders
+    lean_infotree: list[ConfigPath] = []  # Lean 4 InfoTree JSON exports, files or folders
+    isabelle_pisa: list[ConfigPath] = []  # PISA *.thy_output.json extractions, files or folders
+    # held-out benchmark theorem lists (<bench>.names.txt, <bench>.statements.txt); null keeps everything
+    benchmark_lists: ConfigPath | None = "filters/proofsteps"
 
 
 def run(cfg: StageConfig) -> None:
-    unknown = set(cfg.params) - set(READERS) - {"benchmark_lists", "executor"}
-    if unknown:
-        raise ConfigError(f"proofsteps: unknown keys {sorted(unknown)}")
     readers = []
     for key, (reader, folder_glob) in READERS.items():
-        for path in cfg.paths(key):
-            if not os.path.exists(path):
-                raise ConfigError(f"proofsteps: {key} input not found: {path}")
-            if os.path.isfile(path):
-                readers.append(reader(os.path.dirname(path), glob_pattern=os.path.basename(path)))
-            else:
-                readers.append(reader(path, glob_pattern=folder_glob))
+        for path in getattr(cfg.params, key):
+            try:
+                folder, pattern = folder_and_glob(path, folder_glob)
+            except ConfigError as e:
+                raise ConfigError(f"proofsteps.{key}: {e}") from None
+            readers.append(reader(folder, glob_pattern=pattern))
     if not readers:
         raise ConfigError(f"proofsteps: configure at least one of {', '.join(READERS)}")
     steps = []
-    if cfg.get("benchmark_lists"):
-        lists = cfg.param_path("benchmark_lists")
+    lists = cfg.params.benchmark_lists
+    if lists:
         if not os.path.isdir(lists):
             raise ConfigError(f"proofsteps: benchmark_lists folder not found: {lists}")
         steps.append(BenchmarkHygieneFilter(lists))

@@ -11,7 +11,9 @@ reads token counts from ``tokenized/<tokenizer-id>/stats.json`` and ``manifests/
 
 from pathlib import Path
 
-from proofpile.config import StageConfig
+from pydantic import NonNegativeInt
+
+from proofpile.config import Section, StageConfig
 from proofpile.report import PROFILE_DIR, CorpusProfile, ProfileReader, collect, documents_folder, render_text, \
     write_report
 from proofpile.stage import run_pipeline
@@ -20,8 +22,8 @@ UPSTREAM = ("manifest",)
 OUTPUTS = ("reports",)
 
 
-def inputs(cfg: StageConfig) -> list[str]:
-    return []
+class Config(Section):
+    top_domains: NonNegativeInt = 25  # web domains listed (from meta.url of open-web-math documents)
 
 
 def run(cfg: StageConfig) -> None:
@@ -32,6 +34,6 @@ def run(cfg: StageConfig) -> None:
         # one pipeline per documents folder; its ranks write rank-NNNNN.json under their own sub-folder
         run_pipeline(cfg, [ProfileReader(str(folder), glob_pattern="**/*.jsonl.zst"),
                            CorpusProfile(str(profile / f"{i:02d}-{folder.name}"))], name=f"profile-{folder.name}")
-    report = collect(cfg.data_root, profile, top_domains=int(cfg.get("top_domains", 25)))
+    report = collect(cfg.data_root, profile, top_domains=cfg.params.top_domains)
     write_report(report, reports)
     print(render_text(report), end="")

