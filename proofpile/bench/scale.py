@@ -201,11 +201,13 @@ def run_child(what: str, root: Path, *args: str, profile: Path | None = None) ->
         cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--rate", "50",
                "--subprocesses", "--output", str(profile), "--"] + cmd
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1"}
+    start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=PROJECT)
+    wall = time.perf_counter() - start
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("SCALE-RESULT ")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"{what} at {root} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1].split(" ", 1)[1])
+    return {**json.loads(lines[-1].split(" ", 1)[1]), "process_seconds": wall}
 
 
 def profile_summary(raw: Path, top: int = 12) -> dict:
@@ -433,9 +435,10 @@ def _peers(workdir: Path, measured: dict, inputs: dict, groups_at: dict) -> list
                           ours=ours_recall, datatrove=peer_recall,
                           ours_peak_rss_mb=round(ours["peak_rss_mb"], 1),
                           datatrove_peak_rss_mb=round(peer["peak_rss_mb"], 1)))
-    figures.append(figure("dedup_fixed_cost_s", fixed["seconds"], "s",
-                          "the dedup stage on 20 documents (the demo's executor: 2 tasks, 2 workers)",
-                          goal="< 5", peak_rss_mb=round(fixed["peak_rss_mb"], 1)))
+    figures.append(figure("dedup_fixed_cost_s", fixed["process_seconds"], "s",
+                          "the dedup stage on 20 documents in one shard (the demo's executor: 2 tasks, 2 workers), "
+                          "from starting Python to its exit", goal="< 5", stage_seconds=round(fixed["seconds"], 2),
+                          peak_rss_mb=round(fixed["peak_rss_mb"], 1)))
     build_datatrove_index(workdir / "peer-decontam" / "index")
     for stage, name, baseline in (
             ("decontam", "scale_decontam_vs_datatrove", "datatrove NGramsDecontFilter (13-grams, same benchmarks)"),

@@ -65,14 +65,17 @@ def run(cfg: StageConfig) -> None:
     p = cfg.params
     work = os.path.join(cfg.logs_dir(), "work")
     signer = MathMinhashSignature(f"{work}/unused", minhash_config(p)) if p.near else None
+    # a rank reads whole files: no more workers than files to start (a tiny input is read in this process)
+    files = sum(1 for up in UPSTREAM for _ in Path(cfg.out(up)).glob(f"**/*{SHARD_SUFFIX}"))
+    workers = max(1, min(cfg.executor.ranks_at_once, files))
     run_pipeline(cfg, readers(cfg) + [SubsetCheck(), DuplicateSignatures(
         f"{work}/signatures", document_text if p.across_subsets else subset_and_text, signer,
-        within_subsets=not p.across_subsets)], name="1-signatures")
+        within_subsets=not p.across_subsets)], name="1-signatures", workers=workers)
     # one task in this process: no workers to start for the one step that sees every document
     run_pipeline(cfg, [FindDuplicates(f"{work}/signatures", f"{work}/remove", exact=p.exact, near=p.near,
                                       verify_jaccard=p.verify_jaccard)], name="2-clusters", tasks=1, workers=1)
     run_pipeline(cfg, readers(cfg) + [SubsetCheck(), DuplicateFilter(f"{work}/remove"), ContractWriter(
-        cfg.stage_dir(), output_filename="${subset}/${rank}" + SHARD_SUFFIX)], name="3-filter")
+        cfg.stage_dir(), output_filename="${subset}/${rank}" + SHARD_SUFFIX)], name="3-filter", workers=workers)
     atomic_write(Path(cfg.stage_dir()) / "summary.json", json.dumps(summary(cfg), indent=1).encode())
 
 
