@@ -16,6 +16,7 @@ shingles and signatures (``MathWordTokenizer`` plugs our words into it).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 
 import numpy as np
@@ -34,7 +35,7 @@ from proofpile.dedup.text import PRIME, WORD_PATTERN, fast_word_hashes, fmix64, 
 # the last of 64 bits dropped keep signature values below datatrove's 64-bit hash ceiling (the Mersenne prime
 # 2**61 - 1): its bucket reader stops at the first value above it
 _SIG_SHIFT = np.uint64(4)
-_FLUSH_DOCS = 8192
+_FLUSH_DOCS = 1024  # documents buffered per write: memory flat in the input size
 _CHUNK_ROWS = 1024  # shingles per block of the (shingles x permutations) product, to bound memory
 
 
@@ -327,16 +328,16 @@ class FindDuplicates(PipelineStep):
             column = np.concatenate([bands[r].reshape(-1, n_bands)[has[r], b] for r in ranks])
             first, other = _run_pairs(column, index)
             candidates.update(zip(np.minimum(first, other).tolist(), np.maximum(first, other).tolist()))
-        shingles = {r: (arrays[r].load("shingles", "<u4"), arrays[r].load("offsets", "<u8")) for r in ranks}
+        offsets = {r: arrays[r].load("offsets", "<u8") for r in ranks}
+        files = {r: self.input_folder.open(f"{r:05d}.shingles", "rb") for r in ranks}
 
-        sets: dict[int, np.ndarray] = {}
-
+        @functools.lru_cache(maxsize=1024)  # pairs come sorted: a document's set is reused from here
         def shingle_set(g: int) -> np.ndarray:
-            if g not in sets:
-                r, i = locate(g)
-                data, offsets = shingles[r]
-                sets[g] = np.unique(data[int(offsets[i]):int(offsets[i + 1])])
-            return sets[g]
+            # read, not memory-mapped: mapped pages of every candidate would stay in the RSS
+            r, i = locate(g)
+            start, end = int(offsets[r][i]), int(offsets[r][i + 1])
+            files[r].seek(4 * start)
+            return np.unique(np.frombuffer(files[r].read(4 * (end - start)), dtype="<u4"))
 
         for a, b in sorted(candidates):
             self.stat_update("candidate_pairs")
@@ -348,6 +349,8 @@ class FindDuplicates(PipelineStep):
                 join(a, b)
             else:
                 self.stat_update("rejected_pairs")
+        for f in files.values():
+            f.close()
 
 
 class DuplicateFilter(BaseFilter):
