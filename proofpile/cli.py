@@ -27,6 +27,7 @@ stages (each reads the previous stages' outputs under one data root):
 
 Run one stage:   proofpile code --config pipelines/code.yaml
 Run them all:    proofpile all --config-dir pipelines     (or `make all`, which also skips what is up to date)
+See a config:    proofpile config code                    (every key, its value and where the value came from)
 """
 
 
@@ -81,20 +82,28 @@ def _overrides(args) -> dict:
 
 
 def _print_deps(config_dir: Path, data_root: str | None) -> None:
-    """Make rules: each stage marker depends on its config files, inputs and code; the rules file itself depends on
-    the folders those were found in, so a new input file is seen. Targets are spelled as the Makefile spells them
-    ($(ROOT)/markers/<stage>.json), since make matches names, not files."""
+    """Make rules: the stage graph (each marker depends on its upstream stages' markers, from the stage modules'
+    UPSTREAM), a target per stage, and each marker's config files, inputs and code; the rules file itself depends
+    on the folders those were found in, so a new input file is seen. Targets are spelled as the Makefile spells
+    them ($(ROOT)/markers/<stage>.json), since make matches names, not files."""
 
     def spell(paths):
         return " ".join(os.path.relpath(f).replace(" ", "\\ ") for f in paths)
 
-    all_folders = set()
+    print("# written by `proofpile deps` from the stage modules (UPSTREAM, Config): do not edit")
+    print(f"STAGES := {' '.join(STAGES)}")
+    print(".PHONY: $(STAGES)")
+    all_folders, markers = set(), {}
     for name in STAGES:
         cfg = StageConfig.load(name, config_dir / f"{name}.yaml", data_root=data_root)
+        markers[name] = os.path.join(data_root, "markers", f"{name}.json") if data_root else \
+            os.path.relpath(marker_path(cfg))
         files, folders = dependency_files(cfg)
         all_folders.update(folders)
-        target = os.path.join(data_root, "markers", f"{name}.json") if data_root else os.path.relpath(marker_path(cfg))
-        print(f"{target}: {spell(files)}")
+        upstream = " ".join(markers[up] for up in stage_module(name).UPSTREAM)
+        print(f"{name}: {markers[name]}")
+        print(f"{markers[name]}: {upstream} {spell(files)}".replace(":  ", ": "))
+    print(f"all: {' '.join(markers.values())}")
     deps_file = os.path.join(data_root, "deps.mk") if data_root else os.path.relpath(cfg.data_root / "deps.mk")
     print(f"{deps_file}: {spell(sorted(all_folders))}")
 

@@ -22,14 +22,25 @@ import dataclasses
 import difflib
 import glob
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, ValidationError, \
-    ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    ValidationInfo,
+)
+
+from proofpile.names import STAGES
 
 URL_SCHEMES = ("http://", "https://", "s3://", "gs://", "hf://", "file://")
 DEFAULT = "default"
@@ -111,6 +122,8 @@ class Section(BaseModel):
     """A mapping in a stage config: unknown keys are errors, defaults are validated (so default paths resolve)."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True)
+    # top-level keys of common.yaml (COMMON_KEYS) this section takes when it does not set them itself
+    shared_keys: ClassVar[tuple[str, ...]] = ()
 
 
 def section(default: dict | None = None) -> Any:
@@ -245,12 +258,12 @@ def _field_types(model: type) -> dict[str, Any]:
 def known_keys(model: type, loc: tuple) -> list[str]:
     """The keys valid in the mapping at ``loc`` of ``model``."""
     for part in loc:
-        if isinstance(part, int):
-            continue
-        sub = _model_of(_field_types(model).get(part))
-        if sub is None:
+        fields = _field_types(model)
+        if part not in fields:
+            continue  # a list index or a dict key
+        model = _model_of(fields[part])
+        if model is None:
             return []
-        model = sub
     return list(_field_types(model))
 
 
@@ -261,35 +274,42 @@ def _where(origins: Origins, path: tuple, fallback: str) -> str:
     return fallback
 
 
+_UNION_TAG = re.compile(r"^(str|int|float|bool|none|[a-z-]+\[.*\])$")
+
+
 def _format_errors(error: ValidationError, model: type, prefix: tuple, origins: Origins, fallback: str,
-                   shown: str = "") -> str:
-    """One line per problem: ``key: what is wrong in <file> (what was expected / did you mean ...?)``."""
-    lines = []
+                   key_prefix: str) -> str:
+    """One line per problem: ``key: what is wrong in <file> (what was expected / did you mean ...?)``. The
+    alternatives of a union (``a path or a list``) make one line."""
+    lines: dict[tuple, list[str]] = {}
     for e in error.errors(include_url=False):
-        loc = tuple(e["loc"])
-        key = ".".join(str(p) for p in (shown, *loc) if p != "")
+        # pydantic names the member of a union it tried (``list[dict[any,any]]``) in the location: not a key
+        loc = tuple(p for p in e["loc"] if isinstance(p, int) or not _UNION_TAG.match(p) or
+                    p in known_keys(model, ()))
+        key = ".".join(str(p) for p in (key_prefix, *loc) if p != "")
         where = _where(origins, prefix + loc, fallback)
         if e["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             known = known_keys(model, loc[:-1])
             near = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
             hint = f"did you mean {near[0]}?" if near else f"known keys: {', '.join(known)}"
-            lines.append(f"{key}: unknown key in {where} ({hint})")
+            lines.setdefault((f"{key}: unknown key in {where} ({hint})",), [])
         elif e["type"] == "missing":
-            lines.append(f"{key}: required key missing in {where}")
+            lines.setdefault((f"{key}: required key missing in {where}",), [])
         else:
             msg = e["msg"].removeprefix("Value error, ")
-            msg = msg[0].lower() + msg[1:]
             got = f", got {e['input']!r}" if loc else ""
-            lines.append(f"{key or 'config'}: {msg}{got} in {where}")
-    return "\n".join(lines)
+            lines.setdefault((f"{key or prefix[0]}: ", f"{got} in {where}"), []).append(msg[0].lower() + msg[1:])
+    return "\n".join(line[0] if len(line) == 1 else
+                     line[0] + " or ".join([msgs[0]] + [m.removeprefix("input should be ") for m in msgs[1:]]) + line[1]
+                     for line, msgs in lines.items())
 
 
 def validate(model: type[BaseModel], data: dict, context: dict, prefix: tuple, origins: Origins, fallback: str,
-             shown: str = "") -> BaseModel:
+             key_prefix: str = "") -> BaseModel:
     try:
         return model.model_validate(data, context=context)
     except ValidationError as e:
-        raise ConfigError(_format_errors(e, model, prefix, origins, fallback, shown)) from None
+        raise ConfigError(_format_errors(e, model, prefix, origins, fallback, key_prefix)) from None
 
 
 # -- a stage's config --------------------------------------------------------------------------------------------
@@ -356,7 +376,7 @@ class StageConfig:
         model = stage_mod.stage_module(stage).Config
         raw, files, origins, base_dir, root = common_config(config_path, data_root, overrides)
         shown = _display(Path(config_path))
-        known_top = set(COMMON_KEYS) | set(stage_mod.STAGES) | {stage}
+        known_top = set(COMMON_KEYS) | set(STAGES) | {stage}
         for key in raw:
             if key not in known_top:
                 near = difflib.get_close_matches(str(key), sorted(known_top), n=1, cutoff=0.6)
@@ -369,10 +389,10 @@ class StageConfig:
             raise ConfigError(f"{stage}: must be a mapping of the stage's keys in {_where(origins, (stage,), shown)}")
         section_data = dict(section_data)
         stage_executor = section_data.pop("executor", None) or {}
-        if "tokenizer" in model.model_fields and section_data.get("tokenizer") is None and raw.get("tokenizer"):
-            # the shared tokenizer of common.yaml, unless the stage section names its own
-            section_data["tokenizer"] = raw["tokenizer"]
-            origins = {**origins, (stage, "tokenizer"): _where(origins, ("tokenizer",), shown)}
+        for key in model.shared_keys:  # a top-level value the stage takes unless its section sets its own
+            if section_data.get(key) is None and raw.get(key) is not None:
+                section_data[key] = raw[key]
+                origins = {**origins, (stage, key): _where(origins, (key,), shown)}
         executor_origins = {("executor",) + k[2:]: v for k, v in origins.items() if k[:2] == (stage, "executor")}
         executor = validate(ExecutorConfig, deep_merge(raw.get("executor") or {}, stage_executor), {},
                             ("executor",), {**origins, **executor_origins}, shown, "executor")

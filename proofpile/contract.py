@@ -32,7 +32,8 @@ from datatrove.io import DataFolderLike
 from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.pipeline.writers.jsonl import JsonlWriter, _json_default
 
-SUBSETS = ("arxiv", "open-web-math", "algebraic-stack")
+from proofpile.names import SUBSETS as SUBSETS  # the subsets a document's meta.subset names
+
 SHARD_SUFFIX = ".jsonl.zst"
 # datatrove readers add these to metadata; they describe our own intermediate files, not the document
 _READER_KEYS = ("file_path",)

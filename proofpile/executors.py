@@ -38,7 +38,6 @@ from proofpile.config import EXECUTOR_KINDS as KINDS
 from proofpile.config import ConfigError, StageConfig
 
 
-
 def merge_rank_stats(executor: PipelineExecutor) -> PipelineStats:
     """Sum ``stats/NNNNN.json`` of every completed rank and write ``stats.json`` (the file the report reads)."""
     folder = executor.logging_dir

@@ -36,10 +36,10 @@ from pathlib import Path
 
 import yaml
 
-from proofpile.contract import SUBSETS, iter_lines
 from proofpile.config import ConfigError, common_config
+from proofpile.contract import iter_lines
+from proofpile.names import SPLITS, SUBSETS
 
-SPLITS = ("train", "validation", "test")
 WHAT = ("documents", "arrow", "both")
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 _SCHEMA_CHUNK = 32 << 20  # bytes of JSON lines per schema inference call

@@ -26,11 +26,11 @@ from urllib.parse import urlsplit
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.stats import PipelineStats
 
+from proofpile.atomic import atomic_write
 from proofpile.contract import ContractReader
-from proofpile.stage import atomic_write
+from proofpile.names import SPLITS
+from proofpile.stages.dedup import UPSTREAM as DOCUMENT_STAGES  # the stages that write documents
 
-SPLITS = ("train", "validation", "test")
-DOCUMENT_STAGES = ("web", "code", "arxiv", "proofsteps")
 PROFILE_DIR = ".profile"  # under reports/: one JSON per rank of the profiling pipeline
 NONE = "—"
 
@@ -150,7 +150,7 @@ def manifest_summaries(root: Path) -> list[dict]:
                 rows[key][0] += int(shard.get("documents") or 0)
                 rows[key][1] += shard["tokens"]
         summaries.append({"name": path.stem, "file": str(path.relative_to(root)), "readable": data is not None,
-                          "rows": {k: v for k, v in sorted(rows.items())}})
+                          "rows": dict(sorted(rows.items()))})
     return summaries
 
 

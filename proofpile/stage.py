@@ -2,15 +2,18 @@
 
 A stage module (``proofpile/stages/<name>.py``) declares
 
-- ``UPSTREAM``: the stages whose outputs it reads;
-- ``OUTPUTS``: the folders under the data root it owns;
+- ``UPSTREAM``: the stages whose outputs it reads (the stage graph: ``proofpile deps`` writes it for make);
+- ``OUTPUTS``: the folders under the data root it owns (or ``outputs(cfg)``, when they depend on its config);
 - ``Config``: its config section's typed model (``proofpile.config.Section``); the files and folders its
   path-typed fields name are its inputs (samples, filter lists, models, benchmark sets): a change to one reruns it;
 - optionally ``more_inputs(cfg) -> list[str]``: inputs no path field names (a tokenizer inside a package);
+- optionally ``LIBRARIES``: the distributions besides datatrove whose versions shape its outputs;
+- optionally ``record(cfg) -> dict``: facts about the finished run its marker keeps for downstream stages;
 - ``run(cfg)``: the work, usually ``run_pipeline(cfg, [reader, step, ..., writer])``.
 
-``run_stage`` computes a fingerprint of everything a stage's outputs depend on: its config, the size and mtime of
-its config files, inputs and code, and its upstream stages' markers. If the fingerprint matches the one its last run
+``run_stage`` computes a fingerprint of everything a stage's outputs depend on: its resolved config, the size and
+mtime of its inputs and code, the versions of the libraries that shape its outputs, and its upstream stages'
+markers. If the fingerprint matches the one its last run
 recorded, datatrove's completion files make finished ranks skip and a killed run resume. If it differs, the stage's
 outputs and logs are cleared first, so a rerun never mixes old and new shards. When the work is done, the marker
 ``<data_root>/markers/<stage>.json`` is written last, atomically: the Makefile's targets.
@@ -24,15 +27,18 @@ import json
 import os
 import shutil
 import time
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
 from datatrove.utils.logging import logger
 
+from proofpile.atomic import atomic_write
 from proofpile.config import StageConfig
+from proofpile.names import STAGES
 
-STAGES = ("web", "code", "arxiv", "proofsteps", "dedup", "decontam", "tokenize", "manifest", "report")
 PACKAGE_DIR = Path(__file__).resolve().parent
+LIBRARIES = ("datatrove",)  # every stage runs on it
 
 
 def stage_module(name: str) -> ModuleType:
@@ -43,6 +49,28 @@ def stage_module(name: str) -> ModuleType:
 
 def marker_path(cfg: StageConfig, stage: str | None = None) -> Path:
     return cfg.data_root / "markers" / f"{stage or cfg.stage}.json"
+
+
+def upstream_record(cfg: StageConfig, stage: str) -> dict:
+    """What an upstream stage's ``record(cfg)`` kept in its marker (empty if it keeps nothing)."""
+    path = marker_path(cfg, stage)
+    return json.loads(path.read_text()).get("record", {}) if path.exists() else {}
+
+
+def outputs(cfg: StageConfig) -> tuple[str, ...]:
+    module = stage_module(cfg.stage)
+    return tuple(module.outputs(cfg)) if hasattr(module, "outputs") else module.OUTPUTS
+
+
+def library_versions(name: str) -> dict[str, str | None]:
+    """The installed version of each library that shapes a stage's outputs (None: not installed)."""
+    versions = {}
+    for dist in LIBRARIES + tuple(getattr(stage_module(name), "LIBRARIES", ())):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return versions
 
 
 def _walk(path: str) -> list[tuple[str, int, int]]:
@@ -72,10 +100,15 @@ def inputs(cfg: StageConfig) -> list[str]:
     return cfg.input_paths() + (list(more(cfg)) if more else [])
 
 
+def read_paths(cfg: StageConfig) -> list[str]:
+    """The files and folders outside the data root a stage's outputs depend on: its inputs and its code."""
+    return inputs(cfg) + code_paths(cfg.stage)
+
+
 def dependency_paths(cfg: StageConfig) -> list[str]:
-    """The files and folders outside the data root a stage's outputs depend on: its config files, its inputs and
-    its code. Both make (``dependency_files``) and the fingerprint watch exactly these."""
-    return [str(f) for f in cfg.files] + inputs(cfg) + code_paths(cfg.stage)
+    """What make watches: the stage's config files too. (The fingerprint hashes the resolved config instead, so
+    an edit to a config file reruns only the stages whose resolved config it changes.)"""
+    return [str(f) for f in cfg.files] + read_paths(cfg)
 
 
 def dependency_files(cfg: StageConfig) -> tuple[list[str], list[str]]:
@@ -101,20 +134,11 @@ def fingerprint(cfg: StageConfig) -> str:
         "params": cfg.params.model_dump(mode="json"),
         # of the executor settings only tasks changes what a stage writes: it fixes the shard layout
         "tasks": cfg.executor.tasks,
-        "files": [_walk(p) for p in dependency_paths(cfg)],
+        "files": [_walk(p) for p in read_paths(cfg)],
+        "libraries": library_versions(cfg.stage),
         "upstream": upstream,
     }
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def output_files(cfg: StageConfig, outputs) -> dict[str, int]:
@@ -141,7 +165,7 @@ def run_stage(cfg: StageConfig, force: bool = False) -> Path:
     if force or previous != fp:
         if previous is not None or force:
             logger.info(f"[{cfg.stage}] inputs or config changed: clearing its outputs and logs")
-        for out in module.OUTPUTS:
+        for out in outputs(cfg):
             shutil.rmtree(cfg.data_root / out, ignore_errors=True)
         shutil.rmtree(cfg.logs_dir(), ignore_errors=True)
         marker.unlink(missing_ok=True)
@@ -152,7 +176,9 @@ def run_stage(cfg: StageConfig, force: bool = False) -> Path:
     atomic_write(fp_file, fp.encode())
     started = time.time()
     module.run(cfg)
-    record = {"stage": cfg.stage, "fingerprint": fp, "outputs": output_files(cfg, module.OUTPUTS)}
+    record = {"stage": cfg.stage, "fingerprint": fp, "outputs": output_files(cfg, outputs(cfg))}
+    if hasattr(module, "record"):
+        record["record"] = module.record(cfg)
     atomic_write(marker, json.dumps(record, indent=1, sort_keys=True).encode())
     logger.info(f"[{cfg.stage}] done in {time.time() - started:.1f}s -> {marker}")
     return marker

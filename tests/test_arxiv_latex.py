@@ -10,8 +10,18 @@ import yaml
 from datatrove.data import Document
 
 from proofpile.arxiv.clean import ArxivBodyFilter, LatexMacroExpander, load_cleaning
-from proofpile.arxiv.latex import (ExpandLimits, InlineLimits, TrimRules, collect_macros, decode_source,
-                                   expand_macros, find_main_file, inline_inputs, strip_comments, trim_paper)
+from proofpile.arxiv.latex import (
+    ExpandLimits,
+    InlineLimits,
+    TrimRules,
+    collect_macros,
+    decode_source,
+    expand_macros,
+    find_main_file,
+    inline_inputs,
+    strip_comments,
+    trim_paper,
+)
 from proofpile.arxiv.readers import ArxivSourceReader
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -298,6 +308,7 @@ def test_cleaning_never_raises_on_garbage():
 
 def test_steps_pickle(tmp_path):
     import pickle
+
     from proofpile.arxiv.readers import RedPajamaArxivReader
     for step in (ArxivSourceReader(str(tmp_path)), RedPajamaArxivReader(str(tmp_path)), LatexMacroExpander(),
                  ArxivBodyFilter(TrimRules())):

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import read_docs, shards, stage_stats
 
 from proofpile.cli import main

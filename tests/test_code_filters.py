@@ -3,7 +3,6 @@
 import json
 
 from datatrove.data import Document
-
 from test_code_helpers import PROJECT
 
 FILTERS = PROJECT / "filters" / "code"

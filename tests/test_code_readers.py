@@ -5,7 +5,6 @@ import os
 import subprocess
 
 import pytest
-
 from test_code_helpers import PROJECT, code_config, outcomes
 
 PROJECT_FILTERS = PROJECT / "filters" / "code"
@@ -158,8 +157,9 @@ def test_stack_parquet_shard(tmp_path):
 
 
 def test_license_detection(tmp_path):
-    from proofpile.code.licenses import LicenseDetector
     from test_code_helpers import PROJECT
+
+    from proofpile.code.licenses import LicenseDetector
 
     det = LicenseDetector(PROJECT / "filters/code/licenses.yaml")
     assert det.is_license_file("LICENSE") and det.is_license_file("COPYING.txt") and det.is_license_file("License.md")

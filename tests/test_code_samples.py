@@ -2,7 +2,6 @@
 disambiguation case (.m, .v, .h, .g, .pl, .pro)."""
 
 import pytest
-
 from test_code_helpers import SAMPLES, code_config, outcomes
 
 EXPECTED = {
@@ -105,8 +104,9 @@ def test_every_sample_is_accounted_for(sample_run):
 
 
 def test_every_language_has_a_kept_and_a_dropped_sample(sample_run):
-    from proofpile.code.data import LanguageTable
     from test_code_helpers import PROJECT
+
+    from proofpile.code.data import LanguageTable
 
     table = LanguageTable.load(PROJECT / "filters/code/languages.yaml")
     result, _, kept = sample_run
@@ -122,8 +122,9 @@ def test_every_language_has_a_kept_and_a_dropped_sample(sample_run):
 
 @pytest.mark.parametrize("path", sorted(DETECTED))
 def test_disambiguation(path):
-    from proofpile.code.data import LanguageTable
     from test_code_helpers import PROJECT
+
+    from proofpile.code.data import LanguageTable
 
     table = LanguageTable.load(PROJECT / "filters/code/languages.yaml")
     assert table.detect(path, (SAMPLES / path).read_text()) == DETECTED[path]

@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
+from test_code_helpers import PROJECT
 
 from proofpile.cli import main
 from proofpile.contract import ContractReader
-from test_code_helpers import PROJECT
 
 MATH_PY = "import numpy as np\nprint(np.pi)\n"
 

@@ -117,3 +117,31 @@ def test_cli_config_error_has_no_traceback(tmp_path):
     assert run.returncode == 1
     assert run.stderr == (f"proofpile dedup: error: verify_jacard: unknown key in {config} "
                           "(did you mean verify_jaccard?)\n")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_full_rebuild_configs_are_valid(stage, tmp_path):
+    cfg = StageConfig.load(stage, PROJECT / "pipelines" / "proof-pile-2" / f"{stage}.yaml", data_root=tmp_path)
+    assert cfg.executor.kind == "spark" and cfg.executor.tasks == 2000
+
+
+def test_only_tokenize_takes_the_shared_tokenizer(tmp_path):
+    loaded = {s: StageConfig.load(s, PROJECT / "pipelines" / f"{s}.yaml", data_root=tmp_path) for s in STAGES}
+    assert [s for s, cfg in loaded.items() if "tokenizer" in cfg.params.model_dump()] == ["tokenize"]
+    assert loaded["tokenize"].params.tokenizer == "package:mistral_common/data/tokenizer.model.v1"
+
+
+@pytest.mark.parametrize("stage, section, message", [
+    ("decontam", {"benchmarks": 5}, "benchmarks: input should be a valid string or a valid list, got 5 in command line"),
+    ("decontam", {"splits": {"per_subset": {"arxiv": {"tset": 0.1}}}},
+     "splits.per_subset.arxiv.tset: unknown key in command line (did you mean test?)"),
+    ("decontam", {"splits": {"validation": 0.6, "test": 0.6}}, "validation 0.6 + test 0.6 is more than 1"),
+    ("web", {"warcs": None}, "web: set either `warcs` (local WARC files, a glob) or `paths_file` + `base_url`"),
+    ("code", {"sources": [{"kind": "git"}]}, "sources.0: a source needs a kind (dir, git or parquet) and a path"),
+    ("tokenize", {"extra_subsets": ["General Web"]}, "extra_subsets.0: 'General Web' is not a plain lowercase name"),
+])
+def test_nested_union_and_whole_section_mistakes_name_their_key(stage, section, message, tmp_path):
+    with pytest.raises(ConfigError) as e:
+        StageConfig.load(stage, PROJECT / "pipelines" / f"{stage}.yaml", data_root=tmp_path,
+                         overrides={stage: section})
+    assert message in str(e.value)

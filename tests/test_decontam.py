@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import read_tree, write_shard
 
 from proofpile.config import ConfigError, StageConfig

@@ -8,7 +8,6 @@ import orjson
 import pytest
 from datatrove.pipeline.dedup.minhash import MinhashConfig
 from datatrove.utils.text import simplify_text
-
 from helpers import read_tree, write_shard
 
 from proofpile.config import ConfigError, StageConfig
@@ -156,7 +155,7 @@ def test_stage_removes_exactly_one_less_than_each_duplicate_cluster(tmp_path):
     make_root(tmp_path, docs)
     run_dedup(tmp_path)
     out = read_tree(tmp_path / "dedup")
-    assert set(Path(k).parts[0] for k in out) == {"open-web-math", "arxiv", "algebraic-stack"}
+    assert {Path(k).parts[0] for k in out} == {"open-web-math", "arxiv", "algebraic-stack"}
     kept = {r["id"] for recs in out.values() for r in recs}
     # brute force truth: connected components of pairs with exact Jaccard >= 0.8
     sets = shingle_sets(signer(), [t for _, t in docs])

@@ -1,14 +1,15 @@
 """`make all` is incremental: a finished run does nothing; touching one stage's config reruns it and what is
 downstream of it, nothing else."""
 
+import json
 import os
 import re
 import shutil
 import subprocess
 
 import pytest
-
 from conftest import PROJECT
+
 from proofpile.loader import MixtureLoader
 
 pytestmark = pytest.mark.slow
@@ -59,3 +60,38 @@ def test_make_all_redoes_only_what_changed(tmp_path):
     # a new file in an input folder is an input too
     (code_samples / "python" / "added_later.py").write_text("import numpy as np\nprint(np.linalg.eigvals([[2.0]]))\n")
     assert stages_make_would_run(make) == ["code", "dedup", "decontam", "tokenize", "manifest", "report"]
+    subprocess.run(make + ["all"], check=True, capture_output=True, text=True)
+
+    # the tokenizer belongs to tokenize, manifest and report: changing it reruns those three only, and the earlier
+    # tokenizer's shards stay next to the new ones
+    def marker_bytes():
+        return {p.stem: p.read_bytes() for p in (root / "markers").glob("*.json")}
+
+    def rerun_after(change) -> list[str]:
+        before = marker_bytes()
+        change()
+        subprocess.run(make + ["all"], check=True, capture_output=True, text=True)
+        after = marker_bytes()
+        return sorted(s for s in after if after[s] != before[s])
+
+    def manifest_tokenizer():
+        return json.loads((root / "manifests" / "demo.json").read_text())["tokenizer"]["id"]
+
+    first = manifest_tokenizer()
+    v2 = "package:mistral_common/data/mistral_instruct_tokenizer_240216.model.v2"
+    assert rerun_after(lambda: common.write_text(common.read_text().replace(
+        "tokenizer: package:mistral_common/data/tokenizer.model.v1", f"tokenizer: {v2}"))) == \
+        ["manifest", "report", "tokenize"]
+    second = manifest_tokenizer()
+    assert second != first and second.startswith("mistral_common-mistral_instruct_tokenizer_240216.model.v2-")
+    assert {p.name for p in (root / "tokenized").iterdir()} == {first, second}
+    assert list((root / "tokenized" / first).glob("*/*/shard-*.arrow")), "the earlier tokenizer's shards stay"
+    # set in tokenize.yaml, as its comment invites, the manifest stage resolves the same tokenizer
+    tokenize_cfg = configs / "tokenize.yaml"
+    v3 = "package:mistral_common/data/mistral_instruct_tokenizer_240323.model.v3"
+    assert rerun_after(lambda: tokenize_cfg.write_text(tokenize_cfg.read_text() + f"  tokenizer: {v3}\n")) == \
+        ["manifest", "report", "tokenize"]
+    third = manifest_tokenizer()
+    assert third.startswith("mistral_common-mistral_instruct_tokenizer_240323.model.v3-")
+    assert {p.name for p in (root / "tokenized").iterdir()} == {first, second, third}
+    assert stages_make_would_run(make) == []

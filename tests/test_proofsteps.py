@@ -11,8 +11,7 @@ from datatrove.data import Document
 from proofpile.proofsteps.assemble import LeanFileAssembler
 from proofpile.proofsteps.hygiene import BenchmarkHygieneFilter, benchmark_lists, read_list
 from proofpile.proofsteps.isabelle import parse_pisa
-from proofpile.proofsteps.lean import (ProofstepFormatError, declaration_name, parse_infotree,
-                                       parse_proofstep_text)
+from proofpile.proofsteps.lean import ProofstepFormatError, declaration_name, parse_infotree, parse_proofstep_text
 from proofpile.proofsteps.readers import IsabellePisaReader, LeanInfoTreeReader, LeanProofstepTextReader
 
 PROJECT = Path(__file__).resolve().parents[1]

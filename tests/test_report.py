@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import zstandard
 from datatrove.data import Document
+from test_executors import Measure, RegexFilter, make_inputs
 
 from proofpile.config import StageConfig
 from proofpile.contract import ContractReader, ContractWriter, dumps
 from proofpile.executors import build_executor
 from proofpile.report import domain_of, step_funnel
 from proofpile.stage import run_stage
-from test_executors import Measure, RegexFilter, make_inputs
 
 DOCS = [  # subset, split, lang, source, url, text
     ("open-web-math", "train", "en", "warc", "https://www.math.stackexchange.com/q/1", "Let $x=1$."),

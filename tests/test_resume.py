@@ -9,10 +9,10 @@ import sys
 import time
 
 import pytest
+from test_executors import TESTS, file_hashes, install_toy_stage, make_inputs, read_ids, write_toy_config
 
 from proofpile.config import StageConfig
 from proofpile.stage import marker_path, run_stage
-from test_executors import TESTS, file_hashes, install_toy_stage, make_inputs, read_ids, write_toy_config
 
 RUN_TOY = """
 import sys

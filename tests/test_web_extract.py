@@ -9,6 +9,7 @@ from datatrove.data import Document
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
+from proofpile.config import read_list
 from proofpile.web import mathml
 from proofpile.web.extract import (
     BOILERPLATE_LINES,
@@ -19,7 +20,6 @@ from proofpile.web.extract import (
     MathExtractor,
     extract_math_text,
 )
-from proofpile.config import read_list
 
 PROSE = "This paragraph is long enough, and plain enough, that the main-content heuristics keep it on the page."
 

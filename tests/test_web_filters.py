@@ -8,9 +8,17 @@ import sys
 import pytest
 from datatrove.data import Document
 
+from proofpile.lazy_model import lid176_path
 from proofpile.web import mathscore
-from proofpile.web.filters import (LanguageIdFilter, MathScoreFilter, QualityFilter, UrlBlocklistFilter,
-                                   accented_ratio, default_lid_model, kenlm_available, strip_math)
+from proofpile.web.filters import (
+    LanguageIdFilter,
+    MathScoreFilter,
+    QualityFilter,
+    UrlBlocklistFilter,
+    accented_ratio,
+    kenlm_available,
+    strip_math,
+)
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FILTERS = os.path.join(PROJECT, "filters", "web")
@@ -43,7 +51,7 @@ def test_url_blocklist():
 
 
 def test_language_id_uses_the_local_lid176():
-    assert os.path.isfile(default_lid_model())
+    assert os.path.isfile(lid176_path())
     f = LanguageIdFilter(languages=["en"], threshold=0.5)
     d = doc(MATH_TEXT)
     assert f.filter(d) is True and d.metadata["lang"] == "en" and d.metadata["lang_score"] > 0.5
@@ -52,7 +60,7 @@ def test_language_id_uses_the_local_lid176():
     assert f.filter(fr) == (False, "language") and fr.metadata["lang"] == "fr"
     assert f.filter(doc("$x$ $y$")) == (False, "language")  # nothing but math: no language
     f2 = pickle.loads(pickle.dumps(f))  # steps pickle small: the model reloads in the worker
-    assert f2._model is None and f2.filter(doc(MATH_TEXT)) is True
+    assert f2.model._model is None and f2.filter(doc(MATH_TEXT)) is True
 
 
 def test_strip_math():

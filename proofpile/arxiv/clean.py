@@ -10,8 +10,15 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
-from proofpile.arxiv.latex import ExpandLimits, TrimRules, collect_macros, expand_macros, normalize_whitespace, \
-    notation_macros, trim_paper
+from proofpile.arxiv.latex import (
+    ExpandLimits,
+    TrimRules,
+    collect_macros,
+    expand_macros,
+    normalize_whitespace,
+    notation_macros,
+    trim_paper,
+)
 
 
 class LatexMacroExpander(PipelineStep):

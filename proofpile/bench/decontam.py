@@ -13,22 +13,20 @@ Needs ../shared/fixtures/benchmarks/math-test.jsonl; absent, no figure.
 from __future__ import annotations
 
 from pathlib import Path
-
-import orjson
-import zstandard
-
-from proofpile.bench import best_of, figure
-from proofpile.contract import ContractReader
 from types import SimpleNamespace
 
 import numpy as np
+import orjson
+import zstandard
 from datatrove.pipeline.decont.n_grams import NGramsDecontConfig, NGramsDecontFilter, NGramsDecontIndexer
 from datatrove.utils.hashing import create_hash_func
 
+from proofpile.bench import best_of, figure
+from proofpile.contract import ContractReader
 from proofpile.decontam.benchmarks import Benchmark, load_items
-from proofpile.dedup.steps import MathWordTokenizer
 from proofpile.decontam.ngrams import NGramDecontamination, build_index
 from proofpile.dedup.evaluate import planted_corpus
+from proofpile.dedup.steps import MathWordTokenizer
 
 MATH_TEST = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "benchmarks" / "math-test.jsonl"
 

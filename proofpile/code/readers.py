@@ -28,8 +28,8 @@ from datatrove.pipeline.base import PipelineStep
 
 from proofpile.code.data import LanguageTable
 from proofpile.code.filters import add_counts, add_times
-from proofpile.config import read_list
 from proofpile.code.licenses import LicenseDetector
+from proofpile.config import read_list
 
 SUBSET = "algebraic-stack"
 _PARQUET_COLUMNS = frozenset((

@@ -10,8 +10,6 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from xxhash import xxh3_64_intdigest
 
-SPLITS = ("train", "validation", "test")
-
 
 def split_of(doc_id: str, seed: int, validation: float, test: float) -> str:
     u = xxh3_64_intdigest(doc_id.encode("utf-8"), seed) / 2**64  # uniform in [0, 1)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
+
 from proofpile.config import read_list
 
 _SPACE = re.compile(r"\s+")

@@ -1,1 +1,1 @@
-"""One module per stage: UPSTREAM, OUTPUTS, inputs(cfg) and run(cfg) (see proofpile.stage)."""
+"""One module per stage: UPSTREAM, OUTPUTS, Config (its typed config section) and run(cfg) (see proofpile.stage)."""

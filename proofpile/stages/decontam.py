@@ -16,16 +16,18 @@ from pathlib import Path
 
 from pydantic import PositiveInt, model_validator
 
+from proofpile.atomic import atomic_write
 from proofpile.config import ConfigError, ConfigPath, Fraction, Section, StageConfig, section
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.decontam.benchmarks import parse_benchmarks
 from proofpile.decontam.ngrams import NGramDecontamination, build_index, read_hits
 from proofpile.decontam.report import build_report, markdown
 from proofpile.decontam.splits import SplitAssigner
-from proofpile.stage import PACKAGE_DIR, atomic_write, run_pipeline, step_totals
+from proofpile.stage import PACKAGE_DIR, run_pipeline, step_totals
 
 UPSTREAM = ("dedup",)
 OUTPUTS = ("decontam",)
+LIBRARIES = ("xxhash",)
 
 
 class SubsetFractions(Section):

@@ -20,6 +20,7 @@ from datatrove.pipeline.dedup import MinhashConfig
 from datatrove.utils.hashing import HashConfig
 from pydantic import Field, PositiveInt
 
+from proofpile.atomic import atomic_write
 from proofpile.config import Section, StageConfig
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.dedup.steps import (
@@ -31,10 +32,11 @@ from proofpile.dedup.steps import (
     document_text,
     subset_and_text,
 )
-from proofpile.stage import atomic_write, run_pipeline, step_totals
+from proofpile.stage import run_pipeline, step_totals
 
 UPSTREAM = ("web", "code", "arxiv", "proofsteps")
 OUTPUTS = ("dedup",)
+LIBRARIES = ("xxhash",)
 
 
 class Config(Section):

