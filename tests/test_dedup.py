@@ -13,7 +13,7 @@ from helpers import read_tree, write_shard
 from proofpile.config import ConfigError, StageConfig
 from proofpile.dedup.evaluate import lsh_pairs, planted_corpus, precision_recall, shingle_sets, true_pairs
 from proofpile.dedup.steps import MathMinhashSignature, jaccard
-from proofpile.dedup.text import ngram_hashes, text_ngram_hashes, word_hashes, words
+from proofpile.dedup.text import fast_word_hashes, ngram_hashes, text_ngram_hashes, word_hashes, words
 from proofpile.stage import atomic_write, run_stage
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -50,6 +50,23 @@ def test_ngram_hashes_are_order_sensitive_and_short_texts_get_one():
     assert len(ngram_hashes(h[:0], 5, short=True)) == 0
     # deterministic across processes (no Python hash())
     assert text_ngram_hashes("one two three", 2).tolist() == text_ngram_hashes("ONE  two\nthree", 2).tolist()
+
+
+def test_fast_word_hashes_split_text_exactly_as_words():
+    """The numpy word hashing sees the same words as the regex: one hash per word, equal words equal hashes."""
+    import random
+
+    rng = random.Random(0)
+    alphabet = "abcXYZ09_ \t\n.,$\\{}^-+=é∑≤ＡＢ\u00a0\u2003x²½ß\x1c"
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        tokens, hashes = words(text), fast_word_hashes(text, seed=3).tolist()
+        assert len(tokens) == len(hashes), text
+        by_word = {}
+        for token, h in zip(tokens, hashes):
+            assert by_word.setdefault(token, h) == h, (text, token)
+        assert len(set(by_word.values())) == len(by_word), text  # distinct words, distinct hashes
+    assert fast_word_hashes("Ab c", seed=1).tolist() != fast_word_hashes("Ab c", seed=2).tolist()
 
 
 def test_signature_estimates_exact_jaccard():
