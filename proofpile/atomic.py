@@ -1,7 +1,7 @@
 """The one way files that others wait for (markers, stats, manifests, reports) are written: whole or not at all.
 
-A temporary file next to the target, fsynced, then renamed over it, so a reader (or a killed run) never sees half
-a file. No heavy imports: the loader uses it without loading datatrove.
+A temporary file next to the target (``proofpile.scratch``), fsynced, then renamed over it, so a reader (or a
+killed run) never sees half a file; the next write removes what a killed one left. No heavy imports: the loader uses it without loading datatrove.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ import json
 import os
 from pathlib import Path
 
+from proofpile.scratch import remove_stale, scratch_path
+
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    remove_stale(path)  # what a killed writer of it left
+    tmp = scratch_path(path)
     with open(tmp, "wb") as f:
         f.write(data.encode() if isinstance(data, str) else data)
         f.flush()

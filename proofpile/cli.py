@@ -9,7 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from proofpile.config import EXECUTOR_KINDS, ConfigError, StageConfig
+from proofpile.config import EXECUTOR_KINDS, StageConfig
+from proofpile.errors import ENVIRONMENT_ERRORS, describe
 from proofpile.stage import STAGES, dependency_files, marker_path, run_stage, stage_module
 
 # subcommands that are tools rather than stages: name -> module with configure_parser(p) and main(args) -> int
@@ -140,9 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         cfg = StageConfig.load(args.command, args.config, args.data_root, _overrides(args))
         run_stage(cfg, force=args.force)
         return 0
-    except (ConfigError, FileNotFoundError, RuntimeError) as e:
+    except ENVIRONMENT_ERRORS as e:
         name = args.stage if args.command == "config" else args.command
-        print(f"proofpile {name}: error: {e}", file=sys.stderr)
+        print(f"proofpile {name}: error: {describe(e)}", file=sys.stderr)
         return 1
 
 

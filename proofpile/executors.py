@@ -36,6 +36,7 @@ from datatrove.utils.stats import PipelineStats
 
 from proofpile.config import EXECUTOR_KINDS as KINDS
 from proofpile.config import ConfigError, StageConfig
+from proofpile.processes import ends_its_processes_on_failure
 
 
 def merge_rank_stats(executor: PipelineExecutor) -> PipelineStats:
@@ -53,7 +54,8 @@ def merge_rank_stats(executor: PipelineExecutor) -> PipelineStats:
 
 
 class LocalExecutor(LocalPipelineExecutor):
-    """datatrove's local executor whose ``stats.json`` also counts the ranks an earlier run completed."""
+    """datatrove's local executor whose ``stats.json`` also counts the ranks an earlier run completed, and which
+    ends every process it started when a rank fails (``proofpile.processes``)."""
 
     def run(self):
         if self.start_method == "forkserver" and self.workers > 1:
@@ -64,7 +66,8 @@ class LocalExecutor(LocalPipelineExecutor):
 
             modules = {"datatrove.executor.base"} | {type(step).__module__ for step in self.pipeline}
             multiprocess.get_context("forkserver").set_forkserver_preload(sorted(modules))
-        super().run()
+        with ends_its_processes_on_failure():
+            super().run()
         return merge_rank_stats(self)
 
 

@@ -24,12 +24,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from datatrove.pipeline.base import PipelineStep
-from datatrove.utils.stats import PipelineStats
 
 from proofpile.atomic import atomic_write
 from proofpile.contract import ContractReader
 from proofpile.names import SPLITS
 from proofpile.stages.dedup import UPSTREAM as DOCUMENT_STAGES  # the stages that write documents
+from proofpile.stats import counter_total as _total
+from proofpile.stats import load_steps as load_stats
 
 PROFILE_DIR = ".profile"  # under reports/: one JSON per rank of the profiling pipeline
 NONE = "—"
@@ -155,24 +156,6 @@ def manifest_summaries(root: Path) -> list[dict]:
 
 
 # -- the funnel -------------------------------------------------------------------------------------------------
-def _total(value) -> float:
-    if isinstance(value, dict):
-        return value.get("total", 0) or 0
-    return value if isinstance(value, (int, float)) else 0
-
-
-def load_stats(logging_dir: Path) -> list[dict] | None:
-    stats_file = logging_dir / "stats.json"
-    data = read_json(stats_file) if stats_file.exists() else None
-    if isinstance(data, list):
-        return data
-    merged = PipelineStats()
-    for rank_file in sorted((logging_dir / "stats").glob("*.json")):
-        if (logging_dir / "completions" / rank_file.stem).exists() and isinstance(rank := read_json(rank_file), list):
-            merged += PipelineStats.from_json(rank)
-    return json.loads(merged.to_json()) if merged.stats else None
-
-
 def step_funnel(step: dict) -> dict:
     """One step's documents in / kept / dropped (None where its counters do not say) and drop reasons."""
     name, stats = str(step.get("name", "?")), step.get("stats") or {}
@@ -245,8 +228,7 @@ def collect(root: Path, profile_folder: Path | None = None, top_domains: int = 2
 
     groups = profile["groups"]
     return {
-        "root": str(root),
-        "documents_from": source,
+        "documents_from": source,  # paths are relative to the data root: two roots give the same report
         "tokenizers": tok_ids,
         "notes": notes,
         "totals": {"documents": sum(v[0] for v in groups.values()), "bytes": sum(v[1] for v in groups.values()),
@@ -333,8 +315,7 @@ def sections(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
 
 def render_text(report: dict) -> str:
     t = report["totals"]
-    parts = [f"proofpile report: {report['root']}",
-             f"documents: {t['documents']:,} ({human_bytes(t['bytes'])}) read from {report['documents_from']}"]
+    parts = [f"documents: {t['documents']:,} ({human_bytes(t['bytes'])}) read from {report['documents_from']}"]
     parts += [f"tokens ({tok}): {t[f'tokens:{tok}']:,}" for tok in report["tokenizers"]]
     parts += [f"note: {n}" for n in report["notes"]]
     for title, head, rows in sections(report):

@@ -35,6 +35,8 @@ from datatrove.utils.logging import logger
 
 from proofpile.atomic import atomic_write
 from proofpile.config import StageConfig
+from proofpile.errors import check_data_root
+from proofpile.lock import stage_lock
 from proofpile.names import STAGES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -153,7 +155,14 @@ def output_files(cfg: StageConfig, outputs) -> dict[str, int]:
 
 
 def run_stage(cfg: StageConfig, force: bool = False) -> Path:
-    """Run one stage to completion (or skip it if it is already complete). Returns its marker path."""
+    """Run one stage to completion (or skip it if it is already complete). Returns its marker path. Holds the
+    stage's lock on the data root meanwhile: a second run of it there stops with a message naming this one."""
+    check_data_root(cfg.data_root)
+    with stage_lock(cfg.data_root, cfg.stage):
+        return _run_stage(cfg, force)
+
+
+def _run_stage(cfg: StageConfig, force: bool) -> Path:
     module = stage_module(cfg.stage)
     for up in module.UPSTREAM:
         if not marker_path(cfg, up).exists():
@@ -193,19 +202,3 @@ def run_pipeline(cfg: StageConfig, pipeline: list, name: str | None = None, task
     executor = build_executor(cfg, pipeline, logging_dir, tasks=tasks, workers=workers)
     executor.run()
     return executor
-
-
-def step_totals(stats_json: str | Path) -> dict[str, dict[str, int]]:
-    """The totals of every counter in a datatrove ``stats.json``, per step name (without datatrove's type prefix;
-    steps of the same name, like chained readers, are added up). Empty if the file is absent."""
-    totals: dict[str, dict[str, int]] = {}
-    stats_json = Path(stats_json)
-    if stats_json.is_file():
-        for step in json.loads(stats_json.read_text()):
-            step_total = totals.setdefault(step["name"].split(": ", 1)[-1], {})
-            for key, value in step["stats"].items():
-                # a counter updated once in a single rank is saved as a plain number, not as {"total": ...}
-                value = value.get("total", 0) if isinstance(value, dict) else value
-                if key != "doc_len" and isinstance(value, (int, float)):
-                    step_total[key] = step_total.get(key, 0) + value
-    return totals

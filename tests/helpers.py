@@ -1,12 +1,12 @@
 """Small helpers shared by the stage tests: writing and reading contract shards, and a stage's summed stats."""
 
-import json
 from pathlib import Path
 
 import orjson
 import zstandard
 
 from proofpile.contract import ContractReader
+from proofpile.stats import totals
 
 
 def write_shard(path: Path, records) -> None:
@@ -36,8 +36,5 @@ def shards(folder: Path) -> dict[str, bytes]:
 
 def stage_stats(root: Path, stage: str) -> dict:
     """Every stat of a stage's merged stats.json, summed over its steps."""
-    out = {}
-    for step in json.loads((root / "logs" / stage / "stats.json").read_text()):
-        for key, value in step["stats"].items():
-            out[key] = out.get(key, 0) + (value["total"] if isinstance(value, dict) else value)
-    return out
+    return totals(root / "logs" / stage / "stats.json")
+

@@ -52,12 +52,13 @@ ATTACKS = {
     "parent_path": member("../../proofpile-evil.tex", SECRET),
     "parent_path_nested": member("sections/../../proofpile-evil.tex", SECRET),
     "symlink": member("sections/intro.tex", kind=tarfile.SYMTYPE, linkname="/etc/passwd"),
-    "hardlink": member("sections/intro.tex", kind=tarfile.LNKTYPE, linkname="main.tex"),
+    "hardlink": member("sections/intro.tex", kind=tarfile.LNKTYPE, linkname="/etc/passwd"),
+    "hardlink_parent": member("sections/intro.tex", kind=tarfile.LNKTYPE, linkname="../main.tex"),
     "device": member("sections/intro.tex", kind=tarfile.CHRTYPE),
     "block_device": member("dev.tex", kind=tarfile.BLKTYPE),
     "fifo": member("fifo.tex", kind=tarfile.FIFOTYPE),
 }
-EXPECTED_REASON = {"parent_path_nested": "parent_path", "block_device": "device", "fifo": "device"}
+EXPECTED_REASON = {"parent_path_nested": "parent_path", "hardlink_parent": "hardlink", "block_device": "device", "fifo": "device"}
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))

@@ -166,16 +166,24 @@ def test_main_file_and_inputs():
         "sec/c.tex": "C",
         "commented.tex": "SHOULD NOT APPEAR",
     }
-    # two root files, neither with a conventional name: the longer one wins
+    # two root documents: the one reaching the most content wins (blank space is no content)
     sources["supplement.tex"] += " " * 10_000
+    stats = Counter()
+    assert find_main_file(sources, stats) == "draft.tex" and stats == Counter({"main_file/most_content": 1})
+    sources["supplement.tex"] += "supplementary text " * 100
     assert find_main_file(sources) == "supplement.tex"
-    # a conventional name (main.tex, ms.tex, paper.tex, article.tex) decides first
-    sources["main.tex"] = sources.pop("draft.tex")
-    assert find_main_file(sources) == "main.tex"
-    sources["paper.tex"] = sources.pop("main.tex")
-    sources["supplement.tex"] = sources["supplement.tex"].strip()
-    assert find_main_file(sources) == "paper.tex"
-    sources["main.tex"] = sources.pop("paper.tex")
+    # as much content: a conventional name (main.tex, ms.tex, paper.tex, article.tex) decides
+    sources["supplement.tex"] = "\\documentclass{article}\\begin{document}S\\end{document}"
+    sources["twin.tex"] = sources["supplement.tex"]
+    stats = Counter()
+    sources["draft.tex"] = "x"
+    assert find_main_file(sources, stats) == "supplement.tex" and stats == Counter({"main_file/name": 1})
+    sources["main.tex"] = sources.pop("twin.tex")
+    stats = Counter()
+    assert find_main_file(sources, stats) == "main.tex" and stats == Counter({"main_file/conventional_name": 1})
+    sources["main.tex"] = ("\\documentclass{article}\n\\input{defs}\n\\begin{document}\n\\input{sec/a}\n"
+                           "\\include{sec/b.tex}\n\\input sec/c\n\\input{missing}\n% \\input{commented}\n\\end{document}")
+    del sources["draft.tex"]
     stats = Counter()
     out = inline_inputs(sources, "main.tex", InlineLimits(max_depth=3), stats)
     assert "\\newcommand{\\x}{X}" in out and "A" in out and "B" in out and "C" in out and "D1" in out

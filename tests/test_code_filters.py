@@ -79,7 +79,7 @@ def _nb(cells, **extra):
 def test_notebooks():
     from proofpile.code.jupyter import JupyterToMarkdown
 
-    f = JupyterToMarkdown(FILTERS / "jupyter-math-markers.txt")
+    f = JupyterToMarkdown()
     assert f.filter(doc("{not json", "Jupyter")) == (False, "jupyter_not_json")
     assert f.filter(doc("[1, 2]", "Jupyter")) == (False, "jupyter_not_nbformat")
     assert f.filter(doc('{"cells": []}', "Jupyter")) == (False, "jupyter_not_nbformat")  # no nbformat version

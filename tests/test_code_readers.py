@@ -3,6 +3,7 @@ parquet, licenses."""
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 from test_code_helpers import PROJECT, code_config, outcomes
@@ -169,6 +170,30 @@ def test_license_detection(tmp_path):
     assert det.identify("Apache License\n Version 2.0, January 2004") == "Apache-2.0"
     assert det.identify("Redistribution and use in source and binary forms ... Neither the name of") == "BSD-3-Clause"
     assert det.identify("All rights reserved by me.") == "NOASSERTION"
+    # GPLv3 names the Affero license (section 13) and the Lesser one (its end): neither is its title
+    gpl3 = ("GNU GENERAL PUBLIC LICENSE\n Version 3, 29 June 2007\n ... 13. Use with the GNU Affero General Public "
+            "License.\n ... under version 3 of the GNU Affero General Public License into a single combined work ...\n"
+            "use the GNU Lesser General Public License instead of this License.")
+    assert det.identify(gpl3) == "GPL-3.0"
+    assert det.identify("GNU AFFERO GENERAL PUBLIC LICENSE\n Version 3, 19 November 2007") == "AGPL-3.0"
+    assert det.identify("under the terms of the GNU Affero General Public License as published by the Free Software "
+                        "Foundation, either version 3 of the License") == "AGPL-3.0"
+    # MPL-2.0 lists GNU licenses as its Secondary Licenses
+    assert det.identify("Mozilla Public License Version 2.0 ... the GNU Affero General Public License, Version 3.0, "
+                        "or any later versions") == "MPL-2.0"
+
+
+@pytest.mark.parametrize("name,spdx", [("GPL-3", "GPL-3.0"), ("GPL-2", "GPL-2.0"), ("LGPL-3", "LGPL-3.0"),
+                                       ("LGPL-2.1", "LGPL-2.1"), ("Apache-2.0", "Apache-2.0"), ("MPL-2.0", "MPL-2.0")])
+def test_full_license_texts_of_the_system(name, spdx):
+    from test_code_helpers import PROJECT
+
+    from proofpile.code.licenses import LicenseDetector
+
+    path = Path("/usr/share/common-licenses") / name
+    if not path.exists():
+        pytest.skip(f"{path} not on this system (Debian's base-files ships it)")
+    assert LicenseDetector(PROJECT / "filters/code/licenses.yaml").identify(path.read_text()) == spdx
 
 
 def test_nested_license_wins(tmp_path):

@@ -11,6 +11,7 @@ from helpers import read_tree, write_shard
 from proofpile.config import ConfigError, StageConfig
 from proofpile.decontam.benchmarks import Benchmark, load_items, parse_benchmarks
 from proofpile.decontam.ngrams import NGramDecontamination, build_index
+from proofpile.decontam.words import NgramHasher, WordHasher
 from proofpile.stage import atomic_write, run_stage
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -37,42 +38,130 @@ def plant(problem: str) -> str:
     return ORDINARY[0] + "\n\nHere is one from my homework set:  " + disguise(problem) + "\n\nThanks! " + ORDINARY[1]
 
 
-def make_filter(tmp_path, benchmarks, n=13, report_n=30):
-    build_index(benchmarks, sorted({n, report_n}), str(tmp_path / "index"))
-    return NGramDecontamination(str(tmp_path / "index"), str(tmp_path / "hits"), n=n, report_n=report_n)
+def make_filter(tmp_path, benchmarks, **kwargs):
+    index_args = {k: kwargs.pop(k) for k in ("reference", "max_items_per_ngram") if k in kwargs}
+    summary = build_index(benchmarks, str(tmp_path / "index"), **index_args)
+    f = NGramDecontamination(str(tmp_path / "index"), str(tmp_path / "hits"), **kwargs)
+    f.summary = summary
+    return f
 
 
-def run_filter(f, docs):
+def run_filter(f, docs, subset="open-web-math"):
     from datatrove.data import Document
 
-    out = list(f.run(iter([Document(text=t, id=i, metadata={"subset": "open-web-math"}) for i, t in docs])))
+    out = list(f.run(iter([Document(text=t, id=i, metadata={"subset": subset}) for i, t in docs])))
     return [d.id for d in out]
+
+
+def hits(tmp_path):
+    return [json.loads(line) for line in (tmp_path / "hits" / "00000.jsonl").read_text().splitlines()]
 
 
 SAMPLE_BENCHMARKS = [Benchmark("math", str(SAMPLES / "math-test.jsonl"), ("problem", "solution")),
                      Benchmark("gsm8k", str(SAMPLES / "gsm8k-test.jsonl"), ("question", "answer"))]
 
 
-def test_planted_items_are_removed_and_ordinary_math_is_kept(tmp_path):
+def test_words_keep_math_apart_and_ignore_spelling():
+    w = lambda text: WordHasher().hashes(text).tolist()  # noqa: E731
+    assert WordHasher().words("a, b; c.") == ["a", "b", "c"]
+    assert w("$x^2 + 1$") != w("$x_2 + 1$") and w("x^{2}") == w("x^2") and w("x_{ 2 }") == w("x_2")
+    assert w(r"\left(\dfrac{1}{2}\right)") == w(r"(\frac{1}{2})") == w(r"\Big( \tfrac{1}{2} \Big)")
+    assert len(w("a, b; c.")) == 3  # punctuation is not a word
+    assert w("Thirteen   WORDS\n wrapped") == w("thirteen words wrapped")
+    assert w(r"x \leq 2 \text{ cm}") == w(r"x \le 2 cm")
+    assert w(r"\frac{a}{b}") != w(r"\sqrt{a}{b}")
+
+
+def test_ngram_hashes_are_windows_of_the_same_words():
+    hasher, ngrams = WordHasher(), NgramHasher()
+    doc = hasher.hashes("one two three four five six")
+    part = hasher.hashes("three four five")
+    assert ngrams.of(doc, 3)[2] == ngrams.of(part, 3)[0]
+    assert len(set(ngrams.of(doc, 3).tolist())) == 4 and ngrams.of(doc, 7).size == 0
+
+
+def test_planted_problems_are_removed_and_ordinary_math_is_kept(tmp_path):
     math_items, _ = load_items(SAMPLE_BENCHMARKS[0])
     gsm_items, _ = load_items(SAMPLE_BENCHMARKS[1])
     docs = [("plain-0", ORDINARY[0]), ("plain-1", ORDINARY[1]), ("plain-2", ORDINARY[2]),
             ("math-problem", plant(math_items[2]["problem"])),
-            ("gsm-answer", plant(gsm_items[0]["answer"])),
-            ("math-solution", plant(math_items[1]["solution"]))]
+            ("gsm-question", plant(gsm_items[0]["question"])),
+            ("short-problem", plant(math_items[5]["problem"])),  # "Compute $\cos 300^\circ$." whole
+            # a solution is not what identifies an item: reported as a 30-gram overlap, not removed
+            ("math-solution", plant(math_items[6]["solution"]))]
     f = make_filter(tmp_path, SAMPLE_BENCHMARKS)
-    assert run_filter(f, docs) == ["plain-0", "plain-1", "plain-2"]
+    assert run_filter(f, docs) == ["plain-0", "plain-1", "plain-2", "math-solution"]
     assert f.stats["dropped_contaminated_math"].total == 2 and f.stats["dropped_contaminated_gsm8k"].total == 1
-    hits = [json.loads(line) for line in (tmp_path / "hits" / "00000.jsonl").read_text().splitlines()]
-    assert {(h["doc_id"], h["benchmark"], h["item"]) for h in hits if h["n"] == 13} == {
-        ("math-problem", "math", 2), ("gsm-answer", "gsm8k", 0), ("math-solution", "math", 1)}
+    found = {(h["doc_id"], h["benchmark"], h["item"]) for h in hits(tmp_path) if h["action"]}
+    assert found == {("math-problem", "math", 2), ("gsm-question", "gsm8k", 0), ("short-problem", "math", 5)}
+    record = next(h for h in hits(tmp_path) if h["doc_id"] == "math-problem")
+    assert record["share"] == 1.0 and " ".join(record["span"].split()).startswith("a bag holds $5$ red marbles")
+    assert record["overlap_30"] is True
+    assert [(h["doc_id"], h["item"], h["action"]) for h in hits(tmp_path) if h["doc_id"] == "math-solution"] == [
+        ("math-solution", 6, None)]
+    assert f.stats["llemma30/open-web-math/math"].total == 2  # the planted problem and the solution
 
 
-def test_shorter_than_n_items_are_not_indexed(tmp_path):
+def test_a_few_shared_ngrams_or_the_words_without_the_numbers_are_not_contamination(tmp_path):
+    math_items, _ = load_items(SAMPLE_BENCHMARKS[0])
+    problem = math_items[2]["problem"]  # "A bag holds 5 red marbles and 3 blue marbles. Two marbles are drawn..."
+    first_half = " ".join(problem.split()[:14])
+    other_numbers = problem.replace("$5$", "$7$").replace("$3$", "$4$")
+    f = make_filter(tmp_path, SAMPLE_BENCHMARKS)
+    docs = [("half", ORDINARY[0] + " " + first_half + " ... " + ORDINARY[1]), ("sibling", plant(other_numbers))]
+    assert run_filter(f, docs) == ["half", "sibling"]
+    f2 = make_filter(tmp_path / "loose", SAMPLE_BENCHMARKS, min_share=0.05)
+    assert run_filter(f2, [("half", ORDINARY[0] + " " + first_half + " ... " + ORDINARY[1])]) == []
+
+
+def test_ngrams_in_many_items_or_in_the_reference_corpus_are_ignored(tmp_path):
+    template = ("Consider the following quantity carefully, take your time, write down every step of the work, "
+                "check each step twice and then tell me what is the value of the expression")  # 30 words
     path = tmp_path / "b.jsonl"
-    path.write_text(json.dumps({"q": "What is 2 + 2?"}) + "\n")
+    path.write_text("".join(json.dumps({"q": f"{template} of {a} and {b}?"}) + "\n"
+                            for a, b in (("alpha", "beta"), ("gamma", "delta"), ("epsilon", "zeta"))))
+    bench = [Benchmark("tpl", str(path), ("q",))]
+    doc = [("tpl", f"Homework: {template} of eta and theta?")]
+    assert run_filter(make_filter(tmp_path / "a", bench, max_items_per_ngram=3), doc) == []
+    assert run_filter(make_filter(tmp_path / "b", bench), doc) == ["tpl"]
+    # a clean reference corpus where a phrase is common makes it generic too
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    for i in range(2):
+        (ref / f"{i}.txt").write_text(f"Page {i}: {template} is a question we hear often.")
+    single = tmp_path / "one.jsonl"
+    single.write_text(json.dumps({"q": f"{template} of alpha and beta?"}) + "\n")
+    one = [Benchmark("one", str(single), ("q",))]
+    assert run_filter(make_filter(tmp_path / "d", one), doc) == []
+    f = make_filter(tmp_path / "e", one, reference=[str(ref / "0.txt"), str(ref / "1.txt")])
+    assert f.summary["_ignored_ngrams"]["in_reference_corpus"] == 18
+    assert run_filter(f, doc) == ["tpl"]
+
+
+def test_report_action_keeps_the_document_and_counts_it(tmp_path):
+    math_items, _ = load_items(SAMPLE_BENCHMARKS[0])
+    f = make_filter(tmp_path, SAMPLE_BENCHMARKS, actions={"arxiv": "report"})
+    assert run_filter(f, [("p", plant(math_items[2]["problem"]))], subset="arxiv") == ["p"]
+    assert f.stats["reported_math"].total == 1 and f.stats["flagged/arxiv/math"].total == 1
+    assert hits(tmp_path)[0]["action"] == "report"
+    with pytest.raises(ValueError):
+        NGramDecontamination(str(tmp_path / "index"), str(tmp_path / "h"), action="delete")
+
+
+def test_items_shorter_than_three_words_are_not_indexed(tmp_path):
+    path = tmp_path / "b.jsonl"
+    path.write_text(json.dumps({"q": "Compute $7!$."}) + "\n")
     f = make_filter(tmp_path, [Benchmark("tiny", str(path), ("q",))])
-    assert run_filter(f, [("d", "Quiz: what is 2 + 2? Four.")]) == ["d"]
+    assert f.summary["tiny"]["not_indexed"] == 1
+    assert run_filter(f, [("d", "Quiz: compute 7! Easy.")]) == ["d"]
+
+
+GENERIC = [  # what MATH solutions share with any page doing the same algebra (issue 13)
+    r"By the quadratic formula, $x = \frac{-b \pm \sqrt{b^2-4ac}}{2a}$, and here the roots are real.",
+    r"We know that $\sin 60^\circ = \dfrac{\sqrt{3}}{2}$ and so the height is $\dfrac{\sqrt{3}}{2} s$.",
+    r"The odd numbers $3, 5, 7, 9, 11, 13, 15$ are listed, and $\left(\frac{1}{2}\right)^2 = \frac14$.",
+    r"A matrix $\begin{pmatrix} a & b \\ c & d \end{pmatrix}$ is invertible when $ad - bc \neq 0$.",
+]
 
 
 def test_full_math_and_gsm8k_test_sets(shared_fixture, tmp_path):
@@ -82,16 +171,13 @@ def test_full_math_and_gsm8k_test_sets(shared_fixture, tmp_path):
     rows = [json.loads(line) for line in math_path.read_text().splitlines()]
     gsm = [json.loads(line) for line in gsm_path.read_text().splitlines()]
     docs = [(f"plain-{i}", t) for i, t in enumerate(ORDINARY)]
-    docs += [(f"math-{k}", plant(rows[k]["problem"])) for k in (0, 1234, 4999) if len(rows[k]["problem"]) > 120]
+    docs += [("generic", "\n\n".join(GENERIC * 3))]
+    docs += [(f"math-{k}", plant(rows[k]["problem"])) for k in (0, 1234, 4999)]
     docs += [("gsm-question", plant(gsm[100]["question"]))]
     f = make_filter(tmp_path, benches)
-    kept = run_filter(f, docs)
-    assert kept == ["plain-0", "plain-1", "plain-2"]
-    hits = [json.loads(line) for line in (tmp_path / "hits" / "00000.jsonl").read_text().splitlines()]
-    found = {(h["doc_id"], h["item"]) for h in hits if h["n"] == 30}
-    for doc_id, _ in docs[3:]:
-        if doc_id.startswith("math-"):
-            assert (doc_id, int(doc_id.split("-")[1])) in found
+    assert run_filter(f, docs) == ["plain-0", "plain-1", "plain-2", "generic"]
+    found = {(h["doc_id"], h["item"]) for h in hits(tmp_path) if h["action"]}
+    assert found == {("math-0", 0), ("math-1234", 1234), ("math-4999", 4999), ("gsm-question", 100)}
 
 
 # -- the stage ---------------------------------------------------------------------------------------------------
@@ -113,7 +199,7 @@ def test_stage_removes_splits_and_reports(tmp_path):
     math_items, _ = load_items(SAMPLE_BENCHMARKS[0])
     web = [{"id": f"web-{i}", "text": t, "meta": {"subset": "open-web-math", "source": "t", "url": f"u{i}"}}
            for i, t in enumerate(ORDINARY)]
-    web.append({"id": "web-contaminated", "text": plant(math_items[6]["solution"]),
+    web.append({"id": "web-contaminated", "text": plant(math_items[6]["problem"]),
                 "meta": {"subset": "open-web-math", "source": "t"}})
     write_shard(tmp_path / "dedup" / "open-web-math" / "00000.jsonl.zst", web)
     write_shard(tmp_path / "dedup" / "arxiv" / "00000.jsonl.zst",
@@ -134,10 +220,18 @@ def test_stage_removes_splits_and_reports(tmp_path):
     report = json.loads((tmp_path / "decontam" / "report.json").read_text())
     assert report["documents_checked"] == 304 and report["documents_removed"] == 1
     assert report["removed_by_reason"] == {"contaminated_math": 1}
-    assert report["hits_30gram"][0]["benchmark"] == "math" and report["hits_30gram"][0]["item"] == 6
-    assert report["hits_30gram"][0]["documents"][0]["doc_id"] == "web-contaminated"
+    rows = {(r["benchmark"], r["subset"]): r for r in report["table"]}
+    assert rows[("math", "open-web-math")]["documents_checked"] == 4
+    assert rows[("math", "open-web-math")]["documents_removed"] == 1
+    assert rows[("math", "arxiv")] == {**rows[("math", "arxiv")], "documents_checked": 300, "documents_removed": 0}
+    assert rows[("math", "open-web-math")]["documents_overlap_30gram"] == 1
+    assert report["most_matched_items"]["math"][0]["item"] == 6
+    assert report["most_matched_items"]["math"][0]["doc_id"] == "web-contaminated"
+    flagged = [json.loads(line) for line in (tmp_path / "decontam" / "flagged.jsonl").read_text().splitlines()]
+    assert [(h["doc_id"], h["benchmark"], h["item"], h["action"]) for h in flagged] == [
+        ("web-contaminated", "math", 6, "drop")]
     md = (tmp_path / "decontam" / "report.md").read_text()
-    assert "web-contaminated" in md and "math #6" in md
+    assert "web-contaminated" in md and "math #6" in md and "| math | arxiv | 300 |" in md
     # nothing but contract shards under decontam/<subset>/<split>/
     assert all(p.suffixes[-2:] == [".jsonl", ".zst"] for p in (tmp_path / "decontam").glob("*/*/*"))
 

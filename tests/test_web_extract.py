@@ -25,7 +25,7 @@ PROSE = "This paragraph is long enough, and plain enough, that the main-content 
 
 
 def page(body: str) -> str:
-    return f"<html><head><title>t</title></head><body><article><p>{PROSE}</p>{body}<p>{PROSE}</p></article></body>" \
+    return f"<html><head></head><body><article><p>{PROSE}</p>{body}<p>{PROSE}</p></article></body>" \
         "</html>"
 
 
@@ -172,8 +172,11 @@ def test_bullet_lists_without_links_are_kept():
         "<ul><li>First, <script type='math/tex'>a \\le b</script></li><li>Second, \\(b &lt; c\\)</li></ul>"
         "<ul class='menu'><li><a href='/'>Home</a></li><li><a href='/blog'>Blog</a></li></ul>"
     )
-    assert text == "1. First, $a \\le b$\n  2. Second, $b < c$"
+    assert text == "- First, $a \\le b$\n  - Second, $b < c$"  # bullets, never numbers the page does not have
     assert counts["math_inline"] == 2
+    # an ordered list keeps its numbers; a bullet list inside it gets bullets
+    text, _ = extract_body("<ol><li>Step one</li><li><p>Step two</p><ul><li>case a</li><li>case b</li></ul></li></ol>")
+    assert text == "1. Step one\n\n2. Step two\n\n- case a\n    - case b"
 
 
 def test_navigation_buttons_forms_and_boilerplate_lines_dropped():
@@ -228,10 +231,12 @@ def test_boilerplate_patterns_compile_and_anywhere_patterns_are_lowercase():
 def test_skip_element_selectors_parse_and_apply():
     selectors = read_list(SKIP_ELEMENTS)
     html = ("<body><p>kept text</p><div class='share'>dropped</div><div role='navigation'>dropped</div>"
-            "<div class='social-share-buttons'>dropped</div><span class='js-vote-count'>12</span><form>q</form></body>")
+            "<div class='social-share-buttons'>dropped</div><span class='js-vote-count'>12</span>"
+            "<form role='search'><label>Search</label><input name='q'></form>"
+            "<form action='/login'>dropped</form><form class='InlineModForm'><p>post kept</p></form></body>")
     for selector in selectors:  # one by one: a bad selector is named by its own failure
         extract_plain_text(HTMLTree.parse(html), skip_elements=[selector])
-    assert extract_plain_text(HTMLTree.parse(html), skip_elements=selectors) == "kept text"
+    assert extract_plain_text(HTMLTree.parse(html), skip_elements=selectors) == "kept text\n\npost kept"
 
 
 # -- MathML -> LaTeX ---------------------------------------------------------------------------------------------
@@ -266,6 +271,25 @@ def convert(mathml_source: str) -> str:
         ("<math><mtable><mtr><mtd><mn>1</mn></mtd><mtd><mn>0</mn></mtd></mtr><mtr><mtd><mn>0</mn></mtd>"
          "<mtd><mn>1</mn></mtd></mtr></mtable></math>", "\\begin{matrix}1 & 0 \\\\ 0 & 1\\end{matrix}"),
         ("<math><mfenced><mi>a</mi><mi>b</mi></mfenced></math>", "(a,b)"),
+        # a binomial is \binom, not (\binom{n}{k}); a fraction without a bar and without parentheses is not one
+        ("<math><mrow><mo>(</mo><mfrac linethickness='0'><mi>n</mi><mi>k</mi></mfrac><mo>)</mo></mrow></math>",
+         "\\binom{n}{k}"),
+        ("<math><mfenced><mfrac linethickness='0pt'><mi>n</mi><mi>k</mi></mfrac></mfenced></math>", "\\binom{n}{k}"),
+        ("<math><mfrac linethickness='0'><mi>a</mi><mi>b</mi></mfrac></math>", "\\genfrac{}{}{0pt}{}{a}{b}"),
+        # accents are accents, not \stackrel{˙}{x}
+        ("<math><mover accent='true'><mi>x</mi><mo>˙</mo></mover></math>", "\\dot{x}"),
+        ("<math><mover accent='true'><mi>x</mi><mo>¨</mo></mover></math>", "\\ddot{x}"),
+        ("<math><mover><mi>y</mi><mo>¯</mo></mover><mover><mrow><mi>a</mi><mi>b</mi></mrow><mo>¯</mo></mover>"
+         "</math>", "\\bar{y}\\overline{ab}"),
+        ("<math><munder><mi>x</mi><mo>_</mo></munder></math>", "\\underline{x}"),
+        ("<math><mrow><mo>[</mo><mtable><mtr><mtd><mn>1</mn></mtd><mtd><mn>2</mn></mtd></mtr></mtable><mo>]</mo>"
+         "</mrow></math>", "\\begin{bmatrix}1 & 2\\end{bmatrix}"),
+        ("<math><mi mathvariant='sans-serif'>H</mi><mo>∗</mo><mi>ℙ</mi><mo>∊</mo><mo>■</mo></math>",
+         "\\mathsf{H}\\ast\\mathbb{P}\\in\\blacksquare"),
+        ("<math><mi>det</mi><mo>(</mo><mi>A</mi><mo>)</mo><mspace width='1em'/><mi>x</mi></math>",
+         "\\det(A)\\quad x"),
+        ("<math><mmultiscripts><mi>X</mi><mi>a</mi><none/><mprescripts/><mi>b</mi><none/></mmultiscripts></math>",
+         "{}_bX_a"),
     ],
 )
 def test_mathml_to_latex(source, tex):
@@ -414,3 +438,147 @@ def test_homepages_that_load_mathjax(shared_fixture):
                 assert "window.MathJax" not in text and "tex-mml-chtml" not in text
                 assert counts["math_inline"] == counts["math_display"] == 0
     assert loading_mathjax >= 5
+
+
+# -- the failure classes of real pages (issue 12), each from a snippet of our own -------------------------------
+
+
+def test_form_content_is_kept_form_controls_are_not():
+    # forum software wraps every post of a thread in a form; its controls are UI, its posts are content
+    text, counts = extract_body(
+        "<form class='InlineModForm' action='inline-mod.php' method='post'>"
+        "<div class='message'><p>Post one: we have \\(a^2+b^2=c^2\\) for right triangles.</p></div>"
+        "<input type='checkbox' name='posts[1]'><select name='act'><option>Delete</option></select>"
+        "<button>Go</button></form>"
+        "<form><table><tr><td><script type='math/tex'>\\int_0^1 x\\,dx = 1/2</script></td></tr></table></form>"
+    )
+    assert text == "Post one: we have $a^2+b^2=c^2$ for right triangles.\n\n$\\int_0^1 x\\,dx = 1/2$"
+    assert "Delete" not in text and "Go" not in text and counts["math_inline"] == 2
+
+
+def test_latex_image_services_have_their_url_escapes_decoded():
+    text, counts = extract_body(
+        '<p>A <img src="https://latex.codecogs.com/gif.latex?IQR&amp;space;=&amp;space;Q_{3}-Q_{1}"> '
+        'B <img src="https://latex.codecogs.com/png.image?\\dpi{110}&amp;space;\\bg_white&amp;space;a&amp;plus;b"> '
+        'C <img src="https://latex.codecogs.com/svg.latex?\\large&amp;space;\\frac{x}{2}%20+%201"> '
+        'D <img src="https://latex.codecogs.com/gif.latex?x%5E2" alt="x^2 + y^2" title="x^2 + y^2"> '
+        'E <img src="https://latex.codecogs.com/gif.latex?z" alt="https://latex.codecogs.com/gif.latex?z"> end</p>'
+    )
+    # D: the author's alt text is clean TeX and wins over the URL; E: an alt that is a URL does not
+    assert text == "A $IQR = Q_{3}-Q_{1}$ B $a+b$ C $\\frac{x}{2} + 1$ D $x^2 + y^2$ E $z$ end"
+    assert counts["math_sources"] == {"img_url": 5}
+
+
+def test_bbcode_tex_of_forum_posts_becomes_delimited_math():
+    text, counts = extract_body(
+        "<p>Use [itex]E = mc^2[/itex] and [tex]\\int_0^\\infty e^{-x}\\,dx = 1[/tex], also [math]a_n \\to 0[/math],"
+        " [imath]x_1[/imath], [latex]\\sqrt{2}[/latex] and ##\\alpha + \\beta## here.</p>"
+        "<p>Not math: ## Heading ## and C## or [b]bold[/b].</p>"
+    )
+    assert text == ("Use $E = mc^2$ and $$\\int_0^\\infty e^{-x}\\,dx = 1$$, also $$a_n \\to 0$$, $x_1$, "
+                    "$$\\sqrt{2}$$ and $\\alpha + \\beta$ here.\n\nNot math: ## Heading ## and C## or [b]bold[/b].")
+    assert counts["math_inline"] == 3 and counts["math_display"] == 3
+
+
+def test_mathjax_mathml_and_asciimath_scripts_are_converted():
+    text, counts = extract_body(
+        "<p>M <script type='math/mml'><math><msup><mi>x</mi><mn>2</mn></msup></math></script> "
+        "T <script type='text/tex'>y_1</script> "
+        "D <script type='text/tex; mode=display'>a \\over b</script> "
+        "A <script type='math/asciimath'>sqrt(x)/2</script> end</p>"
+    )
+    assert text == "M $x^2$ T $y_1$ D $$a \\over b$$ A $\\frac{\\sqrt{x}}{2}$ end"
+    assert counts["math_sources"] == {"mathml": 1, "mathjax": 2, "asciimath": 1}
+
+
+def test_tex_in_attributes_and_custom_elements():
+    text, counts = extract_body(
+        "<p>A <amp-mathml layout='container' inline data-formula='\\(a^2\\)'></amp-mathml> "
+        "B <bento-mathml data-formula='\\[b^2\\]'></bento-mathml> "
+        "C <math data-code='c^2'><mi>c</mi></math> "
+        "D <span class='math-inline' data-math='d^2'><span class='katex'><span class='katex-html' "
+        "aria-hidden='true'>d2</span></span></span> "
+        "E <span class='katex-expr' data-expr='e^2'></span> "
+        "F <span class='MathJax_CHTML'><span class='mjx-chtml'><span class='mjx-math' aria-label='f^2'>"
+        "<span class='mjx-mi'>f</span></span></span></span> "
+        "G <d-math>g^2</d-math> H <dt-math block>h^2</dt-math> end</p>"
+    )
+    assert text == "A $a^2$ B $$b^2$$ C $c^2$ D $d^2$ E $e^2$ F $f^2$ G $g^2$ H $$h^2$$ end"
+    assert counts["math_sources"] == {"data_attr": 5, "mathjax": 1, "tex_element": 2}
+
+
+def test_jsmath_div_math_is_delimited_on_jsmath_pages_only():
+    body = "<p>Let</p><div class='math'>\\sum_{k=1}^n k</div><p>and <span class='math'>x^2</span> be.</p>"
+    text, counts = extract_math_text("<html><head><script src='jsMath/easy/load.js'></script></head><body>"
+                                     f"<article><p>{PROSE}</p>{body}</article></body></html>")
+    assert "$$\\sum_{k=1}^n k$$" in text and "and $x^2$ be." in text
+    assert counts["math_sources"] == {"tex_element": 2}
+    text, counts = extract_body(body)  # a class named "math" on a page without jsMath is not a formula
+    assert "$" not in text and counts["math_inline"] == counts["math_display"] == 0
+
+
+def test_asciimath_backticks_on_asciimath_pages():
+    head = "<html><head><script src='ASCIIMathML.js'></script></head><body><article>"
+    text, counts = extract_math_text(f"{head}<p>{PROSE} Solve `x^2 = (a+b)/2` and `sum_(i=1)^n i`, not \\`q`.</p>"
+                                     "</article></body></html>")
+    assert text.endswith("Solve $x^{2}=\\frac{a+b}{2}$ and $\\sum_{i=1}^{n}i$, not \\`q`.")
+    assert counts["math_sources"] == {"asciimath": 2}
+    text, counts = extract_body("<p>Run `ls -l` here.</p>")  # back-ticks on other pages are code, not math
+    assert text == "Run `ls -l` here." and counts["math_inline"] == 0
+
+
+def test_word_mathml_in_conditional_comments():
+    text, counts = extract_body("<p>Let <!--[if mathML]><mml:math xmlns:mml='http://www.w3.org/1998/Math/MathML'>"
+                                "<mml:msup><mml:mi>y</mml:mi><mml:mn>3</mml:mn></mml:msup></mml:math>"
+                                "<![endif]--> be.</p>")
+    assert text == "Let $y^3$ be." and counts["math_sources"] == {"mathml": 1}
+
+
+def test_math_figures_survive_main_content():
+    text, counts = extract_body("<figure><div><d-math block>p(Y \\mid X) =</d-math></div>"
+                                "<figcaption>The objective, for <d-math>X</d-math></figcaption></figure>")
+    assert text == "$$p(Y \\mid X) =$$\nThe objective, for $X$"
+
+
+def test_price_ranges_are_not_display_math():
+    text, counts = extract_body("<p>Price range: $$ - $$$. Mains $12-$20, or $5 and $10.</p>")
+    assert text == "Price range: $$ - $$$. Mains $12-$20, or $5 and $10."
+    assert counts == {"math_inline": 0, "math_display": 0, "math_sources": {}}
+
+
+def test_a_page_without_a_heading_starts_with_its_title():
+    text, _ = extract_math_text(f"<html><head><title>Fermat's little theorem</title></head><body><p>{PROSE}</p>"
+                                "</body></html>")
+    assert text == f"Fermat's little theorem\n\n{PROSE}"
+    text, _ = extract_math_text(f"<html><head><title>Site | Page</title></head><body><h1>Heading</h1><p>{PROSE}"
+                                "</p></body></html>")
+    assert text == f"Heading\n\n{PROSE}"
+
+
+@pytest.mark.parametrize("source, tex", [
+    ("x^2", "x^{2}"), ("a/b", "\\frac{a}{b}"), ("(a+b)/(c+d)", "\\frac{a+b}{c+d}"), ("sqrt(x+1)", "\\sqrt{x+1}"),
+    ("root(3)(x)", "\\sqrt[3]{x}"), ("sum_(i=1)^n i", "\\sum_{i=1}^{n}i"), ("lim_(x->oo) 1/x", "\\lim_{x\\to\\infty}\\frac{1}{x}"),
+    ("alpha+beta", "\\alpha+\\beta"), ("x in RR", "x\\in\\mathbb{R}"), ("sinx", "\\sin x"), ('"if " x', "\\text{if }x"),
+    ("a !in B", "a\\notin B"), ("bb(v) xx ul(w)", "\\mathbf{v}\\times\\underline{w}"),
+])
+def test_asciimath_to_tex(source, tex):
+    from proofpile.web.asciimath import to_tex
+
+    assert to_tex(source) == tex
+
+
+def test_asciimath_and_mml_scripts_never_crash():
+    from proofpile.web.asciimath import to_tex
+
+    assert to_tex("(" * 5000 + "x").startswith("(((") and to_tex("sqrt" * 3000 + " x").startswith("\\sqrt{")
+    text, counts = extract_body("<p>A <script type='math/mml'>not <math at all</script> B "
+                                "<script type='math/mml'></script> C <script type='math/asciimath'></script> end</p>")
+    assert text.startswith("A") and text.endswith("end")
+
+
+def test_unclosed_bbcode_and_deeply_nested_lists():
+    text, counts = extract_body("<p>" + "[tex]" * 200 + "x and [itex]y[/itex]</p>")
+    assert text.endswith("[tex]x and $y$") and counts["math_inline"] == 1
+    # lists nested thousands deep (past the deep-DOM limit): each still a bullet, no number, no marker left
+    text, _ = extract_math_text("<ul><li>" * 2500 + "deep item")
+    assert text == "- deep item"

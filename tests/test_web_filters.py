@@ -58,9 +58,28 @@ def test_language_id_uses_the_local_lid176():
     fr = doc("Une suite est dite géométrique s'il existe un réel $q$ tel que, pour tout entier naturel $n$, "
              "on ait $u_{n+1} = q u_n$. Le réel $q$ est appelé la raison de la suite.")
     assert f.filter(fr) == (False, "language") and fr.metadata["lang"] == "fr"
-    assert f.filter(doc("$x$ $y$")) == (False, "language")  # nothing but math: no language
+    # nothing but math is in no other language: kept for MathScore and quality to judge; no prose, no math: dropped
+    assert f.filter(doc("$x$ $y$")) is True and f.filter(doc("... 12 !!")) == (False, "no_prose")
     f2 = pickle.loads(pickle.dumps(f))  # steps pickle small: the model reloads in the worker
     assert f2.model._model is None and f2.filter(doc(MATH_TEXT)) is True
+
+
+def test_language_id_is_decided_on_the_prose_of_a_page():
+    f = LanguageIdFilter(languages=["en"], threshold=0.5)
+    # a table of macros and their formulas: little prose, so lid.176 is unsure of it (0.27), but what prose there
+    # is reads as English
+    names = ["alef", "alefsym", "Alpha", "and", "ang", "Bbb", "Beta", "bold", "bull", "Chi", "clubs", "Complex"]
+    table = "\n".join(f"{name}: ${chr(92)}{name}$" for name in names)
+    dense = doc(table)
+    assert f.predict(dense.text)[1] < 0.5 and f.filter(dense) is True and dense.metadata["lang"] == "en"
+    # a short problem: a title and a formula are too little to name a language; MathScore and quality judge it
+    short = doc("Problem 3\n\n$$\\int_0^1 x^2\\,dx$$")
+    assert f.filter(short) is True and short.metadata["lang"] == "und"
+    # prose in another language is dropped however much math is around it
+    de = doc("Sei $f$ stetig. Dann gilt $\\int_0^1 f = F(1) - F(0)$ und $F' = f$ nach dem Hauptsatz der Analysis, "
+             "den wir im letzten Kapitel bewiesen haben. $x^2$ $y^2$ $z^2$")
+    assert f.filter(de) == (False, "language") and de.metadata["lang"] == "de"
+    assert not f.is_math_dense(NEWS_TEXT) and f.is_math_dense(table)
 
 
 def test_strip_math():
@@ -158,6 +177,17 @@ def test_mathscore_rejects_a_model_without_math_label(tmp_path):
     d = doc("hello world")
     assert MathScoreFilter(str(tmp_path / "lang-v1.bin"), threshold=0.0, label="en").filter(d) is True
     assert 0.0 <= d.metadata["math_score"] <= 1.0
+
+
+def test_quality_filter_holds_short_math_pages_to_a_lower_minimum():
+    f = QualityFilter(min_chars=300, min_words=50)
+    problem = doc("The quadratic formula. The two roots of $ax^2 + bx + c = 0$ are "
+                  "$$x = \\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}$$")
+    assert f.filter(problem) is True
+    assert f.filter(doc("One formula $x^2$ and some words that are not many at all, really not many.")) == \
+        (False, "too_short")
+    assert f.filter(doc("$x$ $y$ $z$")) == (False, "too_short")  # formulas alone are not a page
+    assert QualityFilter(min_formulas=0).filter(problem) == (False, "too_short")
 
 
 def test_quality_filter():

@@ -5,8 +5,9 @@ is either a gzipped tar of the paper's files or a single gzipped ``.tex`` (only 
 ``<id>.pdf`` for papers submitted without sources. Every archive here may be hostile, so:
 
 - nothing is ever extracted to disk: members are read into memory through ``tarfile``'s streaming mode;
-- only regular files are read: absolute names, ``..`` components, symlinks, hard links and devices are refused
-  (skipped and counted), so no member can point at, or land on, anything outside the paper;
+- only regular files are read: absolute names, ``..`` components, symlinks and devices are refused (skipped and
+  counted), so no member can point at, or land on, anything outside the paper; a hard link is read only as a copy
+  of an earlier regular member of the same paper (which is what a hard link in a tar is), never resolved otherwise;
 - decompression is bounded: the total uncompressed bytes of a paper, the bytes of one kept file and the number of
   members are capped, so a gzip or tar bomb costs at most the cap, then the paper is dropped with a reason;
 - nothing in a paper is executed (it is only read as text).
@@ -17,6 +18,7 @@ Failures are ``ArchiveError(reason)``; the reader turns them into ``dropped_<rea
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 import zlib
 from collections import Counter
@@ -64,7 +66,7 @@ def unsafe_member_reason(member: tarfile.TarInfo) -> str | None:
     if member.issym():
         return "symlink"
     if member.islnk():
-        return "hardlink"
+        return "hardlink"  # unless it names an earlier member of the same paper: see ``open_paper``
     if member.isdev():  # character, block devices and fifos
         return "device"
     if not member.isreg():
@@ -75,6 +77,29 @@ def unsafe_member_reason(member: tarfile.TarInfo) -> str | None:
     if ".." in PurePosixPath(name.replace("\\", "/")).parts:
         return "parent_path"
     return None
+
+
+def _safe_name(name: str) -> bool:
+    return bool(name) and not name.startswith(("/", "\\")) and not (len(name) > 1 and name[1] == ":") and \
+        ".." not in PurePosixPath(name.replace("\\", "/")).parts
+
+
+NEW_ID = re.compile(r"^(?P<id>(?P<yymm>\d{4})\.\d{4,5})(?P<version>v\d+)?$")
+OLD_ID = re.compile(r"^(?P<archive>[a-z][a-z\-]*(?:\.[A-Z]{2})?)(?P<number>(?P<yymm>\d{4})\d{3})(?P<version>v\d+)?$")
+
+
+def paper_stem(name: str) -> str:
+    """``2301/2301.00001.tar.gz`` -> ``2301.00001``."""
+    stem = PurePosixPath(name).name
+    for suffix in (".tgz", ".gz", ".pdf", ".tar", ".tex"):
+        stem = stem.removesuffix(suffix)
+    return stem
+
+
+def is_paper_name(name: str) -> bool:
+    """Whether a member name is one of a bulk tar's papers (``2301/2301.00001.gz``, ``math0601001.pdf``)."""
+    lower = name.lower()
+    return lower.endswith((".gz", ".pdf")) and bool(NEW_ID.match(paper_stem(name)) or OLD_ID.match(paper_stem(name)))
 
 
 def normalized_name(name: str) -> str:
@@ -170,7 +195,8 @@ def open_paper(gz: bytes, limits: Limits, skipped: Counter | None = None) -> Pap
     """Decompress one paper's ``.gz`` and read its text files, all in memory and within ``limits``.
 
     Raises ``ArchiveError`` with reason ``pdf_only``, ``postscript_only``, ``too_large``, ``truncated``, ``bad_gzip``, ``bad_tar``,
-    ``too_many_members`` or ``empty``. Unsafe or oversized members are skipped and counted in ``skipped``.
+    ``too_many_members``, ``empty`` or ``compressed_bulk_tar`` (a gzipped bulk tar of papers, not a paper: arXiv
+    ships bulk tars uncompressed). Unsafe or oversized members are skipped and counted in ``skipped``.
     """
     skipped = skipped if skipped is not None else Counter()
     if gz[:2] != b"\x1f\x8b":
@@ -197,11 +223,21 @@ def open_paper(gz: bytes, limits: Limits, skipped: Counter | None = None) -> Pap
                 if members > limits.max_members:
                     raise ArchiveError("too_many_members", f"more than {limits.max_members}")
                 reason = unsafe_member_reason(member)
+                if reason == "hardlink" and _safe_name(member.name) and _safe_name(member.linkname):
+                    # a hard link is a second name for an earlier member: a copy of what we kept of it
+                    name, target = normalized_name(member.name), normalized_name(member.linkname)
+                    if target in files:
+                        files[name] = files[target]
+                    elif name.lower().endswith(TEXT_SUFFIXES):
+                        skipped["hardlink_unknown_target"] += 1
+                    continue
                 if reason:
                     if reason != "not_a_file" or not member.isdir():
                         skipped[reason] += 1
                     continue
                 name = normalized_name(member.name)
+                if members == 1 and is_paper_name(name):
+                    raise ArchiveError("compressed_bulk_tar", "a gzipped tar of papers; read bulk tars uncompressed")
                 if not name.lower().endswith(TEXT_SUFFIXES) and name.lower() not in README_NAMES:
                     continue  # figures and data: streamed past, never held
                 if member.size > limits.max_file_bytes:

@@ -19,20 +19,22 @@ from proofpile.arxiv.latex import (
     notation_macros,
     trim_paper,
 )
+from proofpile.budget import Budget, BudgetedFilter, BudgetedStep
 
 
-class LatexMacroExpander(PipelineStep):
+class LatexMacroExpander(BudgetedStep, PipelineStep):
     """Collects the paper's ``\\newcommand``/``\\renewcommand``/``\\providecommand``/``\\def``/``\\let``/
     ``\\DeclareMathOperator`` definitions (with or without ``#1``.. arguments), removes them and expands the uses of
     its notation, so the text reads ``\\mathbb{Z}`` where the author typed ``\\ZZ``. Redefined ``protected``
     commands (sectioning, environments: see ``filters/arxiv/cleaning.yaml``) and macros built from LaTeX internals
-    are not expanded."""
+    are not expanded. A paper whose expansion takes more than ``budget`` is dropped (``proofpile.budget``)."""
 
     type = "✂️ - FORMAT"
     name = "🔣 LaTeX macros"
 
-    def __init__(self, limits: ExpandLimits = ExpandLimits(), protected_commands=()):
+    def __init__(self, limits: ExpandLimits = ExpandLimits(), protected_commands=(), budget: Budget = Budget()):
         super().__init__()
+        self.budget = budget
         self.limits = limits
         self.protected = frozenset(protected_commands)
 
@@ -40,8 +42,10 @@ class LatexMacroExpander(PipelineStep):
         for doc in data:
             self.stat_update("total")
             with self.track_time():
-                doc.text = self.expand(doc.text)
-            yield doc
+                text, _ = self.within_budget(self.expand, doc.text)
+            if text is not None:
+                doc.text = text
+                yield doc
 
     def expand(self, text: str) -> str:
         macros, text = collect_macros(text)
@@ -55,15 +59,16 @@ class LatexMacroExpander(PipelineStep):
         return text
 
 
-class ArxivBodyFilter(BaseFilter):
+class ArxivBodyFilter(BudgetedFilter, BaseFilter):
     """Keeps a paper's body, RedPajama-style and configurable: from the first sectioning command (the abstract
     kept, a paper without sections kept from ``\\begin{document}`` unless ``require_section``) up to the appendix,
     the bibliography or ``\\end{document}``. A paper with no body, or one shorter than ``min_chars``, is dropped."""
 
     name = "📄 arXiv body"
 
-    def __init__(self, rules: TrimRules = TrimRules(), min_chars: int = 200):
+    def __init__(self, rules: TrimRules = TrimRules(), min_chars: int = 200, budget: Budget = Budget()):
         super().__init__()
+        self.budget = budget
         self.rules = rules
         self.min_chars = min_chars
 

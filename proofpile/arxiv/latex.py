@@ -7,41 +7,92 @@ the file system.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import orjson
 
 from proofpile.arxiv.archive import normalized_name
 
 # -- decoding -------------------------------------------------------------------------------------------------
 
 
-def decode_source(data: bytes) -> str:
-    """arXiv sources are mostly UTF-8, older ones Latin-1; Latin-1 decodes any byte string, so nothing is lost.
-    Line ends become ``\\n`` (many sources were written with CRLF)."""
+def decode_source(data: bytes, stats: Counter | None = None) -> str:
+    """arXiv sources are mostly UTF-8; older ones Latin-1 (or Windows-1252), some Shift-JIS, GB2312, KOI8-R...
+    whatever the author's editor wrote. Not UTF-8: charset-normalizer finds the encoding; when the text it finds is
+    in Latin letters (its guess among the many Latin code pages is unreliable on short texts), Latin-1 decodes it as
+    before (Windows-1252 when its 0x80-0x9F bytes are quotes and dashes); otherwise (CJK, Cyrillic, Greek...) its
+    encoding is used. Either way the encoding is counted as ``source_encoding/<name>``. Latin-1 decodes any bytes,
+    so nothing is lost. Line ends become ``\\n`` (many sources were written with CRLF)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        text = data.decode("latin-1")
+        text, encoding = _decode_legacy(data)
+        if stats is not None:
+            stats[f"source_encoding/{encoding}"] += 1
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# Unicode blocks of Latin-script text (charset-normalizer's ``alphabets`` names, by prefix)
+_LATIN_BLOCKS = ("Basic Latin", "Latin", "Control character", "General Punctuation", "Spacing Modifier Letters",
+                 "Letterlike Symbols", "Alphabetic Presentation Forms", "Currency Symbols", "Mathematical Operators",
+                 "Block Elements", "Box Drawing", "Geometric Shapes")
+_C1_CONTROLS = re.compile(rb"[\x80-\x9f]")
+
+
+def _decode_legacy(data: bytes) -> tuple[str, str]:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None and not all(a.startswith(_LATIN_BLOCKS) for a in best.alphabets):
+        return str(best), best.encoding
+    if _C1_CONTROLS.search(data):
+        try:
+            return data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1"), "latin_1"
 
 
 # -- comments ---------------------------------------------------------------------------------------------------
 
-_COMMENT_ENV = re.compile(r"\\begin\{comment\}.*?\\end\{comment\}", re.S)
-_IFFALSE = re.compile(r"\\iffalse\b.*?\\fi\b", re.S)
+_COMMENT_ENV = (re.compile(r"\\begin\{comment\}"), re.compile(r"\\end\{comment\}"))
+_IFFALSE = (re.compile(r"\\iffalse\b"), re.compile(r"\\fi\b"))
+# where TeX reads ``%`` as a character, not a comment: verbatim environments, \verb, and the arguments of the
+# url commands (hyperref and url read them verbatim)
+_VERBATIM_BEGIN = re.compile(r"\\begin\s*\{(verbatim\*?|Verbatim\*?|lstlisting|minted|alltt)\}")
+_VERBATIM_SPANS = re.compile(r"\\(?:url|href|path|nolinkurl)\s*\{[^}]{0,2048}\}|\\verb\*?([^A-Za-z\s*]).*?(?:\1|$)")
 
 
 def strip_comments(text: str) -> str:
     """Remove ``%`` comments (a ``%`` preceded by an even number of backslashes), keeping escaped ``\\%``, with TeX's
     meaning: a comment also eats its newline, so ``$d$%`` + newline + ``. In fact`` reads ``$d$. In fact``, and a
-    line that was only a comment disappears. Also drops ``comment`` environments and ``\\iffalse`` blocks."""
+    line that was only a comment disappears. A ``%`` inside ``\\url{}``, ``\\href{}``, ``\\verb`` or a verbatim
+    environment is text. Also drops ``comment`` environments and ``\\iffalse`` blocks."""
     out: list[str] = []
     current = None  # the line being built: a local, so `+=` extends it in place (no quadratic copying)
     join = False  # the previous kept line ended in a comment: this line continues it
+    verbatim_end = None  # inside a verbatim environment: the ``\\end{...}`` that closes it
     for line in text.split("\n"):
-        cut = _comment_start(line)
+        if verbatim_end is not None:
+            end = line.find(verbatim_end)
+            if end == -1:
+                cut = None
+            else:
+                cut = _comment_start(line, end + len(verbatim_end))
+                verbatim_end = None
+        else:
+            cut = _comment_start(line) if "%" in line else None
+            begin = _VERBATIM_BEGIN.search(line, 0, len(line) if cut is None else cut) if "\\begin" in line else None
+            if begin is not None:
+                closing = "\\end{" + begin.group(1) + "}"
+                end = line.find(closing, begin.end())
+                if end == -1:
+                    verbatim_end, cut = closing, None
+                else:
+                    cut = _comment_start(line, end + len(closing))
         content = line if cut is None else line[:cut]
         if cut is not None and not content.strip():
             continue  # a comment-only line goes, newline and all
@@ -58,22 +109,41 @@ def strip_comments(text: str) -> str:
     if current is not None:
         out.append(current)
     text = "\n".join(out)
-    text = _COMMENT_ENV.sub("", text)
-    return _IFFALSE.sub("", text)
+    text = drop_blocks(text, *_COMMENT_ENV)
+    return drop_blocks(text, *_IFFALSE)
+
+
+def drop_blocks(text: str, begin: re.Pattern, end: re.Pattern) -> str:
+    """``text`` without the blocks from a ``begin`` match to the first ``end`` match after it, in one pass. A begin
+    without an end is left as it is (a regex ``begin.*?end`` would rescan to the end of the text from each one)."""
+    out = []
+    pos = 0
+    while (b := begin.search(text, pos)) is not None:
+        e = end.search(text, b.end())
+        if e is None:
+            break
+        out.append(text[pos:b.start()])
+        pos = e.end()
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
 
 
 _ASCII_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def _ends_with_control_word(text: str) -> bool:
-    """Whether ``text`` ends in a control word (an unescaped backslash and ASCII letters). Looks only at the tail,
-    so gluing many comment-continued lines stays linear (a regex search would rescan the whole line each time)."""
-    stem = text.rstrip(_ASCII_LETTERS)
-    return len(stem) < len(text) and stem.endswith("\\") and not stem.endswith("\\\\")
+    """Whether ``text`` ends in a control word (an unescaped backslash and ASCII letters). Looks only at the tail
+    (control words are short), so gluing many comment-continued lines stays linear even after a long run of
+    letters."""
+    tail = text[-64:]
+    stem = tail.rstrip(_ASCII_LETTERS)
+    return len(stem) < len(tail) and stem.endswith("\\") and not stem.endswith("\\\\")
 
 
-def _comment_start(line: str) -> int | None:
-    start = 0
+def _comment_start(line: str, start: int = 0) -> int | None:
+    spans = None  # verbatim spans of the line, found only when it holds a % and something that reads one
     while (i := line.find("%", start)) != -1:
         backslashes = 0
         j = i - 1
@@ -81,7 +151,13 @@ def _comment_start(line: str) -> int | None:
             backslashes += 1
             j -= 1
         if backslashes % 2 == 0:
-            return i
+            if spans is None:
+                spans = [m.span() for m in _VERBATIM_SPANS.finditer(line, start)] if "\\" in line else []
+            inside = next((e for s, e in spans if s < i < e), None)
+            if inside is None:
+                return i
+            start = inside
+            continue
         start = i + 1
     return None
 
@@ -95,40 +171,90 @@ _INPUT = re.compile(r"\\(input|include|subfile)(?![A-Za-z@])\s*(?:\{([^}\n]*)\}|
 _MAIN_NAMES = ("main.tex", "ms.tex", "paper.tex", "article.tex")
 
 
-def find_main_file(sources: dict[str, str]) -> str | None:
-    """The paper's root file: one with ``\\documentclass`` and ``\\begin{document}``. Among several (a paper with
-    a supplement, a response letter), prefer one that no other file inputs, then a conventional name, then the
-    longest; a lone ``.tex`` with ``\\begin{document}`` will do too."""
+def find_main_file(sources: dict[str, str], stats: Counter | None = None,
+                   stripped: dict[str, str] | None = None) -> str | None:
+    """The paper's root file. The one the author named in ``00README`` if any; else, among the roots of the
+    ``\\input``/``\\include`` graph (files no other file inputs) that are or reach a document (``\\documentclass``
+    and ``\\begin{document}``, or failing any, ``\\begin{document}``), the one that reaches the most content
+    (non-blank characters, comments removed), then a conventional name, then the name. So a wrapper that inputs the
+    file holding ``\\documentclass`` wins over a short reply letter with a ``\\documentclass`` of its own. Which rule
+    decided is counted in ``stats`` as ``main_file/<reason>``: ``readme``, ``only_root``, ``most_content``,
+    ``conventional_name`` or ``name``. ``stripped`` (name -> text without comments) is filled for
+    ``inline_inputs`` to reuse."""
+    stats = stats if stats is not None else Counter()
     tex = {name: text for name, text in sources.items() if name.lower().endswith((".tex", ".ltx", ".latex"))}
-    for name in readme_toplevel(sources):
+    for name in readme_toplevel(sources, stats):
         if name in tex:
+            stats["main_file/readme"] += 1
             return name
-    tex = {name: strip_comments(text) for name, text in tex.items()}  # a commented-out \\documentclass is none
-    candidates = [n for n, t in tex.items() if _DOCUMENTCLASS.search(t) and _BEGIN_DOCUMENT.search(t)]
-    if not candidates:
-        candidates = [n for n, t in tex.items() if _BEGIN_DOCUMENT.search(t)]
-    if not candidates:
+    stripped = stripped if stripped is not None else {}
+    for name, text in tex.items():  # a commented-out \\documentclass is none
+        if name not in stripped:
+            stripped[name] = strip_comments(text)
+    tex = {name: stripped[name] for name in tex}
+    documents = {n for n, t in tex.items() if _DOCUMENTCLASS.search(t) and _BEGIN_DOCUMENT.search(t)}
+    if not documents:
+        documents = {n for n, t in tex.items() if _BEGIN_DOCUMENT.search(t)}
+    if not documents:
         return None
-    inputted = set()
-    for text in tex.values():
-        for m in _INPUT.finditer(text):
-            target = resolve_input(sources, "", (m.group(2) or m.group(3) or "").strip())
-            if target:
-                inputted.add(target)
-    roots = [n for n in candidates if n not in inputted] or candidates
-    return min(roots, key=lambda n: (n.rsplit("/", 1)[-1].lower() not in _MAIN_NAMES, -len(tex[n]), n))
+    inputs = {name: _inputs_of(sources, name, text) for name, text in tex.items()}
+    inputted = set().union(*inputs.values())
+    content = {name: len(text) - sum(text.count(c) for c in " \t\n") for name, text in tex.items()}
+    scores = {}
+    for root in sorted(tex):
+        if root in inputted and root not in documents:
+            continue
+        reach = _reachable(root, inputs)
+        if reach & documents:
+            scores[root] = (sum(content[n] for n in reach), root in inputted)
+    roots = [n for n in scores if not scores[n][1]] or list(scores)  # documents inputted in a cycle: any will do
+    ranked = sorted(roots, key=lambda n: (-scores[n][0], n.rsplit("/", 1)[-1].lower() not in _MAIN_NAMES, n))
+    best = ranked[0]
+    if len(ranked) == 1:
+        reason = "only_root"
+    elif scores[ranked[1]][0] < scores[best][0]:
+        reason = "most_content"
+    elif (ranked[1].rsplit("/", 1)[-1].lower() in _MAIN_NAMES) != (best.rsplit("/", 1)[-1].lower() in _MAIN_NAMES):
+        reason = "conventional_name"
+    else:
+        reason = "name"
+    stats[f"main_file/{reason}"] += 1
+    return best
 
 
-def readme_toplevel(sources: dict[str, str]) -> list[str]:
+def _inputs_of(sources: dict[str, str], name: str, text: str) -> set[str]:
+    base_dir = name.rsplit("/", 1)[0] if "/" in name else ""
+    found = set()
+    for m in _INPUT.finditer(text):
+        target = resolve_input(sources, base_dir, (m.group(2) or m.group(3) or "").strip())
+        if target and target != name:
+            found.add(target)
+    return found
+
+
+def _reachable(root: str, inputs: dict[str, set[str]]) -> set[str]:
+    seen, todo = {root}, [root]
+    while todo:
+        for target in inputs.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def readme_toplevel(sources: dict[str, str], stats: Counter | None = None) -> list[str]:
     """The top-level files an author named in arXiv's ``00README.json`` (``{"sources": [{"filename", "usage":
-    "toplevel"}]}``) or ``00README.XXX`` (lines ``<file> toplevelfile``)."""
+    "toplevel"}]}``) or ``00README.XXX`` (lines ``<file> toplevelfile``). A README that cannot be read (not JSON,
+    nested past orjson's depth limit) is ignored and counted as ``readme_unreadable``."""
     names = []
     for key, text in sources.items():
         lower = key.lower()
         if lower == "00readme.json":
             try:
-                data = json.loads(text)
-            except ValueError:
+                data = orjson.loads(text)
+            except orjson.JSONDecodeError:  # also what orjson raises past 1024 levels of nesting: no recursion
+                if stats is not None:
+                    stats["readme_unreadable"] += 1
                 continue
             entries = data.get("sources") if isinstance(data, dict) else None
             for entry in entries if isinstance(entries, list) else []:
@@ -167,7 +293,7 @@ _INPUT_OR_PACKAGE = re.compile(_INPUT.pattern + r"|\\usepackage\s*(?:\[[^\]]*\]\
 
 
 def inline_inputs(sources: dict[str, str], main: str, limits: InlineLimits = InlineLimits(),
-                  stats: Counter | None = None) -> str:
+                  stats: Counter | None = None, stripped: dict[str, str] | None = None) -> str:
     """The main file with ``\\input``/``\\include``/``\\subfile`` replaced by the (comment-stripped) files they
     name, recursively, and ``\\usepackage{x}`` of a package the paper ships (``x.sty``) by that package, so its
     macro definitions are seen. A file already being inlined (a cycle), one past ``max_depth``, past ``max_inputs``
@@ -193,8 +319,12 @@ def inline_inputs(sources: dict[str, str], main: str, limits: InlineLimits = Inl
         size[0] += len(sources[target])
         return "\n" + document_body(expand(target, stack + (target,))) + "\n"
 
+    stripped = stripped if stripped is not None else {}
+
     def expand(name: str, stack: tuple[str, ...]) -> str:
-        text = strip_comments(sources[name])
+        text = stripped.get(name)
+        if text is None:
+            text = stripped[name] = strip_comments(sources[name])
         base_dir = name.rsplit("/", 1)[0] if "/" in name else ""
 
         def replace(m: re.Match) -> str:
@@ -232,6 +362,30 @@ class Macro:
     nargs: int = 0
     default: str | None = None  # the default of an optional first argument ([#1])
 
+    @cached_property
+    def placeholders(self) -> list[int]:
+        """How often ``##`` (index 0) and ``#1``..``#9`` occur in the body: the size of a use is known before it
+        is built."""
+        # counted in C: a body may repeat #1 a million times. `##1` counts as both ## and #1, so the size
+        # estimated from these is never too small
+        return [self.body.count("##")] + [self.body.count(f"#{k}") for k in range(1, 10)]
+
+    @cached_property
+    def template(self) -> list[str | int]:
+        """The body split at its placeholders: literal text and argument numbers (0-based), so a use is one join."""
+        parts: list[str | int] = []
+        pos = 0
+        for m in _PLACEHOLDER.finditer(self.body):
+            parts.append(self.body[pos:m.start()])
+            k = int(m.group(1)) - 1 if m.group(1) != "#" else -1
+            parts.append("#" if k < 0 else k if k < self.nargs else "")  # #n past the arguments: nothing
+            pos = m.end()
+        parts.append(self.body[pos:])
+        return parts
+
+
+_PLACEHOLDER = re.compile(r"#([1-9#])")
+
 
 def definition_source(name: str, macro: Macro) -> str:
     """A macro written back as a ``\\newcommand`` (one line, so it can move between files)."""
@@ -245,28 +399,45 @@ _NEWCOMMAND = re.compile(r"\\(?:re)?(?:new|provide)command\s*\*?\s*")
 _DEF = re.compile(r"\\(?:g|e|x)?def\s*\\([A-Za-z]+)\s*")
 _MATHOP = re.compile(r"\\DeclareMathOperator\s*(\*?)\s*")
 _LET = re.compile(r"\\let\s*\\([A-Za-z]+)\s*=?\s*\\([A-Za-z]+|[^A-Za-z\s])")
-_CS_NAME = re.compile(r"\\([A-Za-z]+|.)")
+_CS_NAME = re.compile(r"\\([A-Za-z]+|.)", re.S)  # re.S: a backslash before a newline is a control symbol
 
 
-def _group(text: str, i: int, open_: str = "{", close: str = "}") -> tuple[str, int] | None:
-    """The balanced group starting at ``text[i]`` (which must be ``open_``): (content, index after it)."""
-    if i >= len(text) or text[i] != open_:
-        return None
-    depth = 0
-    j = i
-    while j < len(text):
-        c = text[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == open_:
-            depth += 1
-        elif c == close:
-            depth -= 1
-            if depth == 0:
-                return text[i + 1:j], j + 1
-        j += 1
-    return None
+class _Groups:
+    """The balanced ``{}`` and ``[]`` groups of one text. One forward scan from an opening resolves it and every
+    opening inside it (closed, or never closed: to the end of the text), and a later question about any of them is
+    a lookup: scanning again from each opening would be quadratic when groups are left open (8k unclosed
+    ``\\newcommand{`` took a minute)."""
+
+    _TOKENS = {"{": re.compile(r"\\.|[{}]", re.S), "[": re.compile(r"\\.|[\[\]]", re.S)}
+
+    def __init__(self, text: str):
+        self.text = text
+        self._ends: dict[str, dict[int, int]] = {"{": {}, "[": {}}
+
+    def group(self, i: int, open_: str = "{", close: str = "}") -> tuple[str, int] | None:
+        """The balanced group starting at ``text[i]`` (which must be ``open_``): (content, index after it)."""
+        text = self.text
+        if i >= len(text) or text[i] != open_:
+            return None
+        ends = self._ends[open_]
+        j = ends.get(i)
+        if j is None:
+            j = self._scan(i, open_, close, ends)
+        return None if j < 0 else (text[i + 1:j], j + 1)
+
+    def _scan(self, i: int, open_: str, close: str, ends: dict[int, int]) -> int:
+        stack = []
+        for m in self._TOKENS[open_].finditer(self.text, i):
+            c = m.group()
+            if c == open_:
+                stack.append(m.start())
+            elif c == close and stack:
+                ends[stack.pop()] = m.start()
+                if not stack:
+                    return ends[i]
+        for start in stack:
+            ends[start] = -1  # never closed
+        return -1
 
 
 def _skip_space(text: str, i: int) -> int:
@@ -275,11 +446,12 @@ def _skip_space(text: str, i: int) -> int:
     return i
 
 
-def _parse_newcommand(text: str, i: int) -> tuple[str, Macro, int] | None:
+def _parse_newcommand(groups: _Groups, i: int) -> tuple[str, Macro, int] | None:
     """After ``\\newcommand*``: ``{\\name}`` or ``\\name``, optional ``[n]``, optional ``[default]``, ``{body}``."""
+    text = groups.text
     i = _skip_space(text, i)
     if i < len(text) and text[i] == "{":
-        g = _group(text, i)
+        g = groups.group(i)
         if not g:
             return None
         m = _CS_NAME.fullmatch(g[0].strip())
@@ -293,30 +465,33 @@ def _parse_newcommand(text: str, i: int) -> tuple[str, Macro, int] | None:
         name, i = m.group(1), m.end()
     i = _skip_space(text, i)
     nargs, default = 0, None
-    g = _group(text, i, "[", "]")
+    g = groups.group(i, "[", "]")
     if g:
         if not g[0].strip().isdigit():
             return None
         nargs, i = int(g[0]), _skip_space(text, g[1])
-        g = _group(text, i, "[", "]")
+        g = groups.group(i, "[", "]")
         if g:
             default, i = g[0], _skip_space(text, g[1])
-    g = _group(text, i)
+    g = groups.group(i)
     if not g or not 0 <= nargs <= 9:
         return None
     return name, Macro(g[0], nargs, default), g[1]
 
 
-def _parse_def(text: str, m: re.Match) -> tuple[str, Macro, int] | None:
+_DEF_PARAMS = re.compile(r"(?:#[1-9]\s*)*")
+
+
+def _parse_def(groups: _Groups, m: re.Match) -> tuple[str, Macro, int] | None:
     """``\\def\\name#1#2{body}``: only plain parameter texts (``#1#2...``) are understood."""
+    text = groups.text
     i = m.end()
-    params = re.match(r"(?:#[1-9]\s*)*", text[i:])
-    spec = params.group(0)
+    spec = _DEF_PARAMS.match(text, i).group(0)
     nargs = spec.count("#")
     if [int(d) for d in re.findall(r"#([1-9])", spec)] != list(range(1, nargs + 1)):
         return None
     i = _skip_space(text, i + len(spec))
-    g = _group(text, i)
+    g = groups.group(i)
     if not g:
         return None
     return m.group(1), Macro(g[0], nargs), g[1]
@@ -328,19 +503,20 @@ def collect_macros(text: str) -> tuple[dict[str, Macro], str]:
     macros: dict[str, Macro] = {}
     out = []
     pos = 0
+    groups = _Groups(text)
     pattern = re.compile(r"\\(?:re)?(?:new|provide)command|\\[gex]?def\s*\\[A-Za-z]|\\DeclareMathOperator|\\let\b")
     for m in pattern.finditer(text):
         if m.start() < pos:
             continue
         parsed = None
         if (nc := _NEWCOMMAND.match(text, m.start())):
-            parsed = _parse_newcommand(text, nc.end())
+            parsed = _parse_newcommand(groups, nc.end())
             if parsed and text.startswith("\\providecommand", m.start()) and parsed[0] in macros:
                 parsed = (parsed[0], macros[parsed[0]], parsed[2])
         elif (d := _DEF.match(text, m.start())):
-            parsed = _parse_def(text, d)
+            parsed = _parse_def(groups, d)
         elif (op := _MATHOP.match(text, m.start())):
-            parsed = _parse_newcommand(text, op.end())
+            parsed = _parse_newcommand(groups, op.end())
             if parsed:
                 star = "*" if op.group(1) else ""
                 parsed = (parsed[0], Macro(f"\\operatorname{star}{{{parsed[1].body}}}"), parsed[2])
@@ -397,88 +573,143 @@ def expand_macros(text: str, macros: dict[str, Macro], limits: ExpandLimits = Ex
     stats = stats if stats is not None else Counter()
     if not macros:
         return text
-    budget = [int(len(text) * limits.max_growth) + (64 << 10), limits.max_expansions]
+    run = _Expansion(macros, limits, stats, [int(len(text) * limits.max_growth) + (64 << 10), limits.max_expansions])
     try:
-        return _expand(text, macros, frozenset(), 0, limits, stats, budget)
+        out = run.expand(text, frozenset(), 0)
     except _TooLarge:
         stats["macro_expansion_too_large"] += 1
         return text
+    if run.expanded:
+        stats["macros_expanded"] += run.expanded
+    return out
 
 
 _TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)|.", re.S)
 
 
-def _argument(text: str, i: int) -> tuple[str, int] | None:
+_RUNAWAY = ("", -1)  # an argument whose group never closes: TeX's "Runaway argument", the rest of the text
+_SIMPLE_GROUP = re.compile(r"\{([^{}\\]*)\}")  # no nested group, no escape: its first } closes it
+
+
+def _argument(groups: _Groups, i: int) -> tuple[str, int] | None:
+    text = groups.text
     i = _skip_space(text, i)
     if i >= len(text):
         return None
     if text[i] == "{":
-        return _group(text, i)
+        if m := _SIMPLE_GROUP.match(text, i):
+            return m.group(1), m.end()
+        return groups.group(i) or _RUNAWAY
     if text[i] == "}":
         return None
     m = _TOKEN.match(text, i)
     return m.group(0), m.end()
 
 
-def _expand(text: str, macros, active: frozenset, depth: int, limits: ExpandLimits, stats: Counter, budget) -> str:
-    out = []
-    pos = 0
-    i = 0
-    n = len(text)
-    while (i := text.find("\\", i)) != -1:
-        m = _CS_NAME.match(text, i)
-        if not m:
-            break
-        name = m.group(1)
-        macro = macros.get(name)
-        if macro is None or name in active or depth >= limits.max_depth:
-            if macro is not None and depth >= limits.max_depth:
-                stats["macro_too_deep"] += 1
-            i = m.end()
-            continue
-        j = m.end()
-        args = []
-        if macro.nargs:
-            first = 0
-            if macro.default is not None:
-                k = _skip_space(text, j)
-                opt = _group(text, k, "[", "]")
-                if opt:
-                    args.append(opt[0])
-                    j = opt[1]
-                else:
-                    args.append(macro.default)
-                first = 1
-            for _ in range(first, macro.nargs):
-                arg = _argument(text, j)
-                if arg is None:
-                    break
-                args.append(arg[0])
-                j = arg[1]
-            if len(args) < macro.nargs:
-                stats["macro_missing_argument"] += 1
-                i = m.end()
+def _uses(macros: dict[str, Macro]) -> re.Pattern:
+    """A pattern finding the uses of ``macros`` (and escaped backslashes, which hide what follows them), so the
+    other control sequences of a text are skipped by the regex engine, not looked up one by one."""
+    words = sorted((n for n in macros if n.isascii() and n.isalpha()), key=len, reverse=True)
+    symbols = "".join(re.escape(n) for n in macros if not (n.isascii() and n.isalpha()))
+    alternatives = []
+    if words:
+        alternatives.append("(" + "|".join(map(re.escape, words)) + ")(?![A-Za-z])")
+    if symbols:
+        alternatives.append(f"([{symbols}])")
+    return re.compile(r"\\(?:\\|" + "|".join(alternatives) + ")", re.S)
+
+
+class _Expansion:
+    """One expansion of one text: the macros, the pattern of their uses, the limits and the remaining budget
+    (``budget[0]``: characters of growth, ``budget[1]``: expansions)."""
+
+    def __init__(self, macros: dict[str, Macro], limits: ExpandLimits, stats: Counter, budget: list[int]):
+        self.macros, self.limits, self.stats, self.budget = macros, limits, stats, budget
+        self.uses = _uses(macros)
+        self._bodies_with_uses: dict[str, bool] = {}
+        self.expanded = 0
+
+    def expand(self, text: str, active: frozenset, depth: int) -> str:
+        macros, budget, has_uses = self.macros, self.budget, self._bodies_with_uses
+        out = []
+        pos = 0
+        n = len(text)
+        groups = None
+        for m in self.uses.finditer(text):
+            group = m.lastindex
+            if group is None:
+                continue  # an escaped backslash
+            i = m.start()
+            name = m[group]
+            if name in active or i < pos:
+                continue  # a macro inside its own expansion, or in arguments already taken
+            if depth >= self.limits.max_depth:
+                self.stats["macro_too_deep"] += 1
                 continue
-        body = macro.body
-        if args:
-            body = re.sub(r"#([1-9#])", lambda g: "#" if g.group(1) == "#" else
-                          (args[int(g.group(1)) - 1] if int(g.group(1)) <= len(args) else ""), body)
-        budget[1] -= 1
-        if budget[1] < 0:
-            raise _TooLarge
-        body = _expand(body, macros, active | {name}, depth + 1, limits, stats, budget)
-        # a control word swallows the spaces after it; its expansion must not glue onto a following letter
-        if j < n and text[j].isalpha() and body and (body[-1].isalpha() or re.search(r"\\[A-Za-z]+$", body)):
-            body += " "
-        budget[0] -= len(body) - (j - i)
-        if budget[0] < 0:
-            raise _TooLarge
-        out.append(text[pos:i])
-        out.append(body)
-        stats["macros_expanded"] += 1
-        pos = i = j
-    out.append(text[pos:])
-    return "".join(out)
+            macro = macros[name]
+            j = m.end()
+            body = macro.body
+            arg = None
+            if macro.nargs:
+                groups = groups or _Groups(text)
+                args = []
+                if macro.default is not None:
+                    opt = groups.group(_skip_space(text, j), "[", "]")
+                    if opt:
+                        args.append(opt[0])
+                        j = opt[1]
+                    else:
+                        args.append(macro.default)
+                while len(args) < macro.nargs and (arg := _argument(groups, j)) is not None:
+                    if arg is _RUNAWAY:
+                        break
+                    args.append(arg[0])
+                    j = arg[1]
+                if arg is _RUNAWAY:
+                    # the argument runs to the end of the text, and so would every use after this one: TeX stops
+                    # here too (a paper that does this does not compile)
+                    self.stats["macro_runaway_argument"] += 1
+                    break
+                if len(args) < macro.nargs:
+                    self.stats["macro_missing_argument"] += 1
+                    continue
+                # the arguments first, as TeX would meet them: a macro used inside its own argument is expanded
+                args = [self.expand(a, active, depth + 1) if "\\" in a else a for a in args]
+                # the size of the use is known before it is built: a body repeating #1 a million times is refused
+                # here, not after allocating the result
+                counts = macro.placeholders
+                size = len(body) - counts[0] + sum(counts[k + 1] * (len(a) - 2) for k, a in enumerate(args))
+                if size - (j - i) > budget[0]:
+                    raise _TooLarge
+                body = "".join([p if p.__class__ is str else args[p] for p in macro.template])
+            budget[1] -= 1
+            if budget[1] < 0:
+                raise _TooLarge
+            # only the body's own macro uses are expanded: the arguments already are, and TeX never makes a new
+            # control sequence out of a body and an argument
+            uses = has_uses.get(name)
+            if uses is None:
+                uses = has_uses[name] = self.uses.search(macro.body) is not None
+            if uses:
+                body = self.expand(body, active | {name}, depth + 1)
+            # a control word swallows the spaces after it; its expansion must not glue onto a following letter
+            if j < n and body and text[j].isalpha() and (
+                    body[-1].isalpha() or _ENDS_WITH_CONTROL_WORD.search(body, max(0, len(body) - 64))):
+                body += " "
+            budget[0] -= len(body) - (j - i)
+            if budget[0] < 0:
+                raise _TooLarge
+            out.append(text[pos:i])
+            out.append(body)
+            self.expanded += 1
+            pos = j
+        if not out:
+            return text
+        out.append(text[pos:])
+        return "".join(out)
+
+
+_ENDS_WITH_CONTROL_WORD = re.compile(r"\\[A-Za-z]+\Z")
 
 
 # -- trimming -------------------------------------------------------------------------------------------------
@@ -501,10 +732,11 @@ class TrimRules:
 
     def section_pattern(self) -> re.Pattern:
         names = "|".join(map(re.escape, self.section_commands))
-        return re.compile(rf"\\(?:{names})\*?\s*(?:\[[^\]]*\]\s*)?\{{")
+        # the optional title is bounded: an unclosed `[` must not make every search rescan to the end of the text
+        return re.compile(rf"\\(?:{names})\*?\s*(?:\[[^\]]{{0,4096}}\]\s*)?\{{")
 
 
-_ABSTRACT = re.compile(r"\\begin\s*\{abstract\}.*?\\end\s*\{abstract\}", re.S)
+_ABSTRACT = (re.compile(r"\\begin\s*\{abstract\}"), re.compile(r"\\end\s*\{abstract\}"))
 
 
 def trim_paper(text: str, rules: TrimRules, stats: Counter | None = None) -> str | None:
@@ -523,9 +755,10 @@ def trim_paper(text: str, rules: TrimRules, stats: Counter | None = None) -> str
         start = body_start
     abstract = ""
     if rules.keep_abstract and section is not None:
-        a = _ABSTRACT.search(text, body_start, start)
-        if a:
-            abstract = a.group(0) + "\n\n"
+        a = _ABSTRACT[0].search(text, body_start, start)
+        e = _ABSTRACT[1].search(text, a.end(), start) if a else None
+        if e:
+            abstract = text[a.start():e.end()] + "\n\n"
     end = len(text)
     markers = [_END_DOCUMENT.pattern]
     if rules.drop_appendix:
@@ -541,9 +774,10 @@ def trim_paper(text: str, rules: TrimRules, stats: Counter | None = None) -> str
 
 
 _BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
-_TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
 
 def normalize_whitespace(text: str) -> str:
-    text = _TRAILING_SPACE.sub("\n", text)
+    # trailing spaces line by line: the regex `[ \t]+\n` retried a run of spaces without a newline from each of
+    # its positions (300k spaces: minutes)
+    text = "\n".join(line.rstrip(" \t") for line in text.split("\n"))
     return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"

@@ -4,7 +4,6 @@ arXiv jsonl. Each yields one document per paper whose text is the paper's flatte
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import PurePosixPath
 
@@ -13,30 +12,21 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.readers.base import BaseDiskReader
 
-from proofpile.arxiv.archive import ArchiveError, Limits, iter_bulk_tar, open_paper
+from proofpile.arxiv.archive import NEW_ID, OLD_ID, ArchiveError, Limits, iter_bulk_tar, open_paper, paper_stem
 from proofpile.arxiv.latex import InlineLimits, decode_source, find_main_file, inline_inputs
+from proofpile.budget import Budget, BudgetedStep
 from proofpile.contract import iter_lines
 
 SUBSET = "arxiv"
-_NEW_ID = re.compile(r"^(?P<id>(?P<yymm>\d{4})\.\d{4,5})(?P<version>v\d+)?$")
-_OLD_ID = re.compile(r"^(?P<archive>[a-z][a-z\-]*(?:\.[A-Z]{2})?)(?P<number>(?P<yymm>\d{4})\d{3})(?P<version>v\d+)?$")
-
-
-def paper_stem(name: str) -> str:
-    """``2301/2301.00001.tar.gz`` -> ``2301.00001``."""
-    stem = PurePosixPath(name).name
-    for suffix in (".tgz", ".gz", ".pdf", ".tar", ".tex"):
-        stem = stem.removesuffix(suffix)
-    return stem
 
 
 def parse_arxiv_name(name: str) -> dict:
     """``2301/2301.00001v2.gz`` -> ``{"arxiv_id": "2301.00001", "yymm": "2301", "version": "v2"}``; old-style
     ``math0601001.gz`` -> ``math/0601001``. An unrecognized name gives ``{}``."""
     stem = paper_stem(name)
-    if m := _NEW_ID.match(stem):
+    if m := NEW_ID.match(stem):
         meta = {"arxiv_id": m["id"], "yymm": m["yymm"]}
-    elif m := _OLD_ID.match(stem):
+    elif m := OLD_ID.match(stem):
         meta = {"arxiv_id": f"{m['archive']}/{m['number']}", "yymm": m["yymm"]}
     else:
         return {}
@@ -62,17 +52,20 @@ def load_licenses(path: str | None) -> dict[str, str]:
     return licenses
 
 
-class ArxivSourceReader(BaseDiskReader):
+class ArxivSourceReader(BudgetedStep, BaseDiskReader):
     """arXiv source as distributed: bulk ``.tar`` files of per-paper ``.gz`` (and ``.pdf``) members, or a folder of
     per-paper ``.gz`` files. Bulk tars are uncompressed, as arXiv ships them: a compressed bulk tar would let one
     small file expand without bound while being streamed past. Archives are read in memory within ``limits`` (see ``proofpile.arxiv.archive``); a
-    paper that cannot be read safely, has no LaTeX (PDF-only) or no main file is a counted drop."""
+    paper that cannot be read safely, has no LaTeX (PDF-only) or no main file is a counted drop, and so is one whose
+    reading takes more than ``budget`` (``dropped_over_time_budget``, ...: see ``proofpile.budget``)."""
 
     name = "📄 arXiv source"
 
     def __init__(self, data_folder: DataFolderLike, glob_pattern: str | None = None, limits: Limits = Limits(),
-                 inline_limits: InlineLimits = InlineLimits(), license_file: str | None = None, **kwargs):
+                 inline_limits: InlineLimits = InlineLimits(), license_file: str | None = None,
+                 budget: Budget = Budget(), **kwargs):
         super().__init__(data_folder, glob_pattern=glob_pattern, add_file_path=False, **kwargs)
+        self.budget = budget
         self.limits = limits
         self.inline_limits = inline_limits
         self.license_file = license_file
@@ -88,7 +81,8 @@ class ArxivSourceReader(BaseDiskReader):
             if len(data) > self.limits.max_gz_bytes:
                 self.stat_update("dropped_too_large")
                 return
-            if doc := self._paper(PurePosixPath(filepath).name, data, filepath):
+            doc, _ = self.within_budget(self._paper, PurePosixPath(filepath).name, data, filepath)
+            if doc is not None:
                 yield doc
         elif lower.endswith(".pdf"):
             self.stat_update("dropped_pdf_only")
@@ -103,7 +97,9 @@ class ArxivSourceReader(BaseDiskReader):
                     self._count_skipped(skipped)
                     if gz is None:
                         self.stat_update("dropped_pdf_only")
-                    elif doc := self._paper(name, gz, f"{filepath}:{name}"):
+                        continue
+                    doc, _ = self.within_budget(self._paper, name, gz, f"{filepath}:{name}")
+                    if doc is not None:
                         yield doc
         except ArchiveError as e:
             # the papers before the damage are out already; the rest of this tar is lost and said so
@@ -124,13 +120,16 @@ class ArxivSourceReader(BaseDiskReader):
             self.stat_update(f"dropped_{e.reason}")
             return None
         self._count_skipped(skipped)
-        sources = {n: decode_source(b) for n, b in paper.files.items()}
-        main = find_main_file(sources)
+        stats: Counter = Counter()
+        sources = {n: decode_source(b, stats) for n, b in paper.files.items()}
+        stripped: dict[str, str] = {}  # each file's text without comments, made once for both
+        main = find_main_file(sources, stats, stripped)
         if main is None:
+            for key, n in stats.items():
+                self.stat_update(key, value=n)
             self.stat_update("dropped_no_main_file")
             return None
-        stats: Counter = Counter()
-        text = inline_inputs(sources, main, self.inline_limits, stats)
+        text = inline_inputs(sources, main, self.inline_limits, stats, stripped)
         for key, n in stats.items():
             self.stat_update(key, value=n)
         meta = {"subset": SUBSET, "source": "arxiv-source", **parse_arxiv_name(name), "source_file": source_file,

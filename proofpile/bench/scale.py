@@ -127,15 +127,21 @@ def write_warcs(folder: Path, n_pages: int) -> dict:
     demo = _pages(DEMO)
     math = [p for p in demo if matcher.first(p[1].decode("utf-8", "replace")) and "example.fr" not in p[0]
             and "people.example.edu" not in p[0] and "blocked" not in p[0]]
-    crawl = []
+    crawl, marked = [], []
     for name in ("cc-main-2020-34-excerpt.warc.gz", "cc-main-2024-22-one-page.warc.gz", "homepages-mathjax.warc.gz"):
-        crawl += _pages(FIXTURES / "warc" / name)
+        for page in _pages(FIXTURES / "warc" / name):
+            (marked if matcher.first(page[1].decode("utf-8", "replace")) else crawl).append(page)
+    # a real crawl has well under 1% of pages with a math marker: the marked non-math pages (home pages loading
+    # MathJax) appear once per WARC, the rest of the records cycle through the unmarked ones
+    crawl = marked + crawl
     folder.mkdir(parents=True, exist_ok=True)
     for w in range(0, n_pages, PAGES_PER_WARC):
         buf = io.BytesIO()
         writer = WARCWriter(buf, gzip=True)
         for i in range(w, min(n_pages, w + PAGES_PER_WARC)):
-            url, body = math[(i // 100) % len(math)] if i % 100 == 50 else crawl[i % len(crawl)]
+            j = i - w
+            url, body = math[(i // 100) % len(math)] if i % 100 == 50 else \
+                crawl[j] if j < len(marked) else crawl[len(marked) + j % (len(crawl) - len(marked))]
             http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
             sep = "&" if "?" in url else "?"
             writer.write_record(writer.create_warc_record(
@@ -144,6 +150,7 @@ def write_warcs(folder: Path, n_pages: int) -> dict:
                                    "WARC-Date": "2024-01-01T00:00:00Z"}))
         (folder / f"CC-MAIN-2024-22-bench-{w // PAGES_PER_WARC:05d}.warc.gz").write_bytes(buf.getvalue())
     return {"math_pages": len(range(50, n_pages, 100)), "distinct_crawl_pages": len(crawl),
+            "marked_non_math_pages_per_warc": len(marked),
             "distinct_math_pages": len(math)}
 
 

@@ -10,9 +10,11 @@ import re
 import orjson
 from datatrove.data import Document
 
+from proofpile import mathspans
 from proofpile.code.filters import CodeFilter
-from proofpile.config import read_list
 
+# ECMA-48 escape sequences (colours, cursor moves) as terminals and IPython write them into stream outputs
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _SYMPY = re.compile(r"^[ \t]*(?:import[ \t]+(?:[\w.]+[ \t]*,[ \t]*)*sympy\b|from[ \t]+sympy\b)", re.M)
 
 
@@ -58,36 +60,38 @@ class JupyterToMarkdown(CodeFilter):
     name = "📓 Jupyter"
     language = "Jupyter"
 
-    def __init__(self, math_markers: str):
-        super().__init__()
-        self.math = re.compile("|".join(f"(?:{m})" for m in read_list(math_markers)), re.S)
-
     def has_math(self, nb: dict) -> bool:
         for cell in nb["cells"]:
             src = _source(cell.get("source"))
-            if cell["cell_type"] == "markdown" and self.math.search(src):
+            if cell["cell_type"] == "markdown" and mathspans.has_math(src):  # the one definition of math
                 return True
             if cell["cell_type"] == "code" and _SYMPY.search(src):
                 return True
         return False
 
     def output_text(self, output) -> str | None:
-        """The text of one output, or None if it is cleared (images, tracebacks) or holds no text."""
+        """The text of one output, or None if it holds none. Images and tracebacks are cleared, and so is the plain
+        text next to an image (a plot's ``<Figure size ...>``), but not a result that is math: sympy's outputs carry
+        a PNG next to ``text/latex`` and ``text/plain``, and keep both (the LaTeX, then the plain form). Terminal
+        colour codes are removed from stream and plain text."""
         if not isinstance(output, dict):
             return None
         kind = output.get("output_type")
         if kind in ("error", "pyerr"):
             self.stat_update("cleared_traceback_outputs")
             return None
+        if kind == "stream":
+            return _ANSI_ESCAPE.sub("", _source(output.get("text")))
         data = output.get("data") if isinstance(output.get("data"), dict) else {}
+        latex, plain = _source(data.get("text/latex")).strip(), _ANSI_ESCAPE.sub("", _source(data.get("text/plain")))
+        text = "\n".join(t for t in (latex, plain.strip("\n")) if t.strip())
         if any(k.startswith("image/") for k in data) or any(k in output for k in ("png", "jpeg", "svg")):
             self.stat_update("cleared_image_outputs")
-            return None
-        if kind == "stream":
-            return _source(output.get("text"))
-        if "text/plain" in data:
-            return _source(data["text/plain"])
-        return _source(output.get("text")) or None
+            if not latex:
+                return None
+        if text:
+            return text
+        return _ANSI_ESCAPE.sub("", _source(output.get("text"))) or None
 
     def to_markdown(self, nb: dict) -> str:
         lang = kernel_language(nb)

@@ -190,14 +190,15 @@ class CodeReader(PipelineStep):
         if not os.path.isdir(root):
             raise FileNotFoundError(f"code source directory not found: {source['path']}")
 
-        def walk(rel: str, inherited: str | None) -> Iterator[Item]:
+        def listing(rel: str, inherited: str | None) -> tuple[list[Item], list[str], str | None]:
+            """One directory: its files (as items), its subdirectories to descend into, its license."""
             path = os.path.join(root, rel) if rel else root
             try:
                 with os.scandir(path) as it:
                     entries = sorted(it, key=lambda e: e.name)
             except OSError:
                 self._count(counting, "unreadable_dir")
-                return
+                return [], [], inherited
             license = inherited
             for e in entries:
                 if self.licenses.is_license_file(e.name) and e.is_file(follow_symlinks=False):
@@ -205,7 +206,7 @@ class CodeReader(PipelineStep):
                     if data is not None:
                         license = self.licenses.identify(data[:_LICENSE_READ].decode("utf-8", "replace"))
                         break
-            subdirs = []
+            files, subdirs = [], []
             for e in entries:
                 erel = f"{rel}/{e.name}" if rel else e.name
                 if not _utf8(e.name):
@@ -220,13 +221,19 @@ class CodeReader(PipelineStep):
                 elif not self.table.known(e.name):
                     continue
                 elif e.is_file(follow_symlinks=False):
-                    yield Item(index, erel, license=license)
+                    files.append(Item(index, erel, license=license))
                 else:
                     self._count(counting, "special_file")
-            for sub in subdirs:
-                yield from walk(sub, license)
+            return files, subdirs, license
 
-        yield from walk("", None)
+        # depth first with an explicit stack, not recursion: a deeply nested tree must not exceed Python's
+        # recursion limit (each directory's files, then its subdirectories in name order)
+        stack: list[tuple[str, str | None]] = [("", None)]
+        while stack:
+            rel, inherited = stack.pop()
+            files, subdirs, license = listing(rel, inherited)
+            yield from files
+            stack.extend((sub, license) for sub in reversed(subdirs))
 
     @staticmethod
     def _symlink_reason(root: str, path: str) -> str:
@@ -301,6 +308,8 @@ class CodeReader(PipelineStep):
                 self._count(counting, "submodule")
             elif mode == "120000":
                 self._count(counting, "symlink")  # never followed: its target is a path, maybe outside the repo
+            elif not size.isdigit():
+                self._count(counting, "git_missing_object")  # `ls-tree -l` prints BAD: the blob is not there
             else:
                 items.append(Item(index, path, license=license_of(path), blob=sha, size=int(size)))
         for _ in vendored:

@@ -1,16 +1,29 @@
-"""n-gram decontamination: an index of the benchmark items' word n-grams, and a filter that drops a document
-sharing one with any item.
+"""n-gram decontamination: an index of what identifies each benchmark item, and a step that flags a document
+holding enough of one item.
 
-Adapted from datatrove's ``pipeline/decont/n_grams.py`` (index of uint64 n-gram hashes + a BaseFilter), with:
-math-safe words (``proofpile.dedup.text``: lowercase, whitespace-collapsed, punctuation separated and kept,
-numbers kept) instead of spaCy words with numbers zeroed; vectorised hashing and lookup (a sorted hash array and
-``searchsorted``); two n-gram sizes -- ``n`` (13) decides removal, ``report_n`` (30, as in the Llemma paper) is
-recorded for the report -- and, for every hit, which benchmark item it came from.
+The idea is datatrove's ``pipeline/decont/n_grams.py`` (hashed n-grams of the items, looked up per document), made
+precise for web math (``proofpile.decontam.words``: words, not punctuation; TeX spelling variants read as one):
+
+- what is indexed: the n-grams of an item's *problem*, and the n-grams that span the end of the problem and its
+  answer (datatrove's ``find_overlap_ngrams``: the answer of a MATH solution's ``\\boxed{}``, of GSM8K's
+  ``#### N``). A problem shorter than ``n`` words is indexed whole. Solutions are not indexed for removal: their
+  steps (the quadratic formula, ``\\frac{\\sqrt3}{2}``) are shared by any text doing the same algebra;
+- what is ignored: an n-gram that occurs in more than ``max_items_per_ngram`` items, or in ``reference_min_docs``
+  documents of a clean reference corpus (template phrases like "what is the value of");
+- the decision, per (document, item): the share of the item's n-grams found in the document, and the longest run
+  of matching words. One shared n-gram is not enough;
+- the Llemma paper's check -- 30-grams of problems and solutions -- is computed only for documents that share a
+  13-gram with a problem or a solution, and reported, never acted on.
+
+Every flagged (document, item) pair is written as one JSON line to ``hits_folder/<rank>.jsonl`` as it is found
+(benchmark, item, share, longest match, the matched span): the report streams these files.
 """
 
 from __future__ import annotations
 
-import json
+import re
+from collections import Counter
+from collections.abc import Iterable
 
 import numpy as np
 import orjson
@@ -19,150 +32,370 @@ from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from proofpile.decontam.benchmarks import Benchmark, load_items
-from proofpile.dedup.text import WordHashes, ngram_hashes, word_hashes, words
+from proofpile.decontam.words import NgramHasher, WordHasher
 
-MAX_ITEMS_PER_DOC = 20  # hits recorded per document and n (a document copying a whole test set is one line)
+PROBLEM, SPANNING, SOLUTION = 1, 2, 4  # what an index n-gram came from (bit flags)
+INDEX_FILE = "index.npz"
+ITEMS_FILE = "items.json"
+SPAN_CHARS = 300  # of a matched span kept in a hit record
+
+_BOXED = re.compile(r"\\boxed\s*\{")
+# drawing code in a problem (MATH's Asymptote figures) is shared boilerplate, not what the problem says
+_FIGURE = re.compile(r"\[asy\].*?(?:\[/asy\]|$)", re.DOTALL)
+_DIGIT = re.compile(r"\d")
 
 
-def build_index(benchmarks: list[Benchmark], sizes: list[int], folder: DataFolderLike) -> dict:
-    """Writes ``items.json`` and, per n, ``ngrams-<n>.hashes.npy`` (sorted uint64) with ``ngrams-<n>.items.npy``
-    (the item each hash came from). Returns a summary per benchmark."""
+def final_answer(solution: str) -> str:
+    """The answer a solution ends on: GSM8K's ``#### N``, else the last ``\\boxed{...}``; "" if neither."""
+    if "####" in solution:
+        return solution.rsplit("####", 1)[1].strip()
+    starts = [m.end() for m in _BOXED.finditer(solution)]
+    if not starts:
+        return ""
+    depth, start = 1, starts[-1]
+    for i in range(start, len(solution)):
+        depth += {"{": 1, "}": -1}.get(solution[i], 0)
+        if depth == 0:
+            return solution[start:i]
+    return ""
+
+
+class _Table:
+    """Sorted unique n-gram hashes -> the items (CSR) holding each, with a presence map of their top 25 bits in
+    front: most document n-grams are in no item, and one vectorised lookup rejects them."""
+
+    SHIFT = np.uint64(64 - 25)
+
+    def __init__(self, hashes: np.ndarray, offsets: np.ndarray, items: np.ndarray):
+        self.hashes, self.offsets, self.items = hashes, offsets, items
+        self.present = np.zeros(1 << 25, dtype=bool)
+        self.present[hashes >> self.SHIFT] = True
+
+    @classmethod
+    def build(cls, hashes: np.ndarray, items: np.ndarray) -> _Table:
+        """From (hash, item) pairs, duplicates allowed."""
+        pairs = np.unique(np.stack([hashes, items.astype(np.uint64)]), axis=1) if hashes.size else np.empty((2, 0),
+                                                                                                             np.uint64)
+        unique, starts = np.unique(pairs[0], return_index=True)
+        offsets = np.append(starts, pairs.shape[1]).astype(np.int64)
+        return cls(unique, offsets, pairs[1].astype(np.uint32))
+
+    def find(self, doc_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in the document, table entries) of the document's n-grams that are in the table."""
+        if self.hashes.size == 0 or doc_hashes.size == 0:
+            return np.empty(0, np.intp), np.empty(0, np.intp)
+        candidates = np.flatnonzero(self.present[doc_hashes >> self.SHIFT])
+        if candidates.size == 0:
+            return candidates, candidates
+        at = np.minimum(np.searchsorted(self.hashes, doc_hashes[candidates]), self.hashes.size - 1)
+        found = self.hashes[at] == doc_hashes[candidates]
+        return candidates[found], at[found]
+
+    def expand(self, positions: np.ndarray, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(position, entry, item) for every item of every found entry."""
+        counts = self.offsets[entries + 1] - self.offsets[entries]
+        rows = np.repeat(np.arange(entries.size), counts)
+        first = np.repeat(self.offsets[entries], counts)
+        within = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        return positions[rows], entries[rows], self.items[first + within].astype(np.int64)
+
+
+# -- the index ---------------------------------------------------------------------------------------------------
+def _reference_texts(paths: Iterable[str]) -> Iterable[str]:
+    """Texts of a clean reference corpus: contract shards / JSON lines (field ``text``) or plain text files."""
+    from proofpile.contract import ContractReader
+
+    for path in paths:
+        if path.endswith((".jsonl", ".jsonl.zst", ".jsonl.gz")):
+            folder, _, name = path.rpartition("/")
+            for doc in ContractReader(folder or ".", glob_pattern=name).run():
+                yield doc.text
+        else:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                yield f.read()
+
+
+def build_index(benchmarks: list[Benchmark], folder: DataFolderLike, n: int = 13, report_n: int | None = 30,
+                max_items_per_ngram: int = 2, min_item_words: int = 3, reference: list[str] = (),
+                reference_min_docs: int = 2) -> dict:
+    """Writes ``items.json`` (benchmark, index, problem and n-gram count of every item) and ``index.npz``.
+    Returns a summary per benchmark."""
     folder = get_datafolder(folder)
+    hasher, ngrams = WordHasher(), NgramHasher()
     items, summary = [], {}
     for bench in benchmarks:
         loaded, incomplete = load_items(bench)
         summary[bench.name] = {"items": len(loaded), "incomplete_items": incomplete, "fields": list(bench.fields)}
-        for item in loaded:
-            items.append({"benchmark": bench.name, **item})
-    fields = [(k, item["benchmark"], word_hashes(words(item[field])))
-              for k, item in enumerate(items) for field in summary[item["benchmark"]]["fields"] if field in item]
-    for n in sizes:
-        hashes, owners, short = [], [], dict.fromkeys(summary, 0)
-        for k, bench, token_hashes in fields:
-            h = ngram_hashes(token_hashes, n)
-            short[bench] += h.size == 0
-            hashes.append(h)
-            owners.append(np.full(h.size, k, dtype=np.uint32))
-        hashes = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
-        owners = np.concatenate(owners) if owners else np.empty(0, np.uint32)
-        order = np.lexsort((owners, hashes))
-        for name, arr in (("hashes", hashes[order]), ("items", owners[order])):
-            with folder.open(f"ngrams-{n}.{name}.npy", "wb") as f:
-                np.save(f, arr)
-        names = list(summary)
-        bench_of_item = np.array([names.index(it["benchmark"]) for it in items], dtype=np.int64)
-        counts = np.bincount(bench_of_item[owners], minlength=len(names)) if owners.size else [0] * len(names)
-        for name, count in zip(names, counts):
-            summary[name].setdefault("ngrams", {})[n] = int(count)
-            summary[name].setdefault("fields_shorter_than_n", {})[n] = int(short[name])
-    with folder.open("items.json", "wb") as f:
-        f.write(orjson.dumps(items))
+        items += [(bench, item) for item in loaded]
+
+    word_hashes = hasher.hashes
+
+    main_h, main_item, main_kind, short_h, short_item, short_len, report_h, report_item = ([] for _ in range(8))
+    short_whole = []
+    records, main_num = [], []  # main_num: the n-gram holds a number (template siblings differ there)
+    for k, (bench, item) in enumerate(items):
+        problem_field, *solution_fields = bench.fields
+        problem_text = _FIGURE.sub(" ", item.get(problem_field, ""))
+        problem = word_hashes(problem_text)
+        digits = np.cumsum([0] + [bool(_DIGIT.search(w)) for w in hasher.words(problem_text)])
+        solutions = [word_hashes(item[f]) for f in solution_fields if f in item]
+        answer = word_hashes(final_answer(item[solution_fields[-1]])) if solution_fields and solution_fields[-1] \
+            in item else np.empty(0, np.uint64)
+        if problem.size >= n:
+            p = ngrams.of(problem, n)
+            main_h.append(p), main_item.append(np.full(p.size, k)), main_kind.append(np.full(p.size, PROBLEM))
+            main_num.append(digits[n:] - digits[:-n] > 0)
+        elif problem.size >= min_item_words:
+            # anchored on its first min_item_words words, confirmed on the whole (see NGramDecontamination.matches)
+            short_h.append(ngrams.of(problem, min_item_words)[:1]), short_item.append(k)
+            short_len.append(problem.size), short_whole.append(ngrams.of(problem, problem.size)[0])
+        if answer.size and problem.size:
+            joined = np.concatenate([problem[-(n - 1):], answer[: n - 1]])
+            s = ngrams.of(joined, n)  # every window has a problem word and an answer word
+            main_h.append(s), main_item.append(np.full(s.size, k)), main_kind.append(np.full(s.size, SPANNING))
+            main_num.append(np.ones(s.size, bool))
+        for sol in solutions:
+            s = ngrams.of(sol, n)
+            main_h.append(s), main_item.append(np.full(s.size, k)), main_kind.append(np.full(s.size, SOLUTION))
+            main_num.append(np.zeros(s.size, bool))
+        if report_n:
+            for field in [problem, *solutions]:
+                r = ngrams.of(field, report_n)
+                report_h.append(r), report_item.append(np.full(r.size, k))
+        records.append({"benchmark": bench.name, "index": item["index"], "problem": item.get(problem_field, ""),
+                        "words": int(problem.size)})
+
+    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.empty(0, dt)  # noqa: E731
+    hashes, owner, kind = cat(main_h, np.uint64), cat(main_item, np.int64), cat(main_kind, np.uint8)
+    num = cat(main_num, bool)
+    # n-grams in many items are template text ("how many positive integers"), not any one item
+    pairs = np.unique(np.stack([hashes, owner.astype(np.uint64)]), axis=1) if hashes.size else np.empty((2, 0))
+    unique, per_hash = np.unique(pairs[0], return_counts=True)
+    frequent = unique[per_hash > max_items_per_ngram]
+    ignored = np.isin(hashes, frequent) & (kind != SOLUTION)
+    summary_ignored_frequent = np.unique(hashes[ignored]).size
+    if reference:
+        seen = np.zeros(unique.size, dtype=np.int64)
+        for text in _reference_texts(reference):
+            doc = np.unique(ngrams.of(word_hashes(text), n))
+            at = np.minimum(np.searchsorted(unique, doc), max(unique.size - 1, 0))
+            if unique.size:
+                seen[at[unique[at] == doc]] += 1
+        common = unique[seen >= reference_min_docs]
+        by_reference = np.isin(hashes, common) & (kind != SOLUTION) & ~ignored
+        ignored |= by_reference
+        summary_ignored_reference = np.unique(hashes[by_reference]).size
+    else:
+        summary_ignored_reference = 0
+    kind = np.where(ignored, SOLUTION, kind)  # still a candidate for the 30-gram report, never decides
+    deciding = kind != SOLUTION
+    totals = np.zeros(len(items), dtype=np.int64)
+    numeric_totals = np.zeros(len(items), dtype=np.int64)
+    problem = deciding & (kind == PROBLEM)
+    for counts, mask in ((totals, problem), (numeric_totals, problem & num)):
+        if mask.any():
+            per_item = np.unique(np.stack([hashes[mask], owner[mask].astype(np.uint64)]), axis=1)
+            np.add.at(counts, per_item[1].astype(np.int64), 1)
+    for k, record in enumerate(records):
+        record["ngrams"], record["numeric_ngrams"] = int(totals[k]), int(numeric_totals[k])
+
+    # one table: the item list of a hash holds items whose n-gram decides, and (offset by len(items)) items
+    # whose n-gram is only a solution's, so a single probe finds both
+    main = _Table.build(hashes, np.where(deciding, owner, owner + len(items)))
+    short = _Table.build(cat(short_h, np.uint64), np.array(short_item, dtype=np.int64))
+    report = _Table.build(cat(report_h, np.uint64), cat(report_item, np.int64))
+    numeric_hashes = np.unique(hashes[num & deciding])
+    main_numeric = np.isin(main.hashes, numeric_hashes)
+    with folder.open(INDEX_FILE, "wb") as f:
+        np.savez(f, n=n, main_numeric=main_numeric, report_n=report_n or 0, items=len(items),
+                 main_hashes=main.hashes, main_offsets=main.offsets, main_items=main.items,
+                 short_hashes=short.hashes, short_offsets=short.offsets, short_items=short.items,
+                 anchor=min_item_words, short_lengths=np.array(short_len, dtype=np.int64),
+                 short_whole=np.array(short_whole, dtype=np.uint64), short_of=np.array(short_item, dtype=np.int64),
+                 report_hashes=report.hashes, report_offsets=report.offsets, report_items=report.items)
+    with folder.open(ITEMS_FILE, "wb") as f:
+        f.write(orjson.dumps(records))
+    for name in summary:
+        recs = [r for r in records if r["benchmark"] == name]
+        summary[name]["indexed_by_ngrams"] = sum(r["ngrams"] > 0 for r in recs)
+        summary[name]["indexed_whole"] = sum(0 < r["words"] < n and r["words"] >= min_item_words for r in recs)
+        summary[name]["not_indexed"] = summary[name]["items"] - summary[name]["indexed_by_ngrams"] - \
+            summary[name]["indexed_whole"]
+    summary["_ignored_ngrams"] = {"in_many_items": int(summary_ignored_frequent),
+                                  "in_reference_corpus": int(summary_ignored_reference)}
     return summary
 
 
-class _Lookup:
-    """Sorted index hashes, with a bitmap of their low 27 bits (16 MB) in front: most document n-grams are not in
-    the index, and one vectorised bitmap probe rejects them ~10x faster than a binary search would."""
-
-    BITS = 27
-
-    def __init__(self, hashes: np.ndarray, items: np.ndarray):
-        self.hashes, self.items = hashes, items
-        self.mask = np.uint64((1 << self.BITS) - 1)
-        self.bitmap = np.zeros(1 << (self.BITS - 3), dtype=np.uint8)
-        low = hashes & self.mask
-        np.bitwise_or.at(self.bitmap, (low >> np.uint64(3)).astype(np.int64),
-                         np.left_shift(1, (low & np.uint64(7)).astype(np.uint8)).astype(np.uint8))
-
-    def hits(self, doc_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(positions in the document, index of the first matching entry) of the document n-grams in the index."""
-        if self.hashes.size == 0 or doc_hashes.size == 0:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        low = doc_hashes & self.mask
-        maybe = (self.bitmap[(low >> np.uint64(3)).astype(np.int64)] >> (low & np.uint64(7)).astype(np.uint8)) & 1
-        candidates = np.flatnonzero(maybe)
-        if candidates.size == 0:
-            return candidates, candidates
-        at = np.searchsorted(self.hashes, doc_hashes[candidates])
-        found = self.hashes[np.minimum(at, self.hashes.size - 1)] == doc_hashes[candidates]
-        return candidates[found], at[found]
-
-    def items_at(self, first: int, h) -> list[int]:
-        end = first
-        while end < self.hashes.size and self.hashes[end] == h:
-            end += 1
-        return self.items[first:end].tolist()
+def load_index(folder: DataFolderLike) -> tuple[dict, list[dict]]:
+    folder = get_datafolder(folder)
+    with folder.open(INDEX_FILE, "rb") as f:
+        arrays = dict(np.load(f))
+    with folder.open(ITEMS_FILE, "rb") as f:
+        items = orjson.loads(f.read())
+    return arrays, items
 
 
+# -- the step ----------------------------------------------------------------------------------------------------
 class NGramDecontamination(BaseFilter):
-    """Drops a document that shares an ``n``-gram with a benchmark item (reason ``contaminated_<benchmark>``);
-    writes every hit (at ``n`` and at ``report_n``) to ``hits_folder/<rank>.jsonl`` for the stage's report."""
+    """Flags a document that holds a benchmark item: at least ``min_share`` of the item's n-grams, or a run of
+    ``min_match_words`` matching words, or a short item whole. Per subset, ``actions`` says ``drop`` (the default
+    ``action``; reason ``contaminated_<benchmark>``) or ``report`` (kept, counted ``reported_<benchmark>``).
+    Counters per subset: ``checked/<subset>``, ``flagged/<subset>/<benchmark>``, ``llemma30/<subset>/<benchmark>``."""
 
     name = "🦠 n-gram decontamination"
 
-    def __init__(self, index_folder: DataFolderLike, hits_folder: DataFolderLike, n: int = 13,
-                 report_n: int | None = 30):
-        super().__init__()
+    def __init__(self, index_folder: DataFolderLike, hits_folder: DataFolderLike, min_share: float = 0.7,
+                 min_match_words: int = 40, action: str = "drop", actions: dict[str, str] | None = None,
+                 batch_size: int = 256):
+        super().__init__(batch_size=batch_size)  # a batch is one numpy pass: per-document overhead is shared
         self.index_folder = get_datafolder(index_folder)
         self.hits_folder = get_datafolder(hits_folder)
-        self.n, self.report_n = n, report_n
-        self._lookups = None
-        self._items = None
-        self._word_hashes = WordHashes()
+        self.min_share, self.min_match_words = min_share, min_match_words
+        self.action, self.actions = action, dict(actions or {})
+        for a in [action, *self.actions.values()]:
+            if a not in ("drop", "report"):
+                raise ValueError(f"decontamination action must be drop or report, got {a!r}")
+        self._loaded = False
         self._hits_file = None
 
     def _load(self):
-        with self.index_folder.open("items.json", "rb") as f:
-            self._items = [(it["benchmark"], it["index"]) for it in orjson.loads(f.read())]
-        self._lookups = {}
-        for n in filter(None, {self.n, self.report_n}):
-            arrays = []
-            for name in ("hashes", "items"):
-                with self.index_folder.open(f"ngrams-{n}.{name}.npy", "rb") as f:
-                    arrays.append(np.load(f))
-            self._lookups[n] = _Lookup(*arrays)
+        arrays, self._items = load_index(self.index_folder)
+        self.n, self.report_n, self._count = int(arrays["n"]), int(arrays["report_n"]), int(arrays["items"])
+        self._main = _Table(arrays["main_hashes"], arrays["main_offsets"], arrays["main_items"])
+        self._short = _Table(arrays["short_hashes"], arrays["short_offsets"], arrays["short_items"])
+        self._report = _Table(arrays["report_hashes"], arrays["report_offsets"], arrays["report_items"])
+        self._anchor = int(arrays["anchor"])
+        # item -> (length, hash of the whole short problem)
+        self._short_whole = {int(k): (int(n), np.uint64(h)) for k, n, h in zip(
+            arrays["short_of"], arrays["short_lengths"], arrays["short_whole"])}
+        self._totals = np.array([it["ngrams"] for it in self._items], dtype=np.int64)
+        self._numeric_totals = np.array([it["numeric_ngrams"] for it in self._items], dtype=np.int64)
+        self._numeric = arrays["main_numeric"]
+        self._words, self._ngrams = WordHasher(), NgramHasher()
+        self._loaded = True
 
-    def _record(self, doc: Document, n: int, tokens: list[str], hashes: np.ndarray) -> set[str]:
-        lookup = self._lookups[n]
-        positions, firsts = lookup.hits(hashes)
-        seen: dict[int, int] = {}  # item -> first position in the document
-        for pos, first in zip(positions.tolist(), firsts.tolist()):
-            for k in lookup.items_at(first, hashes[pos]):
-                seen.setdefault(k, pos)
-            if len(seen) >= MAX_ITEMS_PER_DOC:
-                break
-        for k, pos in sorted(seen.items()):
-            bench, index = self._items[k]
-            self._hits_file.write(orjson.dumps({
-                "n": n, "benchmark": bench, "item": index, "doc_id": doc.id,
-                "subset": doc.metadata.get("subset"), "ngram": " ".join(tokens[pos : pos + n]),
-            }, option=orjson.OPT_APPEND_NEWLINE))
-        return {self._items[k][0] for k in seen}
+    def matches(self, text: str) -> tuple[list[dict], list[int]]:
+        """(flagged items as {item, share, longest, span}, items sharing a ``report_n``-gram) of one text."""
+        return self.matches_batch([text])[0]
+
+    def matches_batch(self, texts: list[str]) -> list[tuple[list[dict], list[int]]]:
+        """``matches`` of every text, computed for the whole batch at once."""
+        if not self._loaded:
+            self._load()
+        words = self._words.batch(texts)
+        hashes, first = words.hashes, words.first
+        text_of = np.repeat(np.arange(len(texts)), np.diff(first))  # the text of every word
+        prefix = self._ngrams.prefix(hashes)
+
+        def inside(pos: np.ndarray, lengths) -> np.ndarray:  # windows within one text
+            last = pos + lengths - 1
+            return (last < hashes.size) & (text_of[pos] == text_of[np.minimum(last, hashes.size - 1)])
+
+        flagged: list[dict[int, tuple]] = [{} for _ in texts]  # item -> (share, longest, first word, last word)
+        report: list[list[int]] = [[] for _ in texts]
+        positions, entries = self._main.find(self._ngrams.ngrams(prefix, self.n))
+        ok = inside(positions, self.n)
+        positions, entries = positions[ok], entries[ok]
+        if positions.size:
+            pos, entry, item = self._main.expand(positions, entries)
+            deciding = item < self._count
+            pos, entry, item = pos[deciding], entry[deciding], item[deciding]
+            owner = text_of[pos]
+            for t in np.unique(owner).tolist():
+                mine = owner == t
+                flagged[t].update(self._decide(pos[mine], entry[mine], item[mine]))
+            if self.report_n:  # only where a 13-gram of a problem or solution was found
+                rpos, rent = self._report.find(self._ngrams.ngrams(prefix, self.report_n))
+                ok = inside(rpos, self.report_n)
+                rpos, _, ritem = self._report.expand(rpos[ok], rent[ok])
+                for t, k in sorted(set(zip(text_of[rpos].tolist(), ritem.tolist()))):
+                    report[t].append(k)
+        if self._short_whole:
+            spos, sent = self._short.find(self._ngrams.ngrams(prefix, self._anchor))
+            if spos.size:
+                spos, _, sitem = self._short.expand(spos, sent)
+                lengths = np.array([self._short_whole[k][0] for k in sitem.tolist()], dtype=np.int64)
+                ok = inside(spos, lengths)
+                spos, sitem, lengths = spos[ok], sitem[ok], lengths[ok]
+                whole = self._ngrams.at(prefix, spos, lengths)
+                for p, k, length, h in zip(spos.tolist(), sitem.tolist(), lengths.tolist(), whole.tolist()):
+                    t = int(text_of[p])
+                    if h == self._short_whole[k][1] and k not in flagged[t]:
+                        flagged[t][k] = (1.0, length, p, p + length - 1)
+        out = []
+        for t in range(len(texts)):
+            found = [{"item": k, "share": round(share, 3), "longest": longest,
+                      "span": words.span(a, b)[:SPAN_CHARS]}
+                     for k, (share, longest, a, b) in sorted(flagged[t].items())]
+            out.append((found, report[t]))
+        return out
+
+    def _decide(self, pos: np.ndarray, entry: np.ndarray, item: np.ndarray) -> dict[int, tuple]:
+        out = {}
+        order = np.lexsort((pos, item))
+        pos, entry, item = pos[order], entry[order], item[order]
+        bounds = np.flatnonzero(np.diff(item)) + 1
+        for p, e, k in zip(np.split(pos, bounds), np.split(entry, bounds), np.split(item, bounds)):
+            k = int(k[0])
+            e = np.unique(e)
+            share = min(e.size / max(int(self._totals[k]), 1), 1.0)
+            numeric_total = int(self._numeric_totals[k])
+            if numeric_total and np.count_nonzero(self._numeric[e]) / numeric_total < self.min_share:
+                continue  # the item's words without its numbers: a sibling of the same template
+            # runs of consecutive matching positions: a run of r n-grams is r + n - 1 words
+            p = np.unique(p)
+            breaks = np.flatnonzero(np.diff(p) != 1)
+            run_starts = np.concatenate([[0], breaks + 1])
+            run_ends = np.concatenate([breaks, [p.size - 1]])
+            best = int(np.argmax(run_ends - run_starts))
+            longest = int(run_ends[best] - run_starts[best]) + self.n
+            if share >= self.min_share or longest >= self.min_match_words:
+                out[k] = (share, longest, int(p[run_starts[best]]), int(p[run_ends[best]]) + self.n - 1)
+        return out
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        if self._lookups is None:
-            self._load()
-        tokens = words(doc.text)
-        token_hashes = self._word_hashes.of(tokens)
-        if self.report_n and self.report_n != self.n:
-            self._record(doc, self.report_n, tokens, ngram_hashes(token_hashes, self.report_n))
-        benches = self._record(doc, self.n, tokens, ngram_hashes(token_hashes, self.n))
+        return self.filter_batch([doc])[0]
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        subsets = [doc.metadata.get("subset") or "unknown" for doc in batch]
+        for subset, count in Counter(subsets).items():
+            self.stat_update(f"checked/{subset}", value=count)
+        results = []
+        for doc, subset, (flagged, overlap) in zip(batch, subsets, self.matches_batch([d.text for d in batch])):
+            results.append(self._result(doc, subset, flagged, overlap) if flagged or overlap else True)
+        return results
+
+    def _result(self, doc: Document, subset: str, flagged: list[dict], overlap: list[int]):
+        for k in overlap:
+            self.stat_update(f"llemma30/{subset}/{self._items[k]['benchmark']}")
+        action = self.actions.get(subset, self.action)
+        overlap_set = set(overlap)
+        benches = sorted({self._items[m["item"]]["benchmark"] for m in flagged})
+        for m in flagged:
+            item = self._items[m["item"]]
+            self._hits_file.write(orjson.dumps({
+                "doc_id": doc.id, "subset": subset, "benchmark": item["benchmark"], "item": item["index"],
+                "action": action, "share": m["share"], "longest": m["longest"], "span": m["span"],
+                f"overlap_{self.report_n}": m["item"] in overlap_set,
+            }, option=orjson.OPT_APPEND_NEWLINE))
+        for k in sorted(overlap_set - {m["item"] for m in flagged}):
+            item = self._items[k]
+            self._hits_file.write(orjson.dumps({
+                "doc_id": doc.id, "subset": subset, "benchmark": item["benchmark"], "item": item["index"],
+                "action": None, f"overlap_{self.report_n}": True}, option=orjson.OPT_APPEND_NEWLINE))
+        for bench in benches:
+            self.stat_update(f"flagged/{subset}/{bench}")
         if not benches:
             return True
-        for bench in sorted(benches)[1:]:
+        if action == "report":
+            for bench in benches:
+                self.stat_update(f"reported_{bench}")
+            return True
+        for bench in benches[1:]:
             self.stat_update(f"also_contaminated_{bench}")
-        return False, f"contaminated_{sorted(benches)[0]}"
+        return False, f"contaminated_{benches[0]}"
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         with self.hits_folder.open(f"{rank:05d}.jsonl", "wb") as self._hits_file:
             yield from super().run(data if data is not None else iter(()), rank, world_size)
         self._hits_file = None
-
-
-def read_hits(folder: DataFolderLike) -> list[dict]:
-    folder = get_datafolder(folder)
-    hits = []
-    for name in sorted(folder.list_files(glob_pattern="*.jsonl")):
-        with folder.open(name, "rb") as f:
-            hits += [json.loads(line) for line in f if line.strip()]
-    return hits

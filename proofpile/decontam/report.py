@@ -1,72 +1,114 @@
-"""The decontamination report: which benchmark items hit which documents (JSON, and a short Markdown)."""
+"""The decontamination report: per benchmark and subset, documents checked, items matched, documents removed or
+reported, the most-matched items with their spans, and the Llemma paper's 30-gram overlap (JSON and Markdown).
+
+Built by streaming the steps' hit files (one JSON line per flagged (document, item) pair) and the filters' stats:
+its memory grows with the number of benchmark items, never with the number of documents. Every hit line is also
+copied, in rank order, to ``decontam/flagged.jsonl``: the record of each removal (item, benchmark, matched span).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
+from pathlib import Path
 
-MD_ITEMS = 30  # items listed in the Markdown
+import orjson
 
-
-
-def _by_item(hits: list[dict]) -> list[dict]:
-    items = defaultdict(list)
-    for h in hits:
-        items[(h["benchmark"], h["item"])].append({"doc_id": h["doc_id"], "subset": h["subset"], "ngram": h["ngram"]})
-    return [{"benchmark": b, "item": i, "documents": sorted(docs, key=lambda d: (d["subset"] or "", d["doc_id"]))}
-            for (b, i), docs in sorted(items.items())]
+TOP_ITEMS = 20  # most-matched items listed per benchmark
 
 
-def build_report(hits: list[dict], n: int, report_n: int | None, benchmarks: dict, filter_stats: dict) -> dict:
-    removal = [h for h in hits if h["n"] == n]
-    removed_docs = {(h["subset"], h["doc_id"]) for h in removal}
-    report = {
-        "n": n,
-        "report_n": report_n,
+def _rows(stats: dict[str, float], prefix: str) -> dict[tuple[str, str], int]:
+    out = {}
+    for key, value in stats.items():
+        if key.startswith(prefix):
+            subset, bench = key[len(prefix):].rsplit("/", 1)
+            out[(bench, subset)] = int(value)
+    return out
+
+
+def build_report(hit_files: list[Path], flagged_out, stats: dict[str, float], benchmarks: dict, params: dict,
+                 paraphrase_stats: dict[str, float] | None = None) -> dict:
+    """Streams ``hit_files`` (copying each line to the open binary file ``flagged_out``) into the report."""
+    checked = {k.removeprefix("checked/"): int(v) for k, v in stats.items() if k.startswith("checked/")}
+    items: dict[tuple[str, str], set] = {}
+    docs: dict[tuple[str, str, str], int] = Counter()  # (bench, subset, action) -> documents
+    top: dict[str, Counter] = {}
+    spans: dict[tuple[str, int], dict] = {}
+    overlap_items: dict[tuple[str, str], set] = {}
+    for path in hit_files:
+        last = None
+        with open(path, "rb") as f:
+            for line in f:
+                flagged_out.write(line)
+                hit = orjson.loads(line)
+                bench, subset, item = hit["benchmark"], hit["subset"], hit["item"]
+                if any(k.startswith("overlap_") and v for k, v in hit.items()):
+                    overlap_items.setdefault((bench, subset), set()).add(item)
+                if not hit.get("action"):
+                    continue
+                tier = hit.get("tier", "ngram")
+                items.setdefault((bench, subset), set()).add(item)
+                top.setdefault(bench, Counter())[item] += 1
+                spans.setdefault((bench, item), {"span": hit.get("span"), "doc_id": hit["doc_id"], "tier": tier})
+                key = (hit["doc_id"], bench, subset, tier)
+                if key != last:
+                    docs[(bench, subset, hit["action"], tier)] += 1
+                last = key
+    overlap_docs = _rows(stats, "llemma30/")
+    rows = []
+    for bench in benchmarks:
+        if bench.startswith("_"):
+            continue
+        for subset in sorted(checked):
+            rows.append({
+                "benchmark": bench, "subset": subset, "documents_checked": checked[subset],
+                "items_matched": len(items.get((bench, subset), ())),
+                "documents_removed": docs[(bench, subset, "drop", "ngram")],
+                "documents_reported": docs[(bench, subset, "report", "ngram")],
+                "paraphrase_removed": docs[(bench, subset, "drop", "paraphrase")],
+                "paraphrase_reported": docs[(bench, subset, "report", "paraphrase")],
+                f"documents_overlap_{params.get('report_n')}gram": overlap_docs.get((bench, subset), 0),
+                f"items_overlap_{params.get('report_n')}gram": len(overlap_items.get((bench, subset), ())),
+            })
+    most = {bench: [{"item": item, "documents": count, **spans[(bench, item)]}
+                    for item, count in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_ITEMS]]
+            for bench, counter in sorted(top.items())}
+    return {
+        "params": params,
         "benchmarks": benchmarks,
-        "documents_checked": filter_stats.get("total", 0),
-        "documents_removed": len(removed_docs),
-        "removed_by_reason": {k.removeprefix("dropped_"): v for k, v in sorted(filter_stats.items())
-                              if k.startswith("dropped_")},
-        f"hits_{n}gram": _by_item(removal),
+        "documents_checked": sum(checked.values()),
+        "documents_removed": int(sum(v for k, v in stats.items() if k.startswith("dropped_"))
+                                 + sum(v for k, v in (paraphrase_stats or {}).items() if k.startswith("dropped_"))),
+        "removed_by_reason": {k.removeprefix("dropped_"): int(v) for k, v in
+                              sorted({**stats, **(paraphrase_stats or {})}.items()) if k.startswith("dropped_")},
+        "table": rows,
+        "most_matched_items": most,
     }
-    if report_n and report_n != n:
-        report[f"hits_{report_n}gram"] = _by_item([h for h in hits if h["n"] == report_n])
-    return report
 
 
 def markdown(report: dict) -> str:
-    n, rn = report["n"], report["report_n"] or report["n"]
-    hits_n, hits_rn = report[f"hits_{n}gram"], report[f"hits_{rn}gram"]
+    rn = report["params"].get("report_n")
     lines = [
         "# Decontamination report", "",
-        f"{report['documents_checked']} documents checked; {report['documents_removed']} removed for sharing a "
-        f"{n}-gram (normalised words) with a benchmark item.", "",
-        f"| benchmark | items | items hit ({n}-gram) | items hit ({rn}-gram) | documents hit ({rn}-gram) |",
-        "|---|---:|---:|---:|---:|",
+        f"{report['documents_checked']} documents checked; {report['documents_removed']} removed. A document is "
+        f"flagged for an item when it holds at least {report['params'].get('min_share')} of the item's "
+        f"{report['params'].get('n')}-grams (words, TeX-normalised) or a run of "
+        f"{report['params'].get('min_match_words')} matching words; the {rn}-gram columns are the Llemma paper's "
+        "overlap check (reported, never acted on). Every flagged document is listed in `flagged.jsonl`.", "",
+        f"| benchmark | subset | documents checked | items matched | removed | reported | paraphrase removed "
+        f"| paraphrase reported | documents with a {rn}-gram overlap | items with a {rn}-gram overlap |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for bench, info in report["benchmarks"].items():
-        hit_n = [x for x in hits_n if x["benchmark"] == bench]
-        hit_rn = [x for x in hits_rn if x["benchmark"] == bench]
-        docs_rn = {(d["subset"], d["doc_id"]) for x in hit_rn for d in x["documents"]}
-        lines.append(f"| {bench} | {info['items']} | {len(hit_n)} | {len(hit_rn)} | {len(docs_rn)} |")
-    lines += ["", f"## Items sharing a {rn}-gram with a document", ""]
-    if not hits_rn:
-        lines.append("None.")
-    for x in hits_rn[:MD_ITEMS]:
-        docs = ", ".join(f"`{d['doc_id']}` ({d['subset']})" for d in x["documents"][:5])
-        more = f" and {len(x['documents']) - 5} more" if len(x["documents"]) > 5 else ""
-        lines.append(f"- {x['benchmark']} #{x['item']}: {docs}{more} -- \"{x['documents'][0]['ngram'][:120]}\"")
-    if len(hits_rn) > MD_ITEMS:
-        lines.append(f"- ... {len(hits_rn) - MD_ITEMS} more items in report.json")
-    removed: dict[tuple, list[str]] = {}
-    for x in hits_n:
-        for d in x["documents"]:
-            removed.setdefault((d["subset"] or "", d["doc_id"]), []).append(f"{x['benchmark']} #{x['item']}")
-    lines += ["", f"## Documents removed ({n}-gram)", ""]
-    if not removed:
-        lines.append("None.")
-    for (subset, doc_id), items in sorted(removed.items())[:MD_ITEMS]:
-        lines.append(f"- `{doc_id}` ({subset}): {', '.join(items[:5])}" + (" ..." if len(items) > 5 else ""))
-    if len(removed) > MD_ITEMS:
-        lines.append(f"- ... {len(removed) - MD_ITEMS} more documents in report.json")
+    for r in report["table"]:
+        lines.append(f"| {r['benchmark']} | {r['subset']} | {r['documents_checked']} | {r['items_matched']} | "
+                     f"{r['documents_removed']} | {r['documents_reported']} | {r['paraphrase_removed']} | "
+                     f"{r['paraphrase_reported']} | {r[f'documents_overlap_{rn}gram']} | "
+                     f"{r[f'items_overlap_{rn}gram']} |")
+    for bench, top in report["most_matched_items"].items():
+        lines += ["", f"## Most-matched {bench} items", ""]
+        for x in top:
+            span = (x.get("span") or "").replace("\n", " ").replace("|", "\\|")[:160]
+            lines.append(f"- {bench} #{x['item']}: {x['documents']} document(s), e.g. `{x['doc_id']}` "
+                         f"({x['tier']}): \"{span}\"")
+    if not report["most_matched_items"]:
+        lines += ["", "No document matched a benchmark item."]
     return "\n".join(lines) + "\n"

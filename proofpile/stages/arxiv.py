@@ -14,6 +14,7 @@ from proofpile.arxiv.archive import Limits
 from proofpile.arxiv.clean import ArxivBodyFilter, LatexMacroExpander, load_cleaning
 from proofpile.arxiv.latex import InlineLimits
 from proofpile.arxiv.readers import ArxivSourceReader, RedPajamaArxivReader
+from proofpile.budget import Budget
 from proofpile.config import ConfigError, ConfigPath, Section, StageConfig, folder_and_glob
 from proofpile.contract import ContractWriter
 from proofpile.stage import run_pipeline
@@ -35,6 +36,9 @@ class Config(Section):
     min_chars: NonNegativeInt = 200
     limits: Limits = Field(default_factory=Limits)  # caps per paper and per bulk tar (untrusted archives)
     inline: InlineLimits = Field(default_factory=InlineLimits)
+    # what one paper may cost in each step (seconds, MiB of memory growth): past it, a counted drop
+    # (dropped_over_time_budget / _memory_budget) and the rank goes on; far above any real paper (reruns stay exact)
+    budget: Budget = Field(default_factory=lambda: Budget(seconds=120, memory_mb=4096))
 
 
 def run(cfg: StageConfig) -> None:
@@ -49,14 +53,14 @@ def run(cfg: StageConfig) -> None:
     for path in p.sources:
         folder, glob = folder_and_glob(path)
         readers.append(ArxivSourceReader(folder, glob_pattern=glob, limits=p.limits, inline_limits=p.inline,
-                                         license_file=p.license_file))
+                                         license_file=p.license_file, budget=p.budget))
     for path in p.redpajama:
         folder, glob = folder_and_glob(path)
         readers.append(RedPajamaArxivReader(folder, glob_pattern=glob))
     if not readers:
         raise ConfigError("arxiv: configure `sources` (arXiv tars/.gz) or `redpajama` (jsonl) inputs")
     run_pipeline(cfg, readers + [
-        LatexMacroExpander(protected_commands=protected),
-        ArxivBodyFilter(rules, min_chars=p.min_chars),
+        LatexMacroExpander(protected_commands=protected, budget=p.budget),
+        ArxivBodyFilter(rules, min_chars=p.min_chars, budget=p.budget),
         ContractWriter(cfg.stage_dir()),
     ])

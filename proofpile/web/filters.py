@@ -15,18 +15,20 @@ from urllib.parse import urlsplit
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
+from proofpile import mathspans
 from proofpile.config import read_list
 from proofpile.lazy_model import LazyModel, lid176_path, load_fasttext
 from proofpile.web.mathscore import normalize
 
-# $$...$$ and $...$ as the extractor writes them: removed before language ID, where TeX reads as noise
-_MATH_RE = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
 _ACCENTED_RE = re.compile(r"[\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
+_WORD_RE = re.compile(r"[^\W\d_]{2,}")
 
 
 def strip_math(text: str) -> str:
-    return _MATH_RE.sub(" ", text)
+    """The prose of ``text``: its math spans (by the one definition, :mod:`proofpile.mathspans`) removed; a price
+    stays prose."""
+    return mathspans.strip(text)
 
 
 class UrlBlocklistFilter(BaseFilter):
@@ -53,21 +55,31 @@ class UrlBlocklistFilter(BaseFilter):
 
 
 class LanguageIdFilter(BaseFilter):
-    """fastText language ID on the extracted text with its math removed. Keeps a document whose top label is one
-    of ``languages`` with a score of at least ``threshold``; writes ``meta.lang`` and ``meta.lang_score``."""
+    """fastText language ID on the prose of the extracted text (its math removed). Keeps a document whose top label
+    is one of ``languages`` with a score of at least ``threshold``; writes ``meta.lang`` and ``meta.lang_score``.
+
+    A math-dense page (at least ``math_dense`` formulas per prose word, and two: a table of q-expansions, a short
+    problem page) has little prose to judge, so its score is low whatever its language: there the top label
+    decides alone. A page in another language is dropped (``language``) either way; a page with no prose at all is
+    kept when it has math (nothing but formulas is in no other language), else dropped (``no_prose``); so is one
+    with fewer than ``min_prose_words`` words of prose, too few to identify a language."""
 
     name = "🌍 Language ID (lid.176)"
 
     def __init__(self, languages: list[str] | str | None = ("en",), threshold: float = 0.5,
-                 model_path: str | None = None, exclusion_writer=None):
+                 model_path: str | None = None, math_dense: float = 0.1, min_prose_words: int = 5,
+                 exclusion_writer=None):
         super().__init__(exclusion_writer)
+        self.math_dense, self.min_prose_words = math_dense, min_prose_words
         self.languages = [languages] if isinstance(languages, str) else (list(languages) if languages else None)
         self.threshold = threshold
         self.model = LazyModel(model_path or lid176_path())
 
     def predict(self, text: str) -> tuple[str, float]:
+        """(language, score) of the prose of ``text``; ``("und", 0.0)`` for fewer than ``min_prose_words`` words
+        (a title and a formula: too little for lid.176, which calls "jsMath2jax Test" Chinese)."""
         prose = " ".join(strip_math(text).split())
-        if not prose:
+        if len(_WORD_RE.findall(prose)) < self.min_prose_words:
             return "und", 0.0
         labels, scores = self.model.get().predict(prose, k=1)
         return labels[0].removeprefix("__label__"), float(scores[0])
@@ -76,11 +88,18 @@ class LanguageIdFilter(BaseFilter):
         lang, score = self.predict(doc.text)
         doc.metadata["lang"] = lang
         doc.metadata["lang_score"] = round(score, 4)
+        if lang == "und":  # nothing but math is in no other language: MathScore and quality judge it
+            return mathspans.has_math(doc.text) or (False, "no_prose")
         if self.languages and lang not in self.languages:
             return False, "language"
-        if score < self.threshold:
+        if score < self.threshold and not self.is_math_dense(doc.text):
             return False, "language_score"
         return True
+
+    def is_math_dense(self, text: str) -> bool:
+        formulas = sum(1 for _ in mathspans.find(text))
+        words = len(_WORD_RE.findall(strip_math(text)))
+        return formulas >= 2 and formulas >= self.math_dense * words
 
 
 class MathScoreFilter(BaseFilter):
@@ -114,20 +133,29 @@ def accented_ratio(text: str) -> float:
 class QualityFilter(BaseFilter):
     """Cheap quality checks on the extracted text: a minimum length (characters and words) and a maximum ratio of
     accented Latin letters among letters (a page that lid.176 calls English but is mostly accented is mis-decoded or
-    not English)."""
+    not English). A page with at least ``min_formulas`` formulas (a short problem, a worked formula) is held to the
+    lower ``min_chars_with_math`` / ``min_words_with_math``: a few formulas say more than many words of prose."""
 
     name = "🧹 Quality"
 
     def __init__(self, min_chars: int = 300, min_words: int = 50, max_accented_ratio: float = 0.03,
+                 min_formulas: int = 2, min_chars_with_math: int = 100, min_words_with_math: int = 10,
                  exclusion_writer=None):
         super().__init__(exclusion_writer)
         self.min_chars, self.min_words, self.max_accented_ratio = min_chars, min_words, max_accented_ratio
+        self.min_formulas, self.min_chars_with_math, self.min_words_with_math = \
+            min_formulas, min_chars_with_math, min_words_with_math
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         text = doc.text.strip()
-        if len(text) < self.min_chars:
+        min_chars, min_words = self.min_chars, self.min_words
+        if len(text) < min_chars or len(text.split()) < min_words:
+            formulas = sum(1 for _ in mathspans.find(text)) if self.min_formulas else 0
+            if self.min_formulas and formulas >= self.min_formulas:
+                min_chars, min_words = self.min_chars_with_math, self.min_words_with_math
+        if len(text) < min_chars:
             return False, "too_short"
-        if len(text.split()) < self.min_words:
+        if len(text.split()) < min_words:
             return False, "too_few_words"
         if accented_ratio(text) > self.max_accented_ratio:
             return False, "accented_chars"

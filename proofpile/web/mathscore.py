@@ -23,22 +23,20 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import orjson
 
+from proofpile import mathspans
 from proofpile.lazy_model import load_fasttext
+from proofpile.scratch import scratch_folder, scratch_path
 
 LABELS = ("math", "other")
 DEFAULT_PARAMS = {"epoch": 25, "lr": 0.5, "dim": 16, "wordNgrams": 2, "minn": 0, "maxn": 0, "bucket": 1 << 16,
                   "minCount": 1, "loss": "softmax", "seed": 1234}
 MAX_CHARS = 20_000  # MathScore reads the start of a document: enough to judge it, bounded cost
-NORMALIZE_VERSION = 2  # part of the default model's training digest: a new preparation retrains
+NORMALIZE_VERSION = 3  # part of the default model's training digest: a new preparation retrains
 PROSE_WORDS = 300  # prose tokens kept; math tokens are all kept, so formulas among long prose still weigh
-# math as the extractor writes it: $$...$$, and $...$ that opens on no space or digit and closes on no space ("$5 and
-# $10" is prose); the same test the extractor applies to a page's own TeX
-_MATH_SPAN_RE = re.compile(r"\$\$(.{1,4000}?)\$\$|\$(?![\s$])([^$\n]{1,400}?)(?<![\s\\])\$(?![\w$])", re.DOTALL)
 _TEX_TOKEN_RE = re.compile(r"\\[A-Za-z]+|[=^_<>+\-*/|!]")
 # prose: words (digits folded to 0), one token per CJK character (a script without spaces), punctuation
 _PROSE_TOKEN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]|[^\W_]+|[^\w\s]")
@@ -82,10 +80,10 @@ def normalize(text: str) -> str:
             tokens.append(_prose_token(word))
             prose += 1
 
-    for m in _MATH_SPAN_RE.finditer(text):
-        add_prose(text[pos:m.start()])
-        tokens += _tex_tokens(m.group(1) if m.group(1) is not None else m.group(2), m.group(1) is not None)
-        pos = m.end()
+    for span in mathspans.find(text):  # math by the one definition the extractor uses too
+        add_prose(text[pos:span.start])
+        tokens += _tex_tokens(span.body, span.display)
+        pos = span.end
     add_prose(text[pos:])
     return " ".join(tokens)
 
@@ -141,12 +139,12 @@ def train(examples: list[tuple[str, str]], output: str | Path, params: dict | No
     params = {**DEFAULT_PARAMS, **(params or {})}
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="mathscore-") as tmp:
+    with scratch_folder(output) as tmp:  # beside the model: a killed training's is removed by the next one
         train_file = os.path.join(tmp, "train.txt")
         with open(train_file, "w", encoding="utf-8") as f:
             for label, text in examples:
                 f.write(f"__label__{label} {text}\n")
-        tmp_out = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+        tmp_out = scratch_path(output)
         last_error = None
         for _ in range(retries + 1):
             try:

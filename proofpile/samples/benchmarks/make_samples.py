@@ -1,8 +1,9 @@
 """Writes the demo's tiny benchmark files in the MATH and GSM8K test-set formats.
 
 The problems are our own (written for the demo, not taken from MATH or GSM8K). One MATH-style item quotes the
-Bayes' theorem page of the web demo (proofpile/samples/web/make_demo_warc.py), so the demo's decontamination has
-a real hit to remove and report. Run: python proofpile/samples/benchmarks/make_samples.py
+Bayes' theorem page of the web demo (proofpile/samples/web/make_demo_warc.py) in its solution, so the demo's
+decontamination report has a real (Llemma-style 30-gram) overlap to show.
+Run: python proofpile/samples/benchmarks/make_samples.py
 """
 
 import json

@@ -1,0 +1,240 @@
+"""Benchmark hygiene for formal mathematics: miniF2F / ProofNet statements must not reach the corpus from source
+files (code stage) or proof-step data (proofsteps stage).
+
+Names differ between systems and releases (``aimeII_2001_p3``, ``aime_2001_ii_p3``) and proof-step text has none, so
+a theorem is matched by its *statement*: the header without its keyword and name, cut where the proof starts,
+with comments and whitespace removed (``proofpile/decontam/formal.py``'s ``statement_key``). Matching is per
+theorem block: the block is removed, the rest of the file kept, and the removal counted per benchmark
+(``removed_<benchmark>``); a file left with nothing is dropped (``dropped_only_benchmark_theorems``).
+
+In proof-step documents (``[GOAL] ... [PROOFSTEP] ...`` blocks, no names) a goal is matched by its target and
+hypotheses against each statement's conclusion and binders (``goal_key``); the matching block and the blocks
+right after it that share the statement's hypotheses (the rest of that theorem's proof) are removed.
+
+The statements are data under ``filters/decontam/formal/<benchmark>.statements.jsonl`` (see its README).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import orjson
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+
+FORMAL_DIR = Path(__file__).resolve().parents[2] / "filters" / "decontam" / "formal"
+
+_LEAN_COMMENT = re.compile(r"/-.*?-/|--[^\n]*", re.S)
+_ISABELLE_COMMENT = re.compile(r"\(\*.*?\*\)", re.S)
+_SPACE = re.compile(r"\s+")
+_ASCRIPTION = re.compile(r"\((-?\d+(?:\.\d+)?)\s*:{1,2}\s*[^()]+\)")  # (120 : ℝ) / (120::real) -> 120
+_LEAN_HEAD = re.compile(r"^\s*(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*"
+                        r"(?:theorem|lemma|example)\b\s*(?:[^\s:({\[⦃]+)?", re.S)
+_ISABELLE_HEAD = re.compile(r"^\s*(?:theorem|lemma|corollary|proposition|schematic_goal)\b\s*"
+                            r"(?:[^\s:\"\[]+)?\s*(?:\[[^\]]*\])?\s*:?", re.S)
+_ISABELLE_PROOF = re.compile(r"\b(?:proof|by|apply|using|unfolding|sorry|oops|including|supply|nitpick|"
+                             r"sledgehammer)\b")
+_QUOTED = re.compile(r'"[^"]*"|\\<open>.*?\\<close>', re.S)
+# where a theorem block starts, per language; it ends where the next top-level command starts
+LEAN_DECL = re.compile(r"^(?:@\[[^\n]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*"
+                       r"(?:theorem|lemma|example)\b", re.M)
+LEAN_TOP = re.compile(r"^(?:@\[|/--|/-|(?:private |protected |noncomputable |nonrec )*(?:theorem|lemma|example|"
+                      r"def|instance|structure|inductive|class|abbrev|axiom|namespace|section|open|end[ \t]+\S|"
+                      r"variable|universe|import|set_option|attribute|mutual|#)\b)", re.M)
+ISABELLE_DECL = re.compile(r"^\s*(?:theorem|lemma|corollary|proposition|schematic_goal)\b", re.M)
+ISABELLE_TOP = re.compile(r"^\s*(?:theorem|lemma|corollary|proposition|schematic_goal|definition|fun|function|"
+                          r"primrec|datatype|end|section|subsection|text|declare|abbreviation|locale|context|"
+                          r"instantiation|type_synonym|record|inductive|notepad|ML)\b", re.M)
+SYSTEM_OF_LANG = {"Lean": "lean", "Lean 4": "lean", "Lean 3": "lean", "Isabelle": "isabelle"}
+
+
+def _system(system: str) -> str:
+    return "isabelle" if system.lower().startswith("isabelle") else "lean"
+
+
+def statement_key(text: str, system: str) -> str | None:
+    """The normalised statement of a theorem block or header (None if it is not one)."""
+    if _system(system) == "isabelle":
+        text = _ISABELLE_COMMENT.sub(" ", text)
+        head = _ISABELLE_HEAD.match(text)
+        if not head:
+            return None
+        body = text[head.end():]
+        quoted = [m.span() for m in _QUOTED.finditer(body)]
+        for m in _ISABELLE_PROOF.finditer(body):  # the first proof keyword outside the quoted terms
+            if not any(a <= m.start() < b for a, b in quoted):
+                body = body[: m.start()]
+                break
+    else:
+        text = _LEAN_COMMENT.sub(" ", text)
+        head = _LEAN_HEAD.match(text)
+        if not head:
+            return None
+        body = text[head.end():].split(":=", 1)[0].split("\nbegin", 1)[0]
+        body = re.split(r"(?m)^\s*\|", body, maxsplit=1)[0]  # equation-compiler arms
+    key = _SPACE.sub("", body)
+    return key or None
+
+
+def _split_binders(header: str) -> tuple[list[str], str] | None:
+    """Lean ``(a b : T) {c : U} [inst : V] : target`` -> (binder types, target)."""
+    types, depth, start, i = [], 0, None, 0
+    while i < len(header):
+        c = header[i]
+        if c in "({[⦃":
+            if depth == 0:
+                start = i + 1
+            depth += 1
+        elif c in ")}]⦄":
+            depth -= 1
+            if depth == 0 and start is not None:
+                inner = header[start:i]
+                if ":" in inner:
+                    types.append(inner.split(":", 1)[1])
+                elif c == "]":
+                    types.append(inner)  # anonymous instance binder
+        elif c == ":" and depth == 0:
+            return types, header[i + 1:]
+        i += 1
+    return None
+
+
+def _norm_expr(text: str) -> str:
+    return _SPACE.sub("", _ASCRIPTION.sub(r"\1", text.replace("↑", "")))
+
+
+def goal_key_of_statement(statement: str) -> tuple[str, frozenset] | None:
+    """(target, hypothesis types) of a Lean statement, as a goal would show them."""
+    text = _LEAN_COMMENT.sub(" ", statement)
+    head = _LEAN_HEAD.match(text)
+    if not head:
+        return None
+    parts = _split_binders(text[head.end():].split(":=", 1)[0])
+    if parts is None:
+        return None
+    types, target = parts
+    return _norm_expr(target), frozenset(_norm_expr(t) for t in types)
+
+
+def goal_key(goal: str) -> tuple[str, frozenset] | None:
+    """(target, hypothesis types) of a pretty-printed goal (``h : T`` lines, then ``⊢ target``)."""
+    if "⊢" not in goal:
+        return None
+    hyps, target = goal.split("⊢", 1)
+    types = []
+    for line in re.split(r"\n(?=\S)", hyps.strip()):
+        if ":" in line:
+            types.append(line.split(":", 1)[1])
+    return _norm_expr(target.split("\n\n", 1)[0]), frozenset(_norm_expr(t) for t in types)
+
+
+@cache
+def load_statements(folder: str = str(FORMAL_DIR)) -> tuple[dict, dict]:
+    """({(system, statement key): benchmark}, {goal target: [(benchmark, hypothesis types)]})."""
+    keys, goals = {}, {}
+    for path in sorted(Path(folder).glob("*.statements.jsonl")):
+        bench = path.name.removesuffix(".statements.jsonl")
+        for line in path.read_bytes().splitlines():
+            if not line.strip():
+                continue
+            row = orjson.loads(line)
+            system = _system(row["system"])
+            key = statement_key(row["statement"], system)
+            if key:
+                keys.setdefault((system, key), bench)
+            if system == "lean" and (g := goal_key_of_statement(row["statement"])):
+                goals.setdefault(g[0], []).append((bench, g[1]))
+    return keys, goals
+
+
+def theorem_blocks(text: str, system: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of the theorem blocks of a source file."""
+    decl, top = (ISABELLE_DECL, ISABELLE_TOP) if _system(system) == "isabelle" else (LEAN_DECL, LEAN_TOP)
+    starts = [m.start() for m in decl.finditer(text)]
+    tops = [m.start() for m in top.finditer(text)]
+    spans = []
+    for s in starts:
+        nxt = next((t for t in tops if t > s), len(text))
+        spans.append((s, nxt))
+    return spans
+
+
+class FormalBenchmarkHygiene(BaseFilter):
+    """Removes benchmark theorems from Lean/Isabelle source files and proof-step documents (see the module doc).
+    Other documents pass untouched."""
+
+    name = "🧹 formal benchmark hygiene"
+
+    def __init__(self, statements_folder: str = str(FORMAL_DIR)):
+        super().__init__()
+        self.statements_folder = str(statements_folder)
+
+    def clean_source(self, text: str, system: str) -> tuple[str, list[str]]:
+        """The file without its benchmark theorem blocks, and the benchmark of each removed block."""
+        keys, _ = load_statements(self.statements_folder)
+        system = _system(system)
+        removed, out, last = [], [], 0
+        for start, end in theorem_blocks(text, system):
+            bench = keys.get((system, statement_key(text[start:end], system)))
+            if bench:
+                out.append(text[last:start])
+                last = end
+                removed.append(bench)
+        out.append(text[last:])
+        return "".join(out), removed
+
+    def clean_proofsteps(self, text: str) -> tuple[str, list[str]]:
+        """Proof-step text without the blocks whose goal states a benchmark theorem (and that theorem's next
+        blocks, which keep its hypotheses)."""
+        _, goals = load_statements(self.statements_folder)
+        blocks = re.split(r"(?=^\[GOAL\]$)", text, flags=re.M)
+        kept, removed, context = [], [], None
+        for block in blocks:
+            goal = block.split("[PROOFSTEP]", 1)[0].removeprefix("[GOAL]")
+            key = goal_key(goal) if block.startswith("[GOAL]") else None
+            hit = None
+            if key:
+                hit = next((b for b, hyps in goals.get(key[0], ()) if hyps <= key[1]), None)
+            if hit:
+                hyps = next(hyps for b, hyps in goals[key[0]] if b == hit and hyps <= key[1])
+                if hyps != context:  # not a later step of the theorem just removed
+                    removed.append(hit)
+                context = hyps
+                continue
+            if context and key and context <= key[1]:  # no hypotheses: no way to tell
+                continue  # a later step of the same benchmark theorem
+            context = None
+            kept.append(block)
+        return "".join(kept), removed
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        lang = doc.metadata.get("lang")
+        system = SYSTEM_OF_LANG.get(lang)
+        if system is None:
+            return True
+        if doc.text.startswith("[STATEMENT]"):  # an Isabelle PISA theorem: one document
+            statement = doc.metadata.get("statement") or doc.text.split("\n[PROOF STATE]", 1)[0][11:]
+            keys, _ = load_statements(self.statements_folder)
+            bench = keys.get(("isabelle", statement_key(statement, "isabelle") or ""))
+            if bench is None and not statement.lstrip().startswith(("theorem", "lemma")):
+                bench = keys.get(("isabelle", statement_key("lemma " + statement, "isabelle") or ""))
+            if bench:
+                self.stat_update(f"removed_{bench}")
+                return False, f"benchmark_{bench}"
+            return True
+        if "[GOAL]" in doc.text:
+            text, removed = self.clean_proofsteps(doc.text)
+        else:
+            text, removed = self.clean_source(doc.text, system)
+        if not removed:
+            return True
+        for bench in removed:
+            self.stat_update(f"removed_{bench}")
+        if not text.strip() or (system == "lean" and not LEAN_DECL.search(text) and "[GOAL]" not in text
+                                and len(text.strip()) < 200) or \
+                (system == "isabelle" and not ISABELLE_DECL.search(text) and len(text.strip()) < 200):
+            return False, "only_benchmark_theorems"
+        doc.text = text
+        return True

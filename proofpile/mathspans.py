@@ -1,0 +1,107 @@
+"""The one definition of "this is math" in text: which ``$…$``, ``$$…$$``, ``\\(…\\)``, ``\\[…\\]`` and
+``\\begin{env}…\\end{env}`` spans are formulas, and which dollars are prices.
+
+Every consumer asks here: the web extractor (counting and normalising delimited math), MathScore's input, the
+language-ID stripper, the TeX code filter and the Jupyter notebook test. Rules (pandoc's ``tex_math_dollars``, made
+stricter for prose that holds prices):
+
+- ``$$body$$``: ``body`` holds a letter, a digit or a backslash (``Price range: $$ - $$$`` is not math) and no blank
+  line;
+- ``$body$``: the opening ``$`` is not escaped (``\\$``) nor part of ``$$``, and is followed by a non-space; the
+  closing ``$`` follows a non-space, non-backslash, and is not followed by a digit (so ``costs $5 and $10`` is
+  prose: its second ``$`` opens ``$10``, it does not close ``$5 and $``); the body stays on one line and looks like
+  TeX: it holds one of ``\\ ^ _ { } = < > + - * | (`` or is one or two letters/digits (``$x$``, ``$2n$``). That
+  keeps shell variables and tickers (``$HOME/$USER``, ``$AAPL,$MSFT``) out;
+- ``\\(body\\)`` (one line) and ``\\[body\\]`` (no blank line) whose opener is not itself escaped (``\\\\[2pt]`` is a
+  TeX line break); environments of display math (``equation``, ``align``, ...), starred or not.
+
+Spans are bounded (a stray opener never swallows a page) and found in one left-to-right scan.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, NamedTuple
+
+ENVIRONMENTS = ("equation", "align", "alignat", "gather", "multline", "flalign", "eqnarray", "displaymath", "math")
+
+# one alternation; every branch starts with its literal "$" or "\\" and looks behind it afterwards, so that re scans
+# for those two characters at C speed instead of trying five branches at every position
+_SPAN = re.compile(
+    r"\$\$(?<!\\\$\$)(?P<dd>(?:[^$\n]|\n(?![ \t]*\n)){1,5000}?)\$\$"
+    r"|\$(?<![\\$]\$)(?![\s$])(?P<d>[^$\n]{1,400}?)(?<![\s\\])\$(?![\d$])"
+    r"|\\(?<!\\\\)(?:\[(?P<bd>(?:[^\n]|\n(?![ \t]*\n)){1,5000}?)(?<!\\)\\\]"
+    r"|\((?P<bi>[^\n]{1,2000}?)(?<!\\)\\\)"
+    r"|(?P<env>begin\{(?P<name>(?:" + "|".join(ENVIRONMENTS) + r")\*?)\}"
+    r"(?P<eb>(?:[^\n]|\n(?![ \t]*\n)){1,5000}?)\\end\{(?P=name)\}))"
+)
+_DISPLAY_BODY = re.compile(r"[^\W_]|\\")
+_INLINE_TEX = re.compile(r"[\\^_{}=<>+\-*|(]|^[^\W_]{1,2}$")
+_HAS_OPENER = re.compile(r"[$\\]")
+
+
+class Span(NamedTuple):
+    start: int
+    end: int
+    body: str  # the TeX between the delimiters (an environment: the whole \begin..\end)
+    display: bool
+    kind: str  # "$$", "$", "\\[", "\\(", "env"
+
+
+def is_math_body(body: str, kind: str) -> bool:
+    """Whether a delimited ``body`` is a formula (the delimiters already matched the rules above)."""
+    if kind == "$":
+        return _INLINE_TEX.search(body) is not None
+    return _DISPLAY_BODY.search(body) is not None
+
+
+def find(text: str) -> Iterator[Span]:
+    """The math spans of ``text``, left to right, not overlapping."""
+    if _HAS_OPENER.search(text) is None:
+        return
+    pos = 0
+    search = _SPAN.search
+    while True:
+        m = search(text, pos)
+        if m is None:
+            return
+        kind, body = _kind(m)
+        if is_math_body(body, kind):
+            yield Span(m.start(), m.end(), "\\" + m.group("env") if kind == "env" else body,
+                       kind != "$" and kind != "\\(", kind)
+            pos = m.end()
+        else:  # not math: its closing delimiter may open the next span ("$$ - $$x^2$$" is not the case, but "$$$")
+            pos = m.start() + 1
+
+
+def _kind(m: re.Match) -> tuple[str, str]:
+    for group, kind in (("d", "$"), ("dd", "$$"), ("bi", "\\("), ("bd", "\\["), ("eb", "env")):
+        body = m.group(group)
+        if body is not None:
+            return kind, body
+    raise AssertionError("unreachable")
+
+
+def has_math(text: str) -> bool:
+    return next(find(text), None) is not None
+
+
+def strip(text: str, replacement: str = " ") -> str:
+    """``text`` with every math span replaced by ``replacement``: the prose, for language ID."""
+    out, pos = [], 0
+    for span in find(text):
+        out.append(text[pos:span.start])
+        out.append(replacement)
+        pos = span.end
+    if not pos:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def normalize(span: Span) -> str:
+    """The span as the extractor writes math: ``$body$`` inline, ``$$body$$`` display, environments as written."""
+    if span.kind == "env":
+        return span.body
+    body = span.body.strip()
+    return f"$${body}$$" if span.display else f"${body}$"

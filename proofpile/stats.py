@@ -1,0 +1,79 @@
+"""The one reader of datatrove's stats files, for every summary and report that counts documents.
+
+datatrove writes a pipeline's stats as a JSON list with one ``{"name", "time_stats", "stats"}`` per step (the
+merged ``<logging_dir>/stats.json``, and ``stats/NNNNN.json`` per rank). ``MetricStats.to_dict`` writes a counter
+as a plain number when it was only ever incremented by 1 (or is 0: ``0``), and as ``{"total": ..., "n": ...,
+"mean": ...}`` otherwise -- so a reader must accept both.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from datatrove.utils.stats import PipelineStats
+
+# per-document measurements, not counts of documents (their totals are sums of lengths)
+MEASUREMENTS = ("doc_len", "doc_len_tokens")
+
+
+def counter_total(value) -> float:
+    """The total of one counter as datatrove writes it: a number, or a dict with ``total``."""
+    if isinstance(value, dict):
+        value = value.get("total", 0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0
+    return int(value) if float(value).is_integer() else value
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def load_steps(location: str | Path) -> list[dict] | None:
+    """The steps of a pipeline's stats: ``location`` is a ``stats.json`` or its logging dir. Without a merged
+    ``stats.json`` (a run still going or killed), the ranks with a completion file are summed. None if nothing."""
+    location = Path(location)
+    stats_file = location if location.suffix == ".json" else location / "stats.json"
+    data = _read_json(stats_file) if stats_file.is_file() else None
+    if isinstance(data, list):
+        return data
+    logging_dir = stats_file.parent
+    merged = PipelineStats()
+    for rank_file in sorted((logging_dir / "stats").glob("*.json")):
+        rank = _read_json(rank_file)
+        if (logging_dir / "completions" / rank_file.stem).exists() and isinstance(rank, list):
+            merged += PipelineStats.from_json(rank)
+    return json.loads(merged.to_json()) if merged.stats else None
+
+
+def step_name(step: dict) -> str:
+    """A step's name without datatrove's type prefix (``"🔻 - FILTER: 🦠 n-gram"`` -> ``"🦠 n-gram"``)."""
+    return str(step.get("name", "?")).split(": ", 1)[-1]
+
+
+def step_counters(step: dict) -> dict[str, float]:
+    """Every counter of one step as its total (measurements like ``doc_len`` left out)."""
+    return {k: counter_total(v) for k, v in (step.get("stats") or {}).items() if k not in MEASUREMENTS}
+
+
+def step_totals(location: str | Path) -> dict[str, dict[str, float]]:
+    """{step name: {counter: total}}; steps of the same name (chained readers) are added up. Empty if absent."""
+    totals: dict[str, dict[str, float]] = {}
+    for step in load_steps(location) or []:
+        into = totals.setdefault(step_name(step), {})
+        for key, value in step_counters(step).items():
+            into[key] = into.get(key, 0) + value
+    return totals
+
+
+def totals(location: str | Path) -> dict[str, float]:
+    """{counter: total} summed over all the pipeline's steps."""
+    out: dict[str, float] = {}
+    for counters in step_totals(location).values():
+        for key, value in counters.items():
+            out[key] = out.get(key, 0) + value
+    return out

@@ -1,0 +1,68 @@
+"""Benchmark hygiene for formal statements: miniF2F theorems are removed from Lean 4, Lean 3 and Isabelle files
+and from proof-step text by their statement (names differ and proof steps have none); the rest is kept."""
+
+import json
+
+from datatrove.data import Document
+
+from proofpile.decontam.formal import FORMAL_DIR, FormalBenchmarkHygiene, goal_key, statement_key
+
+ROWS = {(r["system"], r["name"]): r["statement"] for r in map(json.loads, (
+    FORMAL_DIR / "minif2f.statements.jsonl").read_text().splitlines())}
+ORDINARY_LEAN4 = "theorem my_add_zero (n : ℕ) : n + 0 = n := by\n  simp\n"
+ORDINARY_LEAN3 = "theorem my_add_zero (n : ℕ) : n + 0 = n :=\nbegin\n  simp,\nend\n"
+ORDINARY_ISABELLE = 'lemma my_add_zero: "(n::nat) + 0 = n"\n  by simp\n'
+
+
+def run(docs):
+    step = FormalBenchmarkHygiene()
+    out = list(step.run(iter(Document(text=t, id=i, metadata={"lang": lang}) for i, lang, t in docs)))
+    return {d.id: d.text for d in out}, step.stats
+
+
+def test_statement_key_ignores_names_spacing_and_comments():
+    a = statement_key("theorem foo (x : ℕ) :\n  x + 0 = x := by simp", "lean4")
+    assert a == statement_key("lemma bar (x : ℕ) : x + 0 = x -- note\n:=\nbegin\n simp\nend", "lean3") == "(x:ℕ):x+0=x"
+    assert statement_key('lemma a: "x = (1::nat)" by simp', "isabelle") == statement_key(
+        'theorem b :\n  "x = (1::nat)"\n  sorry', "isabelle")
+    assert statement_key("def f := 1", "lean4") is None
+
+
+def test_benchmark_blocks_are_removed_and_the_rest_of_the_file_is_kept():
+    lean4 = ("import Mathlib\nopen Real\n\n" + ORDINARY_LEAN4 + "\n/-- from a contest -/\n"
+             + ROWS[("lean4", "aime_1983_p2")] + " := by\n  sorry\n\n" + ORDINARY_LEAN4.replace("my_", "your_"))
+    lean3 = ("import data.real.basic\n\n" + ROWS[("lean3", "mathd_algebra_10")] + " :=\nbegin\n  norm_num,\nend\n\n"
+             + ORDINARY_LEAN3)
+    isabelle = ("theory T imports Main\nbegin\n\n" + ORDINARY_ISABELLE + "\n" + ROWS[("isabelle", "amc12a_2011_p18")]
+                + "\n  sorry\n\nend\n")
+    only = "import Mathlib\n\n" + ROWS[("lean4", "mathd_algebra_10")] + " := by\n  norm_num\n"
+    kept, stats = run([("l4", "Lean", lean4), ("l3", "Lean", lean3), ("thy", "Isabelle", isabelle),
+                       ("only", "Lean", only), ("py", "Python", ROWS[("lean4", "mathd_algebra_10")])])
+    assert set(kept) == {"l4", "l3", "thy", "py"}
+    assert "aime_1983_p2" not in kept["l4"] and "my_add_zero" in kept["l4"] and "your_add_zero" in kept["l4"]
+    assert "mathd_algebra_10" not in kept["l3"] and kept["l3"].endswith(ORDINARY_LEAN3)
+    assert "amc12a_2011_p18" not in kept["thy"] and ORDINARY_ISABELLE in kept["thy"] and kept["thy"].endswith("end\n")
+    assert stats["removed_minif2f"].total == 4 and stats["dropped_only_benchmark_theorems"].total == 1
+    # a changed statement is a different theorem
+    changed = ROWS[("lean4", "aime_1983_p2")].replace("15 ≤ f x", "16 ≤ f x") + " := by\n  sorry\n"
+    assert run([("c", "Lean", changed)])[0] == {"c": changed}
+
+
+def test_proofstep_goals_of_benchmark_theorems_are_removed():
+    goal = ("[GOAL]\nx p : ℝ\nf : ℝ → ℝ\nh₀ : 0 < p ∧ p < 15\nh₁ : p ≤ x ∧ x ≤ 15\n"
+            "h₂ : f x = abs (x - p) + abs (x - 15) + abs (x - p - 15)\n⊢ 15 ≤ f x\n[PROOFSTEP]\ncases h₀\n")
+    later = ("[GOAL]\nx p : ℝ\nf : ℝ → ℝ\nh₀ : 0 < p ∧ p < 15\nh₁ : p ≤ x ∧ x ≤ 15\n"
+             "h₂ : f x = abs (x - p) + abs (x - 15) + abs (x - p - 15)\nh₃ : p < 15\n⊢ 15 ≤ f x\n[PROOFSTEP]\n"
+             "linarith\n")
+    other = "[GOAL]\nn : ℕ\n⊢ n + 0 = n\n[PROOFSTEP]\nsimp\n"
+    assert goal_key(goal.split("[PROOFSTEP]")[0].removeprefix("[GOAL]"))[0] == "15≤fx"
+    kept, stats = run([("steps", "Lean", other + goal + later + other)])
+    assert kept["steps"] == other + other and stats["removed_minif2f"].total == 1
+
+
+def test_isabelle_pisa_theorem_documents_are_dropped():
+    stmt = ROWS[("isabelle", "amc12a_2011_p18")]
+    text = f"[STATEMENT]\n{stmt}\n[PROOF STATE]\ngoal\n[PROOF STEP]\nsledgehammer"
+    kept, stats = run([("pisa", "Isabelle", text),
+                       ("own", "Isabelle", '[STATEMENT]\nlemma a: "x = x"\n[PROOF STATE]\ng\n[PROOF STEP]\nby simp')])
+    assert set(kept) == {"own"} and stats["dropped_benchmark_minif2f"].total == 1
