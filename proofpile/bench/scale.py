@@ -2,29 +2,34 @@
 
 Inputs (built in the work dir, read in place from ``../shared/fixtures``):
 
-- web: WARCs of real crawl pages (the shared Common Crawl excerpts and home pages) with the demo's math pages at
-  1 in 100, every record under its own URL; ``PAGES_1X`` pages at 1x, in WARCs of ``PAGES_PER_WARC`` pages.
+- web: WARCs of real crawl pages (the shared Common Crawl excerpts and home pages; the few carrying a math marker
+  once per WARC, as in a crawl) with the demo's math pages at 1 in 100, every record under its own URL;
+  ``PAGES_1X`` pages at 1x, in WARCs of ``PAGES_PER_WARC`` pages.
 - documents (dedup, then decontam on dedup's output, then tokenize on decontam's): ``DOCS_1X`` documents at 1x, each
   2-4 real MATH / GSM8K problems with their solutions drawn at random (test items included: decontam has something
   to find), and ~5% planted duplicates of other documents (1% exact copies, 4% with a changed word per 100 words and
   a line added), in shards of ``DOCS_PER_SHARD`` documents.
 
 Each stage runs as ``run_stage`` with its demo config on one core (``tasks: 1, workers: 1``, one tokenizer thread) in
-a fresh child process; times are CPU seconds (user + system) of the run, wall seconds in the detail, which reports its own time and peak RSS (``VmHWM``; its workers' by ``getrusage``), so
-stages do not pollute each other.
-Figures, one per stage: ``scale_time_4x_<stage>`` (time at 4x over time at 1x; linear is 4, goal <= 4.4) and
-``scale_rss_4x_<stage>`` (peak RSS at 4x over 1x; goal <= 1.3), with documents/s per core at each scale, and in the
-time figure's detail a py-spy profile of the stage at 2x (its functions by share of samples). Then each stage against
-its peer -- datatrove's stock pipeline for the same job, on the same 2x input, one core, also a child process:
+a fresh child process, which reports the CPU seconds (user + system) and the peak RSS (``VmHWM``; its workers' by
+``getrusage``) of the run, so stages do not pollute each other (wall seconds are in the detail: on a shared machine
+they measure the neighbours too). Figures, one per stage: ``scale_time_4x_<stage>`` (CPU time at 4x over 1x; linear
+is 4, goal <= 4.4) and ``scale_rss_4x_<stage>`` (peak RSS at 4x over 1x; goal <= 1.3), with documents (pages) per
+second per core at each scale, and in the time figure's detail a py-spy profile of the stage at 2x (main thread, its
+functions by share of samples, self and inclusive). Then each stage against its peer -- datatrove's stock pipeline
+for the same job, one core, also a child process:
 
-- ``dedup_vs_datatrove``: datatrove's 4-stage MinHash (its default 14x8 bands of 5-grams; our regex words plugged
-  in, spaCy is absent) + its exact dedup, and the recall of each on the planted duplicates;
-  ``dedup_fixed_cost_s``: the dedup stage on 20 documents.
-- ``scale_decontam_vs_datatrove``: ``NGramsDecontFilter`` (13-grams) with an index of the same benchmarks;
-- ``scale_tokenize_vs_datatrove``: ``DocumentTokenizer`` with the same tokenizer.json;
-- ``scale_web_vs_datatrove``: ``WarcReader -> Trafilatura -> LanguageFilter`` (on the same WARCs).
+- ``dedup_vs_datatrove`` (2x input): datatrove's exact dedup + 4-stage MinHash (its default 14x8 bands of 5-grams;
+  our regex words plugged in, spaCy is absent), and the recall of each on the planted duplicates (and documents each
+  removed outside them); ``dedup_fixed_cost_s``: the dedup stage on 20 documents with the demo's executor, from
+  starting Python to its exit.
+- ``scale_decontam_vs_datatrove`` (2x): ``NGramsDecontFilter`` (13-grams) with an index of the same benchmarks;
+- ``scale_tokenize_vs_datatrove`` (2x): ``DocumentTokenizer`` with the same tokenizer.json;
+- ``scale_web_vs_datatrove``: ``WarcReader -> Trafilatura -> LanguageFilter`` on the first WARC of the 1x input
+  (Trafilatura on every page is ~20 ms a page), in pages/s against the stage's on the whole 1x input.
 
-``PROOFPILE_BENCH_SCALE=0`` (or ``python -m proofpile.bench --skip scale``) skips it: it takes a few minutes.
+``PROOFPILE_BENCH_SCALE=0`` (or ``python -m proofpile.bench --skip scale``) skips it: it takes ~10 minutes on this
+shared 2-core machine (a few on an idle one).
 """
 
 from __future__ import annotations
