@@ -252,7 +252,7 @@ def test_hub_source_offline_uses_the_cache_or_fails_clearly(tmp_path, monkeypatc
     source = [{"kind": "parquet", "hub": "bigcode/the-stack-smol", "data_dir": "data/python"}]
     cfg = code_config(tmp_path, source)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
-    assert inputs(cfg) == [str(PROJECT_FILTERS)]  # asking for inputs never touches the Hub
+    assert inputs(cfg) == [str(PROJECT_FILTERS), str(PROJECT_FILTERS.parent / "decontam" / "formal")]  # never the Hub
     with pytest.raises(ConfigError, match="cannot get bigcode/the-stack-smol/data/python from the Hub"):
         filter_steps(cfg)  # offline and not cached
     # a cached snapshot (what snapshot_download returns offline) is read like a local folder

@@ -91,7 +91,7 @@ def test_paths_resolve_against_base_dir_and_are_the_stage_inputs(tmp_path):
     assert set(inputs(cfg)) == {str(PROJECT / p) for p in (
         "proofpile/samples/proofsteps/lean/Sample.Nat.proofstep.txt",
         "proofpile/samples/proofsteps/lean/Sample.Algebra.infotree.json",
-        "proofpile/samples/proofsteps/isabelle", "filters/proofsteps")}
+        "proofpile/samples/proofsteps/isabelle", "filters/proofsteps", "filters/decontam/formal")}
 
 
 def test_config_command_says_where_each_value_came_from(tmp_path):
