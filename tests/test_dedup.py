@@ -13,7 +13,7 @@ from helpers import read_tree, write_shard
 from proofpile.config import ConfigError, StageConfig
 from proofpile.dedup.evaluate import lsh_pairs, planted_corpus, precision_recall, shingle_sets, true_pairs
 from proofpile.dedup.steps import MathMinhashSignature, jaccard
-from proofpile.dedup.text import ngram_hashes, text_ngram_hashes, word_hashes, words
+from proofpile.dedup.text import fast_word_hashes, ngram_hashes, text_ngram_hashes, word_hashes, words
 from proofpile.stage import atomic_write, run_stage
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -50,6 +50,23 @@ def test_ngram_hashes_are_order_sensitive_and_short_texts_get_one():
     assert len(ngram_hashes(h[:0], 5, short=True)) == 0
     # deterministic across processes (no Python hash())
     assert text_ngram_hashes("one two three", 2).tolist() == text_ngram_hashes("ONE  two\nthree", 2).tolist()
+
+
+def test_fast_word_hashes_split_text_exactly_as_words():
+    """The numpy word hashing sees the same words as the regex: one hash per word, equal words equal hashes."""
+    import random
+
+    rng = random.Random(0)
+    alphabet = "abcXYZ09_ \t\n.,$\\{}^-+=é∑≤ＡＢ\u00a0\u2003x²½ß\x1c"
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        tokens, hashes = words(text), fast_word_hashes(text, seed=3).tolist()
+        assert len(tokens) == len(hashes), text
+        by_word = {}
+        for token, h in zip(tokens, hashes):
+            assert by_word.setdefault(token, h) == h, (text, token)
+        assert len(set(by_word.values())) == len(by_word), text  # distinct words, distinct hashes
+    assert fast_word_hashes("Ab c", seed=1).tolist() != fast_word_hashes("Ab c", seed=2).tolist()
 
 
 def test_signature_estimates_exact_jaccard():
@@ -126,8 +143,8 @@ def make_root(root: Path, docs: list[tuple[str, str]]) -> None:
         atomic_write(root / "markers" / f"{up}.json", b"{}")
 
 
-def run_dedup(root: Path, **params) -> None:
-    overrides = {"executor": {"tasks": 2, "workers": 1}}
+def run_dedup(root: Path, tasks: int = 2, **params) -> None:
+    overrides = {"executor": {"tasks": tasks, "workers": 1}}
     if params:
         overrides["dedup"] = params
     run_stage(StageConfig.load("dedup", PROJECT / "pipelines" / "dedup.yaml", data_root=root, overrides=overrides))
@@ -187,6 +204,25 @@ def test_stage_is_deterministic_and_can_dedup_across_subsets(tmp_path):
     run_dedup(tmp_path / "c", across_subsets=True)
     kept = {r["id"] for recs in read_tree(tmp_path / "c" / "dedup").values() for r in recs}
     assert "arxiv-copy" not in kept or docs[0][0] not in kept
+
+
+def test_kept_documents_do_not_depend_on_the_number_of_tasks(tmp_path):
+    """Each cluster keeps its smallest id, whichever rank read it first: tasks 1 and 3 keep the same documents."""
+    docs = planted_corpus(60, seed=8)
+    kept, summaries = [], []
+    for tasks in (1, 3):
+        make_root(tmp_path / str(tasks), docs)
+        run_dedup(tmp_path / str(tasks), tasks=tasks)
+        kept.append({r["id"] for recs in read_tree(tmp_path / str(tasks) / "dedup").values() for r in recs})
+        summaries.append(orjson.loads((tmp_path / str(tasks) / "dedup" / "summary.json").read_bytes()))
+    assert kept[0] == kept[1]
+    assert summaries[0]["dropped_near_duplicates"] == summaries[1]["dropped_near_duplicates"] > 0
+    # each group of duplicates keeps its smallest id ("docN" sorts before "docN-exact" / "docN-nearK")
+    ids = [d for d, _ in docs]
+    groups = components(len(docs), true_pairs(shingle_sets(signer(), [t for _, t in docs]), 0.8))
+    assert all(min(ids[i] for i in group) in kept[0] for group in groups)
+    assert sum(len(group) - len({ids[i] for i in group} & kept[0]) for group in groups) > 0.9 * sum(
+        len(group) - 1 for group in groups)
 
 
 def test_config_is_validated(tmp_path):

@@ -18,11 +18,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m proofpile.bench", description=__doc__)
     parser.add_argument("--out", default="bench/results.json")
     parser.add_argument("--only", nargs="*", help="module names to run (default: all)")
+    parser.add_argument("--skip", nargs="*", default=[], help="module names not to run (e.g. scale: minutes)")
     args = parser.parse_args(argv)
     figures, failed = [], []
     names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
     for name in names:
-        if args.only and name not in args.only:
+        if (args.only and name not in args.only) or name in args.skip:
             continue
         print(f"[bench] {name} ...", flush=True)
         try:

@@ -1,38 +1,42 @@
-"""Small steps around datatrove's exact and MinHash deduplication.
+"""Exact and MinHash deduplication in three pipelines, the input read twice.
 
-datatrove's ``ExactDedup*`` and ``MinhashDedup{Buckets,Cluster,Filter}`` are used as they are. What changes:
+- ``DuplicateSignatures`` (one read, every rank): per document the hash of its exact content, its MinHash band keys
+  over math-safe word 5-grams (``MathMinhashSignature``: normalised words that keep numbers, operators and LaTeX
+  commands, vectorised numpy hashing, a key per subset so only documents of one subset can collide), its shingle
+  set and its id.
+- ``FindDuplicates`` (one task, in the stage's process): equal exact hashes are duplicates; documents equal in a
+  band are candidates, duplicates if the exact Jaccard similarity of their shingle sets reaches the threshold (so
+  LSH bands can be tuned for recall, and the exact check gives the precision); clusters keep their smallest id.
+- ``DuplicateFilter`` (second read): drops the others, counted as exact or near duplicates.
 
-- ``MathMinhashSignature`` (stage 1) shingles math-safe normalised words (``proofpile.dedup.text``) instead of
-  spaCy words with numbers and punctuation stripped, hashes them with vectorised numpy, gives documents shorter
-  than ``n`` words one shingle of their whole text, and can key documents by subset so that only documents of the
-  same subset can collide. It also writes each document's shingle set, for
-- ``MinhashVerifyPairs`` (between stage 2 and 3): LSH pairs are candidates; a pair is kept only if the exact
-  Jaccard similarity of the two shingle sets reaches the threshold. LSH bands can then be tuned for recall, and
-  the exact check gives the precision.
+datatrove's own ``ExactDedup*`` and ``MinhashDedup*`` take seven pipelines and three reads for the same job (and
+keep a rank-dependent member of each cluster); its ``MinhashDedupSignature`` still takes ``MathMinhashSignature``'s
+shingles and signatures (``MathWordTokenizer`` plugs our words into it).
 """
 
 from __future__ import annotations
 
-import struct
+import functools
+from collections import defaultdict
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.dedup.minhash import SENTINEL, MinhashConfig, MinhashDedupSignature
+from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils.typeshelper import StatHints
 from datatrove.utils.word_tokenizers import WordTokenizer
 from xxhash import xxh3_64_intdigest
 
 from proofpile.contract import SUBSETS
-from proofpile.dedup.text import WORD_PATTERN, WordHashes, ngram_hashes, words
+from proofpile.dedup.text import PRIME, WORD_PATTERN, fast_word_hashes, fmix64, ngram_hashes, words
 
 # the last of 64 bits dropped keep signature values below datatrove's 64-bit hash ceiling (the Mersenne prime
 # 2**61 - 1): its bucket reader stops at the first value above it
 _SIG_SHIFT = np.uint64(4)
-_FLUSH_DOCS = 8192
-_CHUNK_ROWS = 4096  # shingles per block of the (shingles x permutations) product, to bound memory
+_FLUSH_DOCS = 1024  # documents buffered per write: memory flat in the input size
+_CHUNK_ROWS = 1024  # shingles per block of the (shingles x permutations) product, to bound memory
 
 
 class SubsetCheck(BaseFilter):
@@ -97,121 +101,31 @@ class MathMinhashSignature(MinhashDedupSignature):
         super().__init__(output_folder, config=config, language=MathWordTokenizer())
         self.within_subsets = within_subsets
         self.shingles_folder = get_datafolder(shingles_folder) if shingles_folder else None
-        self._word_hashes: dict[int, WordHashes] = {}
 
     @property
     def parameters(self):
-        """Per permutation an odd multiplier and an offset: ``((a * h + b) mod 2**64) >> 4`` is a bijection of
-        the (already uniformly hashed) shingles, computed without the modulo of the Mersenne-prime scheme."""
+        """Per permutation an odd multiplier: ``(a * h mod 2**64) >> 4`` is a bijection of the shingle hashes,
+        which are already uniform (fmix64), computed without the modulo of the Mersenne-prime scheme (and without
+        its offset, which adds a pass over the block and no mixing the multiplier's high bits lack)."""
         if self._parameters is None:
             rng = np.random.default_rng(self.config.seed)
-            a = rng.integers(0, 2**64, size=self.num_hashes, dtype=np.uint64) | np.uint64(1)
-            b = rng.integers(0, 2**64, size=self.num_hashes, dtype=np.uint64)
-            self._parameters = (a, b)
+            self._parameters = rng.integers(0, 2**64, size=self.num_hashes, dtype=np.uint64) | np.uint64(1)
         return self._parameters
 
     def get_shingles(self, text: str, seed: int = 0) -> np.ndarray:
         """uint64 hashes of the document's word n-grams (one for a document shorter than n words), repeats kept:
         the signature's minimum does not care, and sorting them would cost more than it saves."""
-        if seed not in self._word_hashes:
-            self._word_hashes[seed] = WordHashes(seed)
-        return ngram_hashes(self._word_hashes[seed].of(words(text)), self.config.n_grams, short=True)
+        return ngram_hashes(fast_word_hashes(text, seed), self.config.n_grams, short=True)
 
     def get_signature(self, shingles: np.ndarray) -> np.ndarray:
         """Signature of a non-empty shingle array: (num_buckets, hashes_per_bucket) uint64."""
-        a, b = self.parameters
+        a = self.parameters
         sig = np.full(self.num_hashes, np.iinfo(np.uint64).max, dtype=np.uint64)
         with np.errstate(over="ignore"):
             for start in range(0, len(shingles), _CHUNK_ROWS):
-                block = shingles[start : start + _CHUNK_ROWS, None] * a
-                block += b
-                np.minimum(sig, block.min(axis=0), out=sig)
+                np.minimum(sig, (shingles[start : start + _CHUNK_ROWS, None] * a).min(axis=0), out=sig)
         return (sig >> _SIG_SHIFT).reshape(self.config.num_buckets, self.config.hashes_per_bucket)
 
-    def doc_seed(self, doc: Document) -> int:
-        return subset_seed(doc.metadata.get("subset", "")) if self.within_subsets else 0
-
-    def _record_dtype(self) -> np.dtype:
-        # datatrove's on-disk record: hashes_per_bucket little-endian uint64, then the document index (uint32)
-        fields = [(f"field{i + 1}", "<u8") for i in range(self.config.hashes_per_bucket)]
-        return np.dtype(fields + [(f"field{self.config.hashes_per_bucket + 1}", "<u4")])
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1):
-        dtype = self._record_dtype()
-        nb, hpb = self.config.num_buckets, self.config.hashes_per_bucket
-        paths = [f"bucket_{bi:03d}/{rank:05d}.minhash.sig" for bi in range(nb)]
-        buckets = [self.output_folder.open(p, mode="wb") for p in paths]
-        shingle_file = self.shingles_folder.open(f"{rank:05d}.shingles", mode="wb") if self.shingles_folder else None
-        offsets = [0]
-        sigs, doc_ids = [], []
-
-        def flush():
-            if not sigs:
-                return
-            block = np.stack(sigs)  # (docs, buckets, hashes_per_bucket)
-            ids = np.asarray(doc_ids, dtype=np.uint32)
-            for bi, f in enumerate(buckets):
-                records = np.empty(len(ids), dtype=dtype)
-                for i in range(hpb):
-                    records[f"field{i + 1}"] = block[:, bi, i]
-                records[f"field{hpb + 1}"] = ids
-                f.write(records.tobytes())
-            sigs.clear()
-            doc_ids.clear()
-
-        with self.track_time():
-            for doc_idx, doc in enumerate(data):
-                self.stat_update(StatHints.total)
-                shingles = self.get_shingles(doc.text, self.doc_seed(doc))
-                if shingle_file is not None:
-                    # 32 bits per shingle are plenty to compute a Jaccard similarity; sorted and unique
-                    small = np.unique(shingles.astype(np.uint32))
-                    shingle_file.write(small.astype("<u4").tobytes())
-                    offsets.append(offsets[-1] + len(small))
-                if shingles.size == 0:
-                    self.stat_update("no_shingles")
-                    continue
-                sigs.append(self.get_signature(shingles))
-                doc_ids.append(doc_idx)
-                if len(sigs) >= _FLUSH_DOCS:
-                    flush()
-            flush()
-            for f in buckets:
-                f.close()
-            if shingle_file is not None:
-                shingle_file.close()
-                with self.shingles_folder.open(f"{rank:05d}.offsets", mode="wb") as f:
-                    f.write(np.asarray(offsets, dtype="<u8").tobytes())
-            # datatrove's bucket stage merges sorted files
-            for path in paths:
-                with self.output_folder.open(path, mode="rb") as f:
-                    records = np.frombuffer(f.read(), dtype=dtype).copy()
-                records.sort(order=dtype.names)
-                with self.output_folder.open(path, mode="wb") as f:
-                    f.write(records.tobytes())
-
-
-class ShingleSets:
-    """Random access to the shingle sets a ``MathMinhashSignature`` rank wrote (memory-mapped when local)."""
-
-    def __init__(self, folder):
-        self.folder = folder
-        self._ranks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def _load(self, name: str, dtype) -> np.ndarray:
-        if self.folder.is_local():
-            path = self.folder.resolve_paths(name)
-            if self.folder.size(name) == 0:
-                return np.empty(0, dtype=dtype)
-            return np.memmap(path, dtype=dtype, mode="r")
-        with self.folder.open(name, "rb") as f:
-            return np.frombuffer(f.read(), dtype=dtype)
-
-    def get(self, rank: int, doc: int) -> np.ndarray:
-        if rank not in self._ranks:
-            self._ranks[rank] = (self._load(f"{rank:05d}.offsets", "<u8"), self._load(f"{rank:05d}.shingles", "<u4"))
-        offsets, data = self._ranks[rank]
-        return data[offsets[doc] : offsets[doc + 1]]
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -222,42 +136,241 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (a.size + b.size - inter)
 
 
-class MinhashVerifyPairs(PipelineStep):
-    """Keeps an LSH duplicate pair only if the exact Jaccard similarity of its shingle sets is >= ``threshold``.
+def band_keys(signature: np.ndarray) -> np.ndarray:
+    """One uint64 per band of a (bands, rows) signature: equal bands have equal keys (and unequal ones collide
+    with probability 2**-64), so LSH buckets are one sort of one column."""
+    with np.errstate(over="ignore"):
+        acc = signature[:, 0].copy()
+        for k in range(1, signature.shape[1]):
+            acc *= PRIME
+            acc += signature[:, k]
+    return fmix64(acc)
 
-    Reads datatrove's ``*.dups`` files (stage 2) and writes files of the same names and format for stage 3; each
-    rank takes every ``world_size``-th file. Pairs against an index are kept as they are (no shingles to compare).
+
+class DuplicateSignatures(PipelineStep):
+    """Everything dedup needs from a document, in one read: the hash of its exact content, its MinHash band keys,
+    its shingle set (for the exact-Jaccard check) and its id (to choose which duplicate stays).
+
+    Per rank, in ``output_folder``: ``RANK.exact`` (uint64 per document, in reading order), ``RANK.ids`` +
+    ``RANK.idoffsets`` (``id \\0 subset``, UTF-8), and with ``signer``: ``RANK.bands`` (documents x bands uint64),
+    ``RANK.hasbands`` (uint8: 0 for a document without a word), ``RANK.shingles`` + ``RANK.offsets`` (its
+    shingles' low 32 bits, repeats kept).
     """
 
     type = "🫂 - DEDUP"
-    name = "🔍 MinHash verify pairs"
+    name = "🔑 Duplicate signatures"
 
-    def __init__(self, input_folder: DataFolderLike, output_folder: DataFolderLike, shingles_folder: DataFolderLike,
-                 threshold: float = 0.8):
+    def __init__(self, output_folder: DataFolderLike, exact_content, signer: MathMinhashSignature | None = None,
+                 within_subsets: bool = True):
+        super().__init__()
+        self.output_folder = get_datafolder(output_folder)
+        self.exact_content = exact_content
+        self.signer = signer
+        self.within_subsets = within_subsets
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1):
+        names = ["exact", "ids", "idoffsets"] + (["bands", "hasbands", "shingles", "offsets"] if self.signer else [])
+        files = {n: self.output_folder.open(f"{rank:05d}.{n}", mode="wb") for n in names}
+        buffers: dict[str, list] = {n: [] for n in names}
+        id_end, shingle_end = 0, 0
+        buffers["idoffsets"].append(np.zeros(1, "<u8"))
+        if self.signer:
+            buffers["offsets"].append(np.zeros(1, "<u8"))
+
+        def flush():
+            for n, parts in buffers.items():
+                if parts:
+                    files[n].write(b"".join(p if isinstance(p, bytes) else p.tobytes() for p in parts))
+                    parts.clear()
+
+        with self.track_time():
+            for count, doc in enumerate(data if data is not None else (), 1):
+                self.stat_update(StatHints.total)
+                subset = doc.metadata.get("subset", "")
+                buffers["exact"].append(np.asarray([xxh3_64_intdigest(self.exact_content(doc))], "<u8"))
+                key = f"{doc.id}\x00{subset}".encode()
+                id_end += len(key)
+                buffers["ids"].append(key)
+                buffers["idoffsets"].append(np.asarray([id_end], "<u8"))
+                if self.signer:
+                    shingles = self.signer.get_shingles(doc.text, subset_seed(subset) if self.within_subsets else 0)
+                    # 32 bits are plenty for a Jaccard similarity; made a set only if the document is a candidate
+                    shingle_end += len(shingles)
+                    buffers["shingles"].append(shingles.astype("<u4"))
+                    buffers["offsets"].append(np.asarray([shingle_end], "<u8"))
+                    if shingles.size:
+                        buffers["bands"].append(band_keys(self.signer.get_signature(shingles)).astype("<u8"))
+                    else:
+                        self.stat_update("no_shingles")
+                        buffers["bands"].append(np.zeros(self.signer.config.num_buckets, "<u8"))
+                    buffers["hasbands"].append(bytes([shingles.size > 0]))
+                if count % _FLUSH_DOCS == 0:
+                    flush()
+            flush()
+            for f in files.values():
+                f.close()
+
+
+class _RankArrays:
+    """The arrays ``DuplicateSignatures`` wrote for one rank, memory-mapped when local."""
+
+    def __init__(self, folder, rank: int):
+        self.folder, self.rank = folder, rank
+
+    def load(self, name: str, dtype) -> np.ndarray:
+        path = f"{self.rank:05d}.{name}"
+        if not self.folder.exists(path) or self.folder.size(path) == 0:
+            return np.empty(0, dtype=dtype)
+        if self.folder.is_local():
+            return np.memmap(self.folder.resolve_paths(path), dtype=dtype, mode="r")
+        with self.folder.open(path, "rb") as f:
+            return np.frombuffer(f.read(), dtype=dtype)
+
+
+def _run_pairs(values: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (first of a run, other member) of the runs of equal ``values``, as indices from ``index``."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new_run = np.ones(len(ordered), dtype=bool)
+    new_run[1:] = ordered[1:] != ordered[:-1]
+    firsts = order[np.flatnonzero(new_run)[np.cumsum(new_run) - 1]]
+    member = ~new_run
+    return index[firsts[member]], index[order[member]]
+
+
+class FindDuplicates(PipelineStep):
+    """Clusters of duplicates over every rank's ``DuplicateSignatures``, and which documents to remove.
+
+    Documents with equal exact hashes are joined (``exact``); documents equal in any MinHash band are candidate
+    pairs, joined if the exact Jaccard similarity of their shingle sets is >= ``verify_jaccard`` (``None``: every
+    candidate is joined). Per cluster the document with the smallest ``(id, subset)`` stays -- a rule of the
+    documents alone, so the same inputs keep the same documents however they are split into ranks. Writes
+    ``RANK.remove`` (records of uint32 document index, uint8 reason: 1 exact, 2 near) for every rank with removals.
+    One task: a band at a time in memory (8 bytes per document).
+    """
+
+    type = "🫂 - DEDUP"
+    name = "🧩 Duplicate clusters"
+    EXACT, NEAR = 1, 2
+    REMOVE_DTYPE = np.dtype([("doc", "<u4"), ("reason", "u1")])
+
+    def __init__(self, input_folder: DataFolderLike, output_folder: DataFolderLike, exact: bool = True,
+                 near: bool = True, verify_jaccard: float | None = 0.8):
         super().__init__()
         self.input_folder = get_datafolder(input_folder)
         self.output_folder = get_datafolder(output_folder)
-        self.shingles_folder = get_datafolder(shingles_folder)
-        self.threshold = threshold
+        self.exact, self.near, self.verify_jaccard = exact, near, verify_jaccard
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1):
-        shingles = ShingleSets(self.shingles_folder)
-        decided: dict[tuple[int, int, int, int], bool] = {}
-        pair = struct.Struct("<4I")
         with self.track_time():
-            for name in sorted(self.input_folder.list_files(glob_pattern="*.dups"))[rank::world_size]:
-                with self.input_folder.open(name, "rb") as f:
-                    pairs = np.frombuffer(f.read(), dtype="<u4").reshape(-1, 4)
-                with self.output_folder.open(name, "wb") as out:
-                    for f1, d1, f2, d2 in pairs.tolist():
-                        self.stat_update("candidate_pairs")
-                        if f1 == SENTINEL:
-                            keep = True
-                        else:
-                            key = (f1, d1, f2, d2)
-                            if key not in decided:
-                                decided[key] = jaccard(shingles.get(f1, d1), shingles.get(f2, d2)) >= self.threshold
-                            keep = decided[key]
-                        self.stat_update("verified_pairs" if keep else "rejected_pairs")
-                        if keep:
-                            out.write(pair.pack(f1, d1, f2, d2))
+            ranks = sorted(int(f.split(".")[0]) for f in self.input_folder.list_files(glob_pattern="*.exact"))
+            arrays = {r: _RankArrays(self.input_folder, r) for r in ranks}
+            exact = {r: arrays[r].load("exact", "<u8") for r in ranks}
+            starts = np.cumsum([0] + [len(exact[r]) for r in ranks])
+            hashes = np.concatenate([exact[r] for r in ranks]) if ranks else np.empty(0, "<u8")
+            self.stat_update("documents", value=len(hashes))
+            parent = {}
+
+            def find(x: int) -> int:
+                root = x
+                while parent.get(root, root) != root:
+                    root = parent[root]
+                while x != root:
+                    parent[x], x = root, parent.get(x, x)
+                return root
+
+            def join(a: int, b: int) -> None:
+                root_a, root_b = find(a), find(b)
+                parent.setdefault(root_a, root_a)
+                parent[root_b] = root_a
+
+            def locate(g: int) -> tuple[int, int]:
+                i = int(np.searchsorted(starts, g, side="right")) - 1
+                return ranks[i], g - int(starts[i])
+
+            if self.exact:
+                for a, b in zip(*(x.tolist() for x in _run_pairs(hashes, np.arange(len(hashes))))):
+                    self.stat_update("exact_pairs")
+                    join(a, b)
+            if self.near and ranks:
+                self._join_near(arrays, ranks, starts, find, join, locate)
+            clusters: dict[int, list[int]] = defaultdict(list)
+            for g in list(parent):
+                clusters[find(g)].append(g)
+            remove: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            ids = {r: (arrays[r].load("ids", "u1"), arrays[r].load("idoffsets", "<u8")) for r in ranks}
+
+            def key(g: int) -> bytes:
+                r, i = locate(g)
+                data, offsets = ids[r]
+                return data[int(offsets[i]):int(offsets[i + 1])].tobytes()
+
+            for members in clusters.values():
+                keep = min(members, key=key)
+                self.stat_update("clusters")
+                for g in members:
+                    if g != keep:
+                        reason = self.EXACT if self.exact and hashes[g] == hashes[keep] else self.NEAR
+                        r, i = locate(g)
+                        remove[r].append((i, reason))
+                        self.stat_update("removed")
+            for r, rows in remove.items():
+                with self.output_folder.open(f"{r:05d}.remove", mode="wb") as f:
+                    f.write(np.array(sorted(rows), dtype=self.REMOVE_DTYPE).tobytes())
+
+    def _join_near(self, arrays, ranks, starts, find, join, locate):
+        bands = {r: arrays[r].load("bands", "<u8") for r in ranks}
+        has = {r: arrays[r].load("hasbands", "u1").astype(bool) for r in ranks}
+        n_bands = next((len(bands[r]) // len(has[r]) for r in ranks if len(has[r])), 0)
+        index = np.concatenate([np.arange(starts[k], starts[k + 1])[has[r]] for k, r in enumerate(ranks)])
+        candidates = set()
+        for b in range(n_bands):
+            column = np.concatenate([bands[r].reshape(-1, n_bands)[has[r], b] for r in ranks])
+            first, other = _run_pairs(column, index)
+            candidates.update(zip(np.minimum(first, other).tolist(), np.maximum(first, other).tolist()))
+        offsets = {r: arrays[r].load("offsets", "<u8") for r in ranks}
+        files = {r: self.input_folder.open(f"{r:05d}.shingles", "rb") for r in ranks}
+
+        @functools.lru_cache(maxsize=1024)  # pairs come sorted: a document's set is reused from here
+        def shingle_set(g: int) -> np.ndarray:
+            # read, not memory-mapped: mapped pages of every candidate would stay in the RSS
+            r, i = locate(g)
+            start, end = int(offsets[r][i]), int(offsets[r][i + 1])
+            files[r].seek(4 * start)
+            return np.unique(np.frombuffer(files[r].read(4 * (end - start)), dtype="<u4"))
+
+        for a, b in sorted(candidates):
+            self.stat_update("candidate_pairs")
+            if find(a) == find(b):
+                self.stat_update("pairs_already_joined")
+                continue
+            if self.verify_jaccard is None or jaccard(shingle_set(a), shingle_set(b)) >= self.verify_jaccard:
+                self.stat_update("verified_pairs")
+                join(a, b)
+            else:
+                self.stat_update("rejected_pairs")
+        for f in files.values():
+            f.close()
+
+
+class DuplicateFilter(BaseFilter):
+    """Drops (counted: ``exact_duplicate`` / ``near_duplicate``) the documents ``FindDuplicates`` chose to remove.
+    Runs behind the same reader and checks as ``DuplicateSignatures``, so document indices match."""
+
+    name = "✂️ Duplicate filter"
+    _REASONS = {FindDuplicates.EXACT: "exact_duplicate", FindDuplicates.NEAR: "near_duplicate"}
+
+    def __init__(self, folder: DataFolderLike):
+        super().__init__()
+        self.folder = get_datafolder(folder)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        rows = _RankArrays(self.folder, rank).load("remove", FindDuplicates.REMOVE_DTYPE)
+        self._remove = dict(zip(rows["doc"].tolist(), (self._REASONS[r] for r in rows["reason"].tolist())))
+        self._index = -1
+        return super().run(data, rank, world_size)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        self._index += 1
+        reason = self._remove.get(self._index)
+        return True if reason is None else (False, reason)

@@ -21,7 +21,7 @@ from xxhash import xxh3_64_intdigest
 # a run of letters/digits/underscore, or any other single non-space character (so "\\frac" is "\\", "frac")
 WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
 
-_PRIME = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the polynomial that combines word hashes
+PRIME = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the polynomial that combines word hashes
 _M1 = np.uint64(0xFF51AFD7ED558CCD)  # murmur3 fmix64 constants
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _S33 = np.uint64(33)
@@ -80,10 +80,70 @@ def ngram_hashes(hashes: np.ndarray, n: int, short: bool = False) -> np.ndarray:
     with np.errstate(over="ignore"):
         acc = hashes[:count].copy()
         for k in range(1, n):
-            acc *= _PRIME
+            acc *= PRIME
             acc += hashes[k : k + count]
         return fmix64(acc)
 
 
 def text_ngram_hashes(text: str, n: int, seed: int = 0, short: bool = False) -> np.ndarray:
     return ngram_hashes(word_hashes(words(text), seed), n, short=short)
+
+
+# -- the same words, hashed without building them -----------------------------------------------------------------
+
+_ASCII_CLASS = np.array([1 if chr(c).isalnum() or c == 95 else 2 if chr(c).isspace() else 0 for c in range(128)],
+                        dtype=np.uint8)  # 1: word character (regex \w), 2: space (\s), 0: any other (one-char word)
+_CP_PRIME = np.uint64(0x100000001B3)  # odd: invertible modulo 2**64
+
+
+class _Powers:
+    """``P**k`` and ``P**-k`` modulo 2**64 for k < n, grown on demand (a polynomial hash of any slice from two
+    prefix sums)."""
+
+    def __init__(self):
+        self.pow = self.inv = np.ones(1, dtype=np.uint64)
+
+    def upto(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.pow) < n:
+            size = max(n, 2 * len(self.pow))
+            inverse = np.uint64(pow(int(_CP_PRIME), -1, 1 << 64))
+            one = np.ones(1, dtype=np.uint64)
+            with np.errstate(over="ignore"):
+                self.pow = np.concatenate((one, np.cumprod(np.full(size - 1, _CP_PRIME, dtype=np.uint64))))
+                self.inv = np.concatenate((one, np.cumprod(np.full(size - 1, inverse, dtype=np.uint64))))
+        return self.pow, self.inv
+
+
+_POWERS = _Powers()
+
+
+def fast_word_hashes(text: str, seed: int = 0) -> np.ndarray:
+    """uint64 hash of every word of ``words(text)``, in order, computed on the code points with numpy: the words'
+    boundaries are those of ``WORD_PATTERN`` (regex ``\\w`` is ``str.isalnum()`` or ``_``, ``\\s`` is
+    ``str.isspace()``), a word's hash a polynomial of its code points (from prefix sums) through ``fmix64``. No
+    string is built per word: ~10x faster than ``WordHashes.of(words(text))``, with other hash values."""
+    cps = np.frombuffer(normalize(text).encode("utf-32-le"), dtype=np.uint32)
+    if cps.size == 0:
+        return np.empty(0, dtype=np.uint64)
+    kind = _ASCII_CLASS[np.minimum(cps, 127)]
+    high = cps >= 128
+    if high.any():
+        values = np.unique(cps[high])
+        classes = np.array([1 if chr(c).isalnum() else 2 if chr(c).isspace() else 0 for c in values.tolist()],
+                           dtype=np.uint8)
+        kind[high] = classes[np.searchsorted(values, cps[high])]
+    word = kind == 1
+    other = kind == 0
+    before = np.concatenate(([False], word[:-1]))
+    after = np.concatenate((word[1:], [False]))
+    other_at = np.flatnonzero(other)
+    starts = np.concatenate((np.flatnonzero(word & ~before), other_at))
+    ends = np.concatenate((np.flatnonzero(word & ~after) + 1, other_at + 1))
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    powers, inverses = _POWERS.upto(len(cps) + 1)
+    with np.errstate(over="ignore"):
+        prefix = np.concatenate(([np.uint64(0)], np.cumsum((cps.astype(np.uint64) + np.uint64(1)) * powers[:len(cps)])))
+        h = (prefix[ends] - prefix[starts]) * inverses[starts]
+        h += np.uint64(seed) * PRIME + (ends - starts).astype(np.uint64)
+    return fmix64(h)
