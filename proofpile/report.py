@@ -66,7 +66,7 @@ class CorpusProfile(PipelineStep):
                 domains[domain_of(meta["url"])] += 1
             yield doc
         record = {"groups": [[*key, n, size] for key, (n, size) in sorted(groups.items())],
-                  "domains": dict(domains.most_common(self.max_domains))}
+                  "domains": dict(most_common(domains, self.max_domains))}
         atomic_write(Path(self.output_folder) / f"rank-{rank:05d}.json",
                      json.dumps(record, sort_keys=True).encode())
 
@@ -84,6 +84,12 @@ class ProfileReader(ContractReader):
         for doc in super().read_file(filepath):
             doc.metadata.setdefault("file_path", filepath)
             yield doc
+
+
+def most_common(counts: Counter, n: int) -> list[tuple[str, int]]:
+    """The n largest counts, ties by name: Counter.most_common breaks ties by insertion order, which depends on how
+    the documents were sharded."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
 def domain_of(url: str) -> str:
@@ -332,7 +338,7 @@ def collect(root: Path, profile_folder: Path | None = None, top_domains: int = 2
         "by_subset_split": table((0, 1), (0, 1)),
         "by_language": table((0, 2), (0, 2)),
         "by_source": table((0, 3), None),
-        "top_domains": profile["domains"].most_common(top_domains),
+        "top_domains": most_common(profile["domains"], top_domains),
         "manifests": [{**m, "rows": [[*k, *v] for k, v in m["rows"].items()]} for m in manifest_summaries(root)],
         "funnels": funnels(root),
         "subset_funnels": subset_funnels(root),

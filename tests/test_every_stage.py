@@ -19,7 +19,6 @@ DOCUMENT_FOLDERS = ("web", "code", "arxiv", "proofsteps", "dedup", "decontam")
 NOT_OUTPUTS = ("logs", "markers", "locks")  # how a run went, not what it made
 # datatrove's exact and MinHash dedup keep the copy with the smallest (rank, position): dedup/ and what is made
 # from it depend on the number of tasks until dedup keeps the smallest id (proofpile/dedup, the `scale` branch)
-DEDUP_KEEPS_FIRST_BY_RANK = pytest.mark.xfail(reason="dedup keeps the first copy by rank, not the smallest id")
 
 # four unrelated papers (a 5-gram shingle set shares little with another's)
 BODIES = {
@@ -98,8 +97,7 @@ def outputs(root: Path) -> dict[str, bytes]:
             if f.is_file() and f.relative_to(root).parts[0] not in NOT_OUTPUTS}
 
 
-@pytest.mark.parametrize("folder", [pytest.param(f, marks=DEDUP_KEEPS_FIRST_BY_RANK) if f in ("dedup", "decontam")
-                                    else f for f in DOCUMENT_FOLDERS])
+@pytest.mark.parametrize("folder", DOCUMENT_FOLDERS)
 def test_documents_kept_do_not_depend_on_the_number_of_tasks(roots, folder):
     one, three = documents(roots["1"] / folder), documents(roots["3"] / folder)
     assert one, f"no documents in {folder}"
@@ -107,14 +105,12 @@ def test_documents_kept_do_not_depend_on_the_number_of_tasks(roots, folder):
     assert one == three
 
 
-@DEDUP_KEEPS_FIRST_BY_RANK
 def test_duplicates_keep_the_same_copy_whatever_the_sharding(roots):
     for root in (roots["1"], roots["3"]):
         kept = {i for i in documents(root / "dedup") if i.startswith("2301.100")}
         assert kept == {"2301.10010", "2301.10020", "2301.10001", "2301.10002"}
 
 
-@DEDUP_KEEPS_FIRST_BY_RANK
 def test_summaries_and_report_do_not_depend_on_the_number_of_tasks(roots):
     """Every output besides the shards (dedup's summary, decontam's report, the corpus report with its token
     counts and funnels) is the same; tokenized/ and manifests/ list shards, and hidden folders hold per-rank
