@@ -23,6 +23,7 @@ outputs and logs are cleared first, so a rerun never mixes old and new shards. W
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import json
@@ -90,12 +91,51 @@ def _walk(path: str) -> list[tuple[str, int, int]]:
     return out
 
 
+# the runner's own modules: how a stage is run, not what it writes (editing them reruns nothing)
+RUNNER_MODULES = {"stage", "cli", "config", "executors", "spark", "console", "lock", "processes", "errors",
+                  "atomic", "scratch", "names"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """The ``proofpile.*`` modules a source file imports, at any depth (function-level imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("proofpile."))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "proofpile":
+                found.update(f"proofpile.{a.name}" for a in node.names)
+            elif node.module.startswith("proofpile."):
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)  # submodules imported by name
+    return found
+
+
+def _module_file(module: str) -> Path | None:
+    rel = Path(*module.split(".")[1:])
+    for candidate in (PACKAGE_DIR / rel.with_suffix(".py"), PACKAGE_DIR / rel / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def code_paths(name: str) -> list[str]:
-    """The code a stage's output depends on: its step-list module, its step package, the contract."""
-    package = getattr(stage_module(name), "PACKAGE", name)
-    paths = [PACKAGE_DIR / "stages" / f"{name}.py", PACKAGE_DIR / "contract.py", PACKAGE_DIR / package,
-             PACKAGE_DIR / f"{package}.py"]
-    return [str(p) for p in paths if p.exists()]
+    """The code a stage's output depends on: its step-list module and every proofpile module it imports,
+    transitively (lazy imports inside functions too), but the runner's own."""
+    todo, seen = [PACKAGE_DIR / "stages" / f"{name}.py"], set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for module in _imported_modules(path):
+            parts = module.split(".")
+            target = _module_file(module)
+            if target is not None and parts[1] not in RUNNER_MODULES:
+                todo.append(target)
+                # importing a.b.c runs the __init__ of a.b first
+                todo += [p for i in range(2, len(parts)) if (p := PACKAGE_DIR.joinpath(*parts[1:i], "__init__.py")).is_file()]
+    return sorted(str(p) for p in seen)
 
 
 def inputs(cfg: StageConfig) -> list[str]:

@@ -3,6 +3,7 @@
 import json
 import os
 import types
+from pathlib import Path
 
 import pytest
 from datatrove.data import Document
@@ -159,3 +160,17 @@ def test_a_new_library_version_reruns_the_stage(toy, monkeypatch):
     assert len(toy.runs) == 2
     run_stage(toy.load())
     assert len(toy.runs) == 2
+
+
+def test_a_stage_watches_the_code_it_imports_and_not_the_runner():
+    """Shared modules a stage reaches only through imports (lazy ones too) are its code: editing them reruns it."""
+    from proofpile.stage import code_paths
+
+    def names(stage):
+        return {str(Path(p).relative_to(Path(stage_mod.__file__).parent)) for p in code_paths(stage)}
+
+    assert {"neox.py", "manifest.py", "stages/manifest.py"} <= names("manifest")
+    assert {"mathspans.py", "web/extract.py", "web/mathml.py", "contract.py"} <= names("web")
+    assert {"tokens/__init__.py", "tokens/steps.py"} <= names("tokenize")
+    assert not names("web") & {"stage.py", "cli.py", "executors.py", "config.py"}
+    assert "neox.py" not in names("web")

@@ -27,7 +27,6 @@ from proofpile.tokens.steps import ArrowShardWriter, TokenizeDocuments, default_
 from proofpile.tokens.tokenizer import Encoder, TokenizerInfo, resolve_tokenizer
 
 UPSTREAM = ("decontam",)
-PACKAGE = "tokens"  # its step package (a package named tokenize would shadow the standard library's)
 LIBRARIES = ("tokenizers", "sentencepiece", "pyarrow")
 
 
