@@ -1,9 +1,11 @@
 """Decontamination: benchmark items planted in longer documents (whitespace and case changed) are found and
 removed, ordinary math text is kept, and the report names the hits."""
 
+import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from helpers import read_tree, write_shard
@@ -11,7 +13,7 @@ from helpers import read_tree, write_shard
 from proofpile.config import ConfigError, StageConfig
 from proofpile.decontam.benchmarks import Benchmark, load_items, parse_benchmarks
 from proofpile.decontam.ngrams import NGramDecontamination, build_index
-from proofpile.decontam.words import NgramHasher, WordHasher
+from proofpile.decontam.words import NgramHasher, WordHasher, _attach_scripts
 from proofpile.stage import atomic_write, run_stage
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -70,6 +72,18 @@ def test_words_keep_math_apart_and_ignore_spelling():
     assert w("Thirteen   WORDS\n wrapped") == w("thirteen words wrapped")
     assert w(r"x \leq 2 \text{ cm}") == w(r"x \le 2 cm")
     assert w(r"\frac{a}{b}") != w(r"\sqrt{a}{b}")
+
+
+def test_scripts_attach_as_the_spelled_out_replacements_do():
+    # the masks of _attach_scripts against the plain replacements they stand for, on every short string of the
+    # bytes that matter (deleting one byte could, in principle, make a new pair)
+    def replaced(s: bytes) -> bytes:
+        return s.replace(b"{ ", b"{").replace(b"^ ", b"^").replace(b"_ ", b"_").replace(b"^{", b"^").replace(b"_{", b"_")
+
+    for n in range(1, 7):
+        for chars in itertools.product(b"{^_ x", repeat=n):
+            s = bytes(chars)
+            assert _attach_scripts(np.frombuffer(s, dtype=np.uint8)).tobytes() == replaced(s), s
 
 
 def test_ngram_hashes_are_windows_of_the_same_words():

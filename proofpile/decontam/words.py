@@ -46,15 +46,21 @@ class Powers:
 
     def __init__(self, x: np.uint64, x_inv: np.uint64):
         self.x, self.x_inv = x, x_inv
-        self.pow = self.inv = np.ones(1, dtype=np.uint64)
+        self._tables = (np.ones(1, dtype=np.uint64),) * 2  # (powers, inverses), replaced together
 
     def get(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.pow.size < m:
-            size = max(m, 2 * self.pow.size)
+        pw, inv = self._tables
+        if pw.size < m:
+            size = max(m, 2 * pw.size)
             # (array arithmetic on uint64 wraps mod 2^64 silently, which is what a polynomial hash wants)
-            self.pow = np.cumprod(np.full(size, self.x, dtype=np.uint64)) * self.x_inv
-            self.inv = np.cumprod(np.full(size, self.x_inv, dtype=np.uint64)) * self.x
-        return self.pow[:m], self.inv[:m]
+            pw = np.cumprod(np.full(size, self.x, dtype=np.uint64)) * self.x_inv
+            inv = np.cumprod(np.full(size, self.x_inv, dtype=np.uint64)) * self.x
+            self._tables = (pw, inv)
+        return pw[:m], inv[:m]
+
+
+# shared by every hasher of a process: a step built per task would otherwise regrow them batch after batch
+_BYTE_POWERS, _WORD_POWERS = Powers(_B, _B_INV), Powers(_R, _R_INV)
 
 
 def _fmix(h: np.ndarray) -> np.ndarray:
@@ -63,6 +69,24 @@ def _fmix(h: np.ndarray) -> np.ndarray:
     h ^= h >> _S33
     h *= _M2
     return h ^ (h >> _S33)
+
+
+_SPACE, _OPEN, _CARET, _UNDERSCORE = (np.uint8(ord(c)) for c in " {^_")
+
+
+def _attach_scripts(a: np.ndarray) -> np.ndarray:
+    """The bytes without the space after ``{``, ``^`` or ``_`` and the ``{`` after ``^`` or ``_`` (once spaces are
+    gone): ``x^ { 2}`` -> ``x^2}``. The same as ``.replace("{ ", "{").replace("^ ", "^").replace("_ ", "_")
+    .replace("^{", "^").replace("_{", "_")``, as masks (a deleted byte never makes a new pair: it follows one of
+    ``{^_``, which are never deleted, so the byte before a kept byte is at most two back)."""
+    before = np.empty_like(a)
+    before[0], before[1:] = 0, a[:-1]
+    script_before = (before == _CARET) | (before == _UNDERSCORE)
+    dropped_space = (a == _SPACE) & (script_before | (before == _OPEN))
+    script_two_before = np.zeros_like(script_before)
+    script_two_before[1:] = script_before[:-1] & dropped_space[:-1]  # "^ {": the space between is gone
+    dropped_open = (a == _OPEN) & (script_before | script_two_before)
+    return a[~(dropped_space | dropped_open)]
 
 
 def normalize(text: str) -> str:
@@ -93,7 +117,7 @@ class WordHasher:
     """Hashes of the words of many texts at once (see the module doc)."""
 
     def __init__(self, variants: str = str(TEX_VARIANTS)):
-        self._bytes = Powers(_B, _B_INV)
+        self._bytes = _BYTE_POWERS
         drop, same = tex_variants(variants)
         names = sorted(drop | {"\\"} | set(same))
         got = self._word_hashes([n.encode() for n in names])
@@ -116,8 +140,11 @@ class WordHasher:
 
     def _hash_spans(self, a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         pw, inv = self._bytes.get(a.size + 1)
-        prefix = np.zeros(a.size + 1, dtype=np.uint64)
-        np.cumsum((a.astype(np.uint64) + np.uint64(1)) * pw[: a.size], out=prefix[1:])
+        prefix = np.empty(a.size + 1, dtype=np.uint64)
+        prefix[0], terms = 0, prefix[1:]
+        np.add(a, np.uint64(1), out=terms)  # (in place: these are the hot path's largest arrays)
+        terms *= pw[: a.size]
+        np.cumsum(terms, out=terms)
         return _fmix((prefix[ends] - prefix[starts]) * inv[starts]) | np.uint64(1)  # never 0: 0 means dropped
 
     def batch(self, texts: list[str]) -> Batch:
@@ -129,11 +156,11 @@ class WordHasher:
         joined = normalize(joined)
         if not joined.isascii():
             joined = joined.translate(_UNICODE_PUNCTUATION)
-        if "^" in joined or "_" in joined:
-            joined = joined.replace("{ ", "{").replace("^ ", "^").replace("_ ", "_")
-            joined = joined.replace("^{", "^").replace("_{", "_")
         buf = joined.encode("utf-8")
         a = np.frombuffer(buf, dtype=np.uint8)
+        if b"^" in buf or b"_" in buf:
+            a = _attach_scripts(a)
+            buf = a.tobytes()
         cls = _BYTE_CLASS[a]
         word = cls != _SEPARATOR
         before = np.concatenate([[False], word[:-1]])
@@ -168,7 +195,7 @@ class NgramHasher:
     """Hashes of every n-gram of a word-hash sequence, for several n from one prefix sum."""
 
     def __init__(self):
-        self._powers = Powers(_R, _R_INV)
+        self._powers = _WORD_POWERS
 
     def prefix(self, hashes: np.ndarray) -> np.ndarray:
         pw, _ = self._powers.get(hashes.size)
