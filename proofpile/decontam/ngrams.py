@@ -61,15 +61,16 @@ def final_answer(solution: str) -> str:
 
 
 class _Table:
-    """Sorted unique n-gram hashes -> the items (CSR) holding each, with a presence map of their top 25 bits in
-    front: most document n-grams are in no item, and one vectorised lookup rejects them."""
-
-    SHIFT = np.uint64(64 - 25)
+    """Sorted unique n-gram hashes -> the items (CSR) holding each, with a presence map of their top bits in
+    front: most document n-grams are in no item, and one vectorised lookup rejects them. The map has ~64 entries
+    per hash, at most 2^25: a small table's map stays in the cache."""
 
     def __init__(self, hashes: np.ndarray, offsets: np.ndarray, items: np.ndarray):
         self.hashes, self.offsets, self.items = hashes, offsets, items
-        self.present = np.zeros(1 << 25, dtype=bool)
-        self.present[hashes >> self.SHIFT] = True
+        bits = min(25, max(10, int(hashes.size).bit_length() + 6))
+        self.shift = np.uint64(64 - bits)
+        self.present = np.zeros(1 << bits, dtype=bool)
+        self.present[hashes >> self.shift] = True
 
     @classmethod
     def build(cls, hashes: np.ndarray, items: np.ndarray) -> _Table:
@@ -84,7 +85,7 @@ class _Table:
         """(positions in the document, table entries) of the document's n-grams that are in the table."""
         if self.hashes.size == 0 or doc_hashes.size == 0:
             return np.empty(0, np.intp), np.empty(0, np.intp)
-        candidates = np.flatnonzero(self.present[doc_hashes >> self.SHIFT])
+        candidates = np.flatnonzero(self.present[doc_hashes >> self.shift])
         if candidates.size == 0:
             return candidates, candidates
         at = np.minimum(np.searchsorted(self.hashes, doc_hashes[candidates]), self.hashes.size - 1)
