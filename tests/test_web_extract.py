@@ -540,6 +540,19 @@ def test_math_figures_survive_main_content():
     assert text == "$$p(Y \\mid X) =$$\nThe objective, for $X$"
 
 
+def test_distill_math_in_a_hidden_store_is_kept_and_other_hidden_text_is_not():
+    # Distill pages keep the TeX of their figure labels in a hidden #math-cache that their script draws from
+    text, counts = extract_body("<div id='math-cache' style='display: none;'>\n <dt-math class='a'>\\alpha=</dt-math>"
+                                "\n <dt-math class='b'>\\beta = 1</dt-math> hidden prose</div>"
+                                "<div hidden><p><d-math>\\gamma</d-math></p></div>")
+    assert text == "$\\alpha=$ $\\beta = 1$ $\\gamma$"
+    assert counts["math_sources"] == {"tex_element": 3}
+    # the rendered copies of other technologies stay out (MathJax 2's hidden preview beside its script)
+    text, counts = extract_body("<p>Let <span class='MathJax_Preview' style='display:none'>x^2</span>"
+                                "<script type='math/tex'>x^2</script> be.</p>")
+    assert text == "Let $x^2$ be." and counts["math_inline"] == 1
+
+
 def test_price_ranges_are_not_display_math():
     text, counts = extract_body("<p>Price range: $$ - $$$. Mains $12-$20, or $5 and $10.</p>")
     assert text == "Price range: $$ - $$$. Mains $12-$20, or $5 and $10."

@@ -13,7 +13,8 @@ math node is replaced by a text node holding its LaTeX with delimiters. Sources,
 - server-side MathJax (CHTML without its scripts): the ``aria-label`` of each ``.mjx-math``;
 - MathML ``<math>`` (Wikipedia, MathJax 3's assistive MathML, Word's ``<!--[if mathML]>`` comments...): the TeX
   annotation, else ``alttext``, else the table-driven conversion of :mod:`proofpile.web.mathml`;
-- Stack Exchange ``.math-container`` spans; Distill ``<d-math>``/``<dt-math>``; jsMath ``.math`` on jsMath pages;
+- Stack Exchange ``.math-container`` spans; Distill ``<d-math>``/``<dt-math>`` (TeX sources, never renderings: one
+  in a hidden store its figures draw from is moved out of it); jsMath ``.math`` on jsMath pages;
 - images whose alt text or URL carries LaTeX (codecogs, WordPress ``latex.php``, mimetex, ``tex.cgi``,
   Wikipedia's fallback images), the URL's escapes (``&space;``, ``%20``, ``\\dpi{..}``) decoded, a clean TeX alt
   preferred;
@@ -584,7 +585,37 @@ def _rewrite_tex_element(tree, node) -> None:
     tex, delimited_display = _strip_delimiters(text)
     display = delimited_display if delimited_display is not None else (
         node.getattr("block") is not None or node.tag == "div")
-    node.replace_with(_math_node(tree, tex, display, "tex_element"))
+    math = _math_node(tree, tex, display, "tex_element")
+    hidden = _outermost_hidden(node) if node.tag in _TEX_ELEMENTS else None
+    if hidden is None:
+        node.replace_with(math)
+    else:  # Distill's formula store for its figures (#math-cache): the source, never a second rendering
+        node.remove()
+        hidden.before(math, tree.create_text_node(" "))  # the store's own whitespace stays hidden with it
+
+
+def _hidden(node) -> bool:
+    """Whether ``node`` is hidden the ways resiliparse's main-content pass drops (``hidden``, ``aria-hidden``, an
+    inline ``display: none``, a class ``hidden``); a few more than it drops is harmless where this is used."""
+    if node.hasattr("hidden") or node.getattr("aria-hidden") == "true":
+        return True
+    style = node.getattr("style")
+    if style and ("none" in style or "hidden" in style):
+        style = style.replace(" ", "").lower()
+        if "display:none" in style or "visibility:hidden" in style:
+            return True
+    name = node.class_name
+    return bool(name) and "hidden" in name and any(c.endswith("hidden") for c in name.split())
+
+
+def _outermost_hidden(node):
+    """The outermost hidden element around ``node``, or None."""
+    hidden, parent = None, node.parent
+    while parent is not None and parent.type == 1:
+        if _hidden(parent):
+            hidden = parent
+        parent = parent.parent
+    return hidden
 
 
 _TEX_ENCODINGS = frozenset({"application/x-tex", "tex"})
