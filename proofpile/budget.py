@@ -111,17 +111,22 @@ class BudgetedStep:
     budget: Budget = Budget()
 
     def within_budget(self, fn: Callable[..., Any], *args, **kwargs) -> tuple[Any, str | None]:
+        result, reason = self._attempt(fn, *args, **kwargs)
+        if reason:
+            self.stat_update(f"dropped_{reason}")
+        return result, reason
+
+    def _attempt(self, fn: Callable[..., Any], *args, **kwargs) -> tuple[Any, str | None]:
+        """``(fn(...), None)``, or ``(None, reason)`` when it went over the budget (nothing counted)."""
         try:
             with self.budget.enforced():
                 return fn(*args, **kwargs), None
         except OverBudget as e:
-            reason = e.reason
+            return None, e.reason
         except RecursionError:
-            reason = "recursion_limit"
+            return None, "recursion_limit"
         except MemoryError:
-            reason = "over_memory_budget"
-        self.stat_update(f"dropped_{reason}")
-        return None, reason
+            return None, "over_memory_budget"
 
 
 class BudgetedFilter(BudgetedStep):
@@ -132,12 +137,5 @@ class BudgetedFilter(BudgetedStep):
         return [self._budgeted_filter(doc) for doc in batch]
 
     def _budgeted_filter(self, doc: Document) -> bool | tuple[bool, str]:
-        try:
-            with self.budget.enforced():
-                return self.filter(doc)
-        except OverBudget as e:
-            return False, e.reason
-        except RecursionError:
-            return False, "recursion_limit"
-        except MemoryError:
-            return False, "over_memory_budget"
+        result, reason = self._attempt(self.filter, doc)
+        return (False, reason) if reason else result

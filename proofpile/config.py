@@ -194,10 +194,11 @@ def _merge_origins(base: Origins, over: dict, where: str) -> Origins:
     return out
 
 
-def _display(path: Path) -> str:
-    """A config file as the user would name it: relative to the working directory when inside it."""
+def shown_path(path: str | os.PathLike) -> str:
+    """A path as the user can type it: relative to the working directory when under it."""
+    path = os.path.abspath(path)
     relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
+    return path if relative.startswith("..") else relative
 
 
 def load_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path], Origins]:
@@ -212,9 +213,9 @@ def load_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path
         with open(path) as f:
             data = yaml.safe_load(f) or {}
     except yaml.YAMLError as e:
-        raise ConfigError(f"{_display(path)} is not valid YAML: {e}") from None
+        raise ConfigError(f"{shown_path(path)} is not valid YAML: {e}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{_display(path)}: a config must be a mapping, got {type(data).__name__}")
+        raise ConfigError(f"{shown_path(path)}: a config must be a mapping, got {type(data).__name__}")
     includes = data.pop("include", []) or []
     if isinstance(includes, str):
         includes = [includes]
@@ -233,7 +234,7 @@ def load_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path
         data["base_dir"] = str(path.parent)
     else:
         data.pop("base_dir", None)
-    origins = _merge_origins(origins, data, _display(path))
+    origins = _merge_origins(origins, data, shown_path(path))
     return deep_merge(merged, data), files + [path], origins
 
 
@@ -350,7 +351,7 @@ def common_config(config_path: str | Path, data_root: str | Path | None = None,
     elif raw.get("data_root"):
         root_path = base_dir / raw["data_root"]
     else:
-        raise ConfigError(f"{_display(Path(config_path))}: no data_root (set it in the config, --data-root or "
+        raise ConfigError(f"{shown_path(Path(config_path))}: no data_root (set it in the config, --data-root or "
                           "PROOFPILE_DATA_ROOT)")
     return raw, files, origins, base_dir, root_path.resolve()
 
@@ -375,7 +376,7 @@ class StageConfig:
 
         model = stage_mod.stage_module(stage).Config
         raw, files, origins, base_dir, root = common_config(config_path, data_root, overrides)
-        shown = _display(Path(config_path))
+        shown = shown_path(Path(config_path))
         known_top = set(COMMON_KEYS) | set(STAGES) | {stage}
         for key in raw:
             if key not in known_top:

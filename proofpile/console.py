@@ -59,8 +59,3 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def shown_path(path) -> str:
-    """A path as the user can type it: relative to the working directory when under it."""
-    path = os.path.abspath(path)
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel

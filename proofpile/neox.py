@@ -25,7 +25,6 @@ resolves them against its working directory: run it there, or join them to the r
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 from pathlib import Path
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from proofpile.tokens.shards import open_batches
+from proofpile.tokens.tokenizer import sha256_file
 
 MAGIC = b"MMIDIDX\x00\x00"
 VERSION = 1
@@ -90,20 +90,12 @@ class IndexedWriter:
         os.replace(self._tmp_bin, bin_path)
         os.replace(tmp_idx, idx_path)
         return {"documents": len(sizes), "tokens": self.tokens, "bin_bytes": bin_path.stat().st_size,
-                "idx_bytes": idx_path.stat().st_size, "bin_sha256": _sha256(bin_path),
-                "idx_sha256": _sha256(idx_path)}
+                "idx_bytes": idx_path.stat().st_size, "bin_sha256": sha256_file(bin_path),
+                "idx_sha256": sha256_file(idx_path)}
 
     def abort(self) -> None:
         self._bin.close()
         self._tmp_bin.unlink(missing_ok=True)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def export(manifest: dict, data_root: str | os.PathLike) -> dict:

@@ -82,7 +82,7 @@ def notebook(outputs) -> str:
 def test_jupyter_keeps_sympy_math_next_to_its_png_and_strips_terminal_colours():
     from proofpile.code.jupyter import JupyterToMarkdown
 
-    step = JupyterToMarkdown(str(FILTERS / "jupyter-math-markers.txt"))
+    step = JupyterToMarkdown()
     result = {"output_type": "execute_result", "execution_count": 1, "metadata": {},
               "data": {"image/png": "iVBORw0KGgoAAAANSUhEUg==", "text/latex": "$\\displaystyle 2 \\sqrt{2}$",
                        "text/plain": "2*sqrt(2)"}}

@@ -71,7 +71,11 @@ def unsafe_member_reason(member: tarfile.TarInfo) -> str | None:
         return "device"
     if not member.isreg():
         return "not_a_file"  # directories and the like: nothing to read
-    name = member.name
+    return _name_reason(member.name)
+
+
+def _name_reason(name: str) -> str | None:
+    """Why a member name (or a link's target) would leave the paper's folder, or None."""
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         return "absolute_path"
     if ".." in PurePosixPath(name.replace("\\", "/")).parts:
@@ -80,8 +84,7 @@ def unsafe_member_reason(member: tarfile.TarInfo) -> str | None:
 
 
 def _safe_name(name: str) -> bool:
-    return bool(name) and not name.startswith(("/", "\\")) and not (len(name) > 1 and name[1] == ":") and \
-        ".." not in PurePosixPath(name.replace("\\", "/")).parts
+    return bool(name) and _name_reason(name) is None
 
 
 NEW_ID = re.compile(r"^(?P<id>(?P<yymm>\d{4})\.\d{4,5})(?P<version>v\d+)?$")

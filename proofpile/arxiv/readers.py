@@ -124,14 +124,12 @@ class ArxivSourceReader(BudgetedStep, BaseDiskReader):
         sources = {n: decode_source(b, stats) for n, b in paper.files.items()}
         stripped: dict[str, str] = {}  # each file's text without comments, made once for both
         main = find_main_file(sources, stats, stripped)
-        if main is None:
-            for key, n in stats.items():
-                self.stat_update(key, value=n)
-            self.stat_update("dropped_no_main_file")
-            return None
-        text = inline_inputs(sources, main, self.inline_limits, stats, stripped)
+        text = inline_inputs(sources, main, self.inline_limits, stats, stripped) if main is not None else None
         for key, n in stats.items():
             self.stat_update(key, value=n)
+        if main is None:
+            self.stat_update("dropped_no_main_file")
+            return None
         meta = {"subset": SUBSET, "source": "arxiv-source", **parse_arxiv_name(name), "source_file": source_file,
                 "main_file": main, "source_kind": paper.kind}
         if license := self._license(meta.get("arxiv_id")):

@@ -16,6 +16,7 @@ The statements are data under ``filters/decontam/formal/<benchmark>.statements.j
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import cache
 from pathlib import Path
@@ -154,11 +155,8 @@ def theorem_blocks(text: str, system: str) -> list[tuple[int, int]]:
     decl, top = (ISABELLE_DECL, ISABELLE_TOP) if _system(system) == "isabelle" else (LEAN_DECL, LEAN_TOP)
     starts = [m.start() for m in decl.finditer(text)]
     tops = [m.start() for m in top.finditer(text)]
-    spans = []
-    for s in starts:
-        nxt = next((t for t in tops if t > s), len(text))
-        spans.append((s, nxt))
-    return spans
+    # a block ends where the next top-level command starts (both lists are in text order)
+    return [(s, tops[i] if (i := bisect.bisect_right(tops, s)) < len(tops) else len(text)) for s in starts]
 
 
 class FormalBenchmarkHygiene(BaseFilter):
@@ -194,11 +192,9 @@ class FormalBenchmarkHygiene(BaseFilter):
         for block in blocks:
             goal = block.split("[PROOFSTEP]", 1)[0].removeprefix("[GOAL]")
             key = goal_key(goal) if block.startswith("[GOAL]") else None
-            hit = None
-            if key:
-                hit = next((b for b, hyps in goals.get(key[0], ()) if hyps <= key[1]), None)
+            hit, hyps = next(((b, h) for b, h in goals.get(key[0], ()) if h <= key[1]), (None, None)) if key \
+                else (None, None)
             if hit:
-                hyps = next(hyps for b, hyps in goals[key[0]] if b == hit and hyps <= key[1])
                 if hyps != context:  # not a later step of the theorem just removed
                     removed.append(hit)
                 context = hyps

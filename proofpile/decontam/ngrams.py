@@ -237,6 +237,16 @@ def load_index(folder: DataFolderLike) -> tuple[dict, list[dict]]:
 
 
 # -- the step ----------------------------------------------------------------------------------------------------
+def checked_actions(action: str, actions: dict[str, str] | None) -> tuple[str, dict[str, str]]:
+    """The default action and the per-subset ones, each ``drop`` or ``report`` (both tiers: anything else would
+    silently drop)."""
+    actions = dict(actions or {})
+    for a in [action, *actions.values()]:
+        if a not in ("drop", "report"):
+            raise ValueError(f"decontamination action must be drop or report, got {a!r}")
+    return action, actions
+
+
 class NGramDecontamination(BaseFilter):
     """Flags a document that holds a benchmark item: at least ``min_share`` of the item's n-grams, or a run of
     ``min_match_words`` matching words, or a short item whole. Per subset, ``actions`` says ``drop`` (the default
@@ -252,10 +262,7 @@ class NGramDecontamination(BaseFilter):
         self.index_folder = get_datafolder(index_folder)
         self.hits_folder = get_datafolder(hits_folder)
         self.min_share, self.min_match_words = min_share, min_match_words
-        self.action, self.actions = action, dict(actions or {})
-        for a in [action, *self.actions.values()]:
-            if a not in ("drop", "report"):
-                raise ValueError(f"decontamination action must be drop or report, got {a!r}")
+        self.action, self.actions = checked_actions(action, actions)
         self._loaded = False
         self._hits_file = None
 

@@ -34,7 +34,7 @@ from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from proofpile.config import ConfigError
-from proofpile.decontam.ngrams import load_index
+from proofpile.decontam.ngrams import checked_actions, load_index
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?")
 RARE_WORD = re.compile(r"[a-z]{5,}")
@@ -195,7 +195,8 @@ class ParaphraseDecontamination(BaseFilter):
         super().__init__(batch_size=batch_size)  # chunks of a batch are embedded together
         self.index_folder = get_datafolder(index_folder)
         self.hits_folder = get_datafolder(hits_folder)
-        self.cfg, self.action, self.actions = cfg, action, dict(actions or {})
+        self.cfg = cfg
+        self.action, self.actions = checked_actions(action, actions)
         self._items = None
         self._hits_file = None
 

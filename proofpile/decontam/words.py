@@ -121,14 +121,12 @@ class WordHasher:
         drop, same = tex_variants(variants)
         names = sorted(drop | {"\\"} | set(same))
         got = self._word_hashes([n.encode() for n in names])
-        target = dict(zip(names, got.tolist()))
         to = [0 if n in drop or n == "\\" else self._word_hashes([same[n].encode()])[0] for n in names]
         order = np.argsort(got)
         self._from = got[order]
         self._to = np.array(to, dtype=np.uint64)[order]
         self._variant_present = np.zeros(1 << 16, dtype=bool)  # top 16 bits of a variant's hash
         self._variant_present[self._from >> _TOP16] = True
-        assert len(target) == len(names)
 
     def _word_hashes(self, words: list[bytes]) -> np.ndarray:
         """Hashes of whole words (for the variant table)."""

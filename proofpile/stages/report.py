@@ -16,8 +16,7 @@ from pathlib import Path
 
 from pydantic import NonNegativeInt
 
-from proofpile.config import Section, StageConfig
-from proofpile.console import shown_path
+from proofpile.config import Section, StageConfig, shown_path
 from proofpile.report import (
     PROFILE_DIR,
     CorpusProfile,

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 import orjson
 
 from proofpile import mathspans
+from proofpile.atomic import atomic_write
 from proofpile.lazy_model import load_fasttext
 from proofpile.scratch import scratch_folder, scratch_path
 
@@ -206,12 +206,6 @@ def _training_digest(train_file: str, params: dict) -> str:
     return hashlib.sha256(key).hexdigest()
 
 
-def _copy(src: Path, dst: Path) -> None:
-    tmp = scratch_path(dst)
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
-
-
 def ensure_default_model(train_file: str, output: str | Path, params: dict | None = None) -> str:
     """``output`` trained from ``train_file`` with ``params``: kept if it was trained from the same data and
     settings (recorded in ``<output>.json``), else copied from the cache, else trained into the cache first (when
@@ -241,14 +235,12 @@ def ensure_default_model(train_file: str, output: str | Path, params: dict | Non
                 **evaluate(model, examples)}
         info_text = json.dumps(info, indent=1, sort_keys=True) + "\n"
         if target == output:
-            sidecar.write_text(info_text)
+            atomic_write(sidecar, info_text)
             return str(output)
-        tmp = scratch_path(cached_info)
-        tmp.write_text(info_text)
-        os.replace(tmp, cached_info)  # written last: a model without it is retrained
+        atomic_write(cached_info, info_text.encode())  # written last: a model without it is retrained
     output.parent.mkdir(parents=True, exist_ok=True)
-    _copy(cached, output)
-    _copy(cached_info, sidecar)
+    atomic_write(output, cached.read_bytes())
+    atomic_write(sidecar, cached_info.read_bytes())
     return str(output)
 
 
