@@ -82,7 +82,7 @@ def run(workdir: Path) -> list[dict]:
     texts = [t for _, t in docs]
     sets = shingle_sets(ours, texts)
     truth = true_pairs(sets, 0.8)
-    verify = p["verify_jaccard"]
+    verify = p.verify_jaccard
     precision, recall = precision_recall(lsh_pairs(ours, texts, verify=verify, sets=sets), truth)
     lsh_precision, lsh_recall = precision_recall(lsh_pairs(ours, texts, verify=None, sets=sets), truth)
     detail = dict(docs=len(texts), true_pairs=len(truth), bands=config.num_buckets, rows=config.hashes_per_bucket,

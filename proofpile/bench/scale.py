@@ -372,11 +372,8 @@ PEERS = {"dedup": peer_dedup, "decontam": peer_decontam, "tokenize": peer_tokeni
 
 def _kept_ids(folder: Path) -> set[str]:
     kept = set()
-    for f in folder.rglob("*.jsonl*"):
-        raw = f.read_bytes()
-        if f.name.endswith((".zst", ".gz")):
-            raw = zstandard.ZstdDecompressor().decompressobj().decompress(raw) if f.name.endswith(".zst") else \
-                __import__("gzip").decompress(raw)
+    for f in folder.rglob("*.jsonl.zst"):  # the document shards (not decontam's flagged.jsonl)
+        raw = zstandard.ZstdDecompressor().decompressobj().decompress(f.read_bytes())
         kept.update(orjson.loads(line)["id"] for line in raw.splitlines())
     return kept
 
