@@ -118,6 +118,19 @@ def test_gzip_bomb_stops_at_the_cap():
     assert got <= 4 << 20
 
 
+def test_gunzip_stream_skips_forward_within_the_cap_and_never_back():
+    data = bytes(range(256)) * 4096  # 1 MiB
+    stream = BoundedGunzip(gz(data), limit=len(data))
+    assert stream.read(10) == data[:10]
+    assert stream.seek(700_000) == 700_000 and stream.read(5) == data[700_000:700_005]
+    with pytest.raises(OSError):
+        stream.seek(10)
+    assert stream.seek(5 << 20) == len(data) and stream.read(1) == b""  # past the end, as a file
+    with pytest.raises(ArchiveError) as e:
+        BoundedGunzip(gz(data), limit=len(data) - 1).seek(len(data))  # skipped bytes count against the cap
+    assert e.value.reason == "too_large"
+
+
 def test_tar_bomb_inside_gzip_stops_at_the_cap():
     big = make_tar([member("main.tex", MAIN), member("data.bin", bytes(8 << 20))])
     with pytest.raises(ArchiveError) as e:

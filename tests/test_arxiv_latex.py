@@ -198,6 +198,20 @@ def test_an_inputted_file_is_not_the_main_file():
     assert find_main_file(sources) == "main.tex"
 
 
+def test_a_paper_inputting_its_bbl_has_a_main_file():
+    # `\input{main.bbl}` is how many arXiv papers carry their bibliography: a reached file that is not .tex
+    sources = {"main.tex": "\\documentclass{article}\\begin{document}Body\\input{main.bbl}\\end{document}",
+               "main.bbl": "\\begin{thebibliography}{9}\\bibitem{a} A.\\end{thebibliography}"}
+    stats = Counter()
+    assert find_main_file(sources, stats) == "main.tex" and stats == Counter({"main_file/only_root": 1})
+    # and when two roots compete, the one whose reach (its .bbl included) holds more content wins
+    sources["reply.tex"] = "\\documentclass{article}\\begin{document}" + "Thanks. " * 3 + "\\end{document}"
+    stats = Counter()
+    assert find_main_file(sources, stats) == "main.tex" and stats == Counter({"main_file/most_content": 1})
+    sources["main.bbl"] = ""
+    assert find_main_file(sources) == "reply.tex"
+
+
 def test_trim_rules():
     src = (r"\documentclass{article}\begin{document}\title{T}\begin{abstract}Abs.\end{abstract}"
            "\n\\section[short]{Intro}\nBody.\n\\appendix\n\\section{Extra}\nApp.\n"

@@ -4,7 +4,8 @@ arXiv distributes sources as bulk tars (``arXiv_src_YYMM_NNN.tar``) holding one 
 is either a gzipped tar of the paper's files or a single gzipped ``.tex`` (only the content tells which), or
 ``<id>.pdf`` for papers submitted without sources. Every archive here may be hostile, so:
 
-- nothing is ever extracted to disk: members are read into memory through ``tarfile``'s streaming mode;
+- nothing is ever extracted to disk: members are read into memory through ``tarfile``, front to back (a paper's
+  decompressed bytes through ``BoundedGunzip``, which only seeks forward: what is skipped is never held);
 - only regular files are read: absolute names, ``..`` components, symlinks and devices are refused (skipped and
   counted), so no member can point at, or land on, anything outside the paper; a hard link is read only as a copy
   of an earlier regular member of the same paper (which is what a hard link in a tar is), never resolved otherwise;
@@ -30,7 +31,8 @@ from typing import IO, Iterator
 TEXT_SUFFIXES = (".tex", ".ltx", ".latex", ".sty", ".def", ".cls", ".bbl")
 # arXiv's processing hints: which file is the top-level one (00README.XXX of old, 00README.json since 2023)
 README_NAMES = ("00readme.xxx", "00readme.json", "00readme")
-_CHUNK = 1 << 16
+_CHUNK = 1 << 16  # compressed bytes per decompression call
+_MAX_PIECE = 1 << 20  # decompressed bytes held at once, at most
 
 
 class ArchiveError(Exception):
@@ -112,24 +114,38 @@ def normalized_name(name: str) -> str:
 
 
 class BoundedGunzip(io.RawIOBase):
-    """A read-only stream of the decompressed bytes of an in-memory gzip (also zlib, and concatenated gzip members),
-    raising ``ArchiveError("too_large")`` as soon as more than ``limit`` bytes would come out, and
-    ``ArchiveError("truncated")`` if the compressed data ends before the stream does."""
+    """A read-only, forward-only stream of the decompressed bytes of an in-memory gzip (also zlib, and concatenated
+    gzip members), raising ``ArchiveError("too_large")`` as soon as more than ``limit`` bytes would come out, and
+    ``ArchiveError("truncated")`` if the compressed data ends before the stream does.
+
+    It can ``seek`` forward: the bytes skipped are decompressed (and counted against ``limit``) but never held, so
+    ``tarfile`` can read it in its random-access mode, jumping over a paper's figures instead of copying them
+    through its streaming mode's small buffers. Seeking backwards is refused (``OSError``)."""
 
     def __init__(self, data: bytes, limit: int):
         self._data = memoryview(data)
-        self._pos = 0
+        self._pos = 0  # in the compressed data
         self._limit = limit
-        self.total = 0
+        self.total = 0  # decompressed bytes so far
+        self.position = 0  # decompressed bytes handed out or skipped
         self._dec = zlib.decompressobj(wbits=47)
-        self._pending = b""
+        self._pending = b""  # decompressed, not handed out yet from ``_offset`` on
+        self._offset = 0
         self._done = False
 
     def readable(self) -> bool:
         return True
 
-    def _fill(self, want: int) -> None:
-        while not self._pending and not self._done:
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def _more(self, want: int) -> bool:
+        """Decompress the next piece (at most ``max(want, _CHUNK)`` bytes, and never past the limit's first
+        extra byte) into ``_pending``; False at the end of the stream."""
+        while not self._done:
             if self._dec.eof:
                 rest = self._dec.unused_data + self._dec.unconsumed_tail + bytes(self._data[self._pos:])
                 if rest[:2] == b"\x1f\x8b":  # another gzip member follows; anything else is trailing padding or
@@ -137,7 +153,7 @@ class BoundedGunzip(io.RawIOBase):
                     self._data, self._pos = memoryview(rest), 0
                 else:  # garbage, which gunzip ignores too
                     self._done = True
-                    return
+                    return False
             if self._dec.unconsumed_tail:
                 chunk = self._dec.unconsumed_tail
             elif self._pos < len(self._data):
@@ -149,20 +165,60 @@ class BoundedGunzip(io.RawIOBase):
                 continue
             try:
                 # max_length bounds the output of one call: a bomb never gets to allocate more than the cap
-                out = self._dec.decompress(chunk, max(want, _CHUNK))
+                out = self._dec.decompress(chunk, min(max(want, _CHUNK), _MAX_PIECE, self._limit - self.total + 1))
             except zlib.error as e:
                 raise ArchiveError("bad_gzip", str(e)) from None
             self.total += len(out)
             if self.total > self._limit:
                 raise ArchiveError("too_large", f"more than {self._limit} bytes uncompressed")
-            self._pending = out
+            if out:
+                self._pending, self._offset = out, 0
+                return True
+        return False
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = self._limit + 1  # to the end: past the limit it raises
+        parts, need = [], size
+        while need > 0:
+            if self._offset >= len(self._pending) and not self._more(need):
+                break
+            piece = self._pending[self._offset:self._offset + need] if self._offset or need < len(self._pending) \
+                else self._pending
+            self._offset += len(piece)
+            need -= len(piece)
+            parts.append(piece)
+        self.position += size - need
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def readinto(self, buffer) -> int:
-        self._fill(len(buffer))
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def peek(self, size: int) -> bytes:
+        """The next ``size`` bytes (fewer at the end), without moving."""
+        while len(self._pending) - self._offset < size:
+            rest = self._pending[self._offset:]
+            if not self._more(size - len(rest)):
+                self._pending, self._offset = rest, 0
+                break
+            self._pending = rest + self._pending
+        return self._pending[self._offset:self._offset + size]
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset + (self.position if whence == io.SEEK_CUR else 0)
+        if whence not in (io.SEEK_SET, io.SEEK_CUR) or target < self.position:
+            raise OSError("a gzip stream only seeks forward")
+        skip = target - self.position
+        while skip > 0:
+            if self._offset >= len(self._pending) and not self._more(skip):
+                break  # past the end: the next read returns nothing, as a file's would
+            n = min(skip, len(self._pending) - self._offset)
+            self._offset += n
+            skip -= n
+            self.position += n
+        return self.position
 
 
 def read_bounded(stream: IO[bytes], limit: int, reason: str = "too_large") -> bytes:
@@ -206,8 +262,8 @@ def open_paper(gz: bytes, limits: Limits, skipped: Counter | None = None) -> Pap
         if gz[:5] == b"%PDF-":
             raise ArchiveError("pdf_only")
         raise ArchiveError("bad_gzip", "not a gzip file")
-    stream = io.BufferedReader(BoundedGunzip(gz, limits.max_paper_bytes), buffer_size=_CHUNK)
-    head = stream.peek(512)[:512]
+    stream = BoundedGunzip(gz, limits.max_paper_bytes)
+    head = stream.peek(512)
     if not head:
         raise ArchiveError("empty")
     if head.startswith(b"%PDF-"):
@@ -220,7 +276,9 @@ def open_paper(gz: bytes, limits: Limits, skipped: Counter | None = None) -> Pap
     files: dict[str, bytes] = {}
     members = 0
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
+        # random-access mode on a forward-only stream: a figure is skipped by one seek, not copied through
+        # the streaming mode's 10 KiB reads
+        with tarfile.open(fileobj=stream, mode="r:") as tar:
             for member in tar:
                 members += 1
                 if members > limits.max_members:
@@ -246,15 +304,22 @@ def open_paper(gz: bytes, limits: Limits, skipped: Counter | None = None) -> Pap
                 if member.size > limits.max_file_bytes:
                     skipped["large_file"] += 1
                     continue
-                f = tar.extractfile(member)
-                files[name] = read_bounded(f, limits.max_file_bytes)
+                files[name] = _read_member(tar, member)
     except ArchiveError:
         raise
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         raise ArchiveError(_tar_error_reason(e), str(e)) from None
-    if stream.raw.total == 0:
+    if stream.total == 0:
         raise ArchiveError("empty")
     return PaperSource("tar", files)
+
+
+def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    """A regular member's bytes: its size (already checked against a cap) and no more, read in one call."""
+    data = tar.extractfile(member).read(member.size)
+    if len(data) != member.size:
+        raise ArchiveError("truncated", f"{member.name}: unexpected end of data")
+    return data
 
 
 def _tar_error_reason(error: Exception) -> str:
@@ -264,10 +329,12 @@ def _tar_error_reason(error: Exception) -> str:
 def iter_bulk_tar(fileobj: IO[bytes], limits: Limits, skipped: Counter) -> Iterator[tuple[str, bytes | None]]:
     """The papers of an arXiv bulk tar, streamed: ``(member name, compressed bytes)`` for ``.gz`` members and
     ``(member name, None)`` for ``.pdf`` members (papers without sources). Unsafe members are skipped and counted;
-    a damaged tar ends with ``ArchiveError("bad_tar")`` after the papers before the damage."""
+    a damaged tar ends with ``ArchiveError("bad_tar")`` after the papers before the damage. Uncompressed, so no
+    amplification; a seekable file is read in ``tarfile``'s random-access mode (front to back all the same: a
+    ``.pdf`` member is skipped by a seek, and a paper read in one call, not in the streaming mode's 10 KiB reads)."""
     count = 0
     try:
-        with tarfile.open(fileobj=fileobj, mode="r|") as tar:  # uncompressed: no amplification
+        with tarfile.open(fileobj=fileobj, mode="r:" if fileobj.seekable() else "r|") as tar:
             for member in tar:
                 count += 1
                 if count > limits.max_papers:
@@ -285,7 +352,7 @@ def iter_bulk_tar(fileobj: IO[bytes], limits: Limits, skipped: Counter) -> Itera
                     if member.size > limits.max_gz_bytes:
                         skipped["large_paper"] += 1
                         continue
-                    yield name, read_bounded(tar.extractfile(member), limits.max_gz_bytes)
+                    yield name, _read_member(tar, member)
                 else:
                     skipped["not_a_paper"] += 1
     except ArchiveError:

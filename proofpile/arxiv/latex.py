@@ -7,6 +7,8 @@ the file system.
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ def decode_source(data: bytes, stats: Counter | None = None) -> str:
         text, encoding = _decode_legacy(data)
         if stats is not None:
             stats[f"source_encoding/{encoding}"] += 1
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 # Unicode blocks of Latin-script text (charset-normalizer's ``alphabets`` names, by prefix)
@@ -75,7 +77,34 @@ def strip_comments(text: str) -> str:
     current = None  # the line being built: a local, so `+=` extends it in place (no quadratic copying)
     join = False  # the previous kept line ended in a comment: this line continues it
     verbatim_end = None  # inside a verbatim environment: the ``\\end{...}`` that closes it
-    for line in text.split("\n"):
+    pos, n = 0, len(text)  # the next line starts at pos
+    # where the next % and the next verbatim environment are (-1: none), looked for again once pos is past them
+    percent = text.find("%")
+    verbatim = m.start() if (m := _VERBATIM_BEGIN.search(text)) else -1
+    while pos <= n:
+        if not join:
+            # the lines before the next one holding a % or opening a verbatim environment (inside one: before the
+            # one closing it) are kept as they are, in one piece, without looking at them line by line
+            if verbatim_end is None:
+                if 0 <= percent < pos:
+                    percent = text.find("%", pos)
+                if 0 <= verbatim < pos:
+                    verbatim = m.start() if (m := _VERBATIM_BEGIN.search(text, pos)) else -1
+                at = min(percent, verbatim) if percent >= 0 and verbatim >= 0 else max(percent, verbatim)
+            else:
+                at = text.find(verbatim_end, pos)
+            start = n + 1 if at == -1 else text.rfind("\n", pos, at) + 1
+            if start > pos:
+                if current is not None:
+                    out.append(current)
+                current = text[pos:start - 1]
+                pos = start
+                if pos > n:
+                    break
+        end = text.find("\n", pos)
+        end = n if end == -1 else end
+        line = text[pos:end]
+        pos = end + 1
         if verbatim_end is not None:
             end = line.find(verbatim_end)
             if end == -1:
@@ -199,20 +228,25 @@ def find_main_file(sources: dict[str, str], stats: Counter | None = None,
         return None
     inputs = {name: _inputs_of(sources, name, text) for name, text in tex.items()}
     inputted = set().union(*inputs.values())
-    content = {name: len(text) - sum(text.count(c) for c in " \t\n") for name, text in tex.items()}
-    scores = {}
+    reaches = {}  # root -> the files it reaches, for the roots that reach a document
     for root in sorted(tex):
         if root in inputted and root not in documents:
             continue
         reach = _reachable(root, inputs)
         if reach & documents:
-            scores[root] = (sum(content[n] for n in reach), root in inputted)
-    roots = [n for n in scores if not scores[n][1]] or list(scores)  # documents inputted in a cycle: any will do
-    ranked = sorted(roots, key=lambda n: (-scores[n][0], n.rsplit("/", 1)[-1].lower() not in _MAIN_NAMES, n))
+            reaches[root] = reach
+    roots = [n for n in reaches if n not in inputted] or list(reaches)  # documents inputted in a cycle: any will do
+    if len(roots) == 1:
+        stats["main_file/only_root"] += 1
+        return roots[0]
+    content = {}  # non-blank characters, counted only when roots compete (a reached .bbl or .sty counts too)
+    for name in set().union(*(reaches[n] for n in roots)):
+        text = tex.get(name, sources[name])
+        content[name] = len(text) - sum(text.count(c) for c in " \t\n")
+    scores = {n: sum(content[f] for f in reaches[n]) for n in roots}
+    ranked = sorted(roots, key=lambda n: (-scores[n], n.rsplit("/", 1)[-1].lower() not in _MAIN_NAMES, n))
     best = ranked[0]
-    if len(ranked) == 1:
-        reason = "only_root"
-    elif scores[ranked[1]][0] < scores[best][0]:
+    if scores[ranked[1]] < scores[best]:
         reason = "most_content"
     elif (ranked[1].rsplit("/", 1)[-1].lower() in _MAIN_NAMES) != (best.rsplit("/", 1)[-1].lower() in _MAIN_NAMES):
         reason = "conventional_name"
@@ -371,6 +405,18 @@ class Macro:
         return [self.body.count("##")] + [self.body.count(f"#{k}") for k in range(1, 10)]
 
     @cached_property
+    def fixed_size(self) -> int:
+        """The size of a use without its arguments: the body less its placeholders (``##`` counted as one)."""
+        counts = self.placeholders
+        return len(self.body) - counts[0] - 2 * sum(counts[1:self.nargs + 1])
+
+    @cached_property
+    def format(self) -> str:
+        """The body as a ``str.format`` template of its arguments: a use is one call in C."""
+        return "".join(p.replace("{", "{{").replace("}", "}}") if p.__class__ is str else f"{{{p}}}"
+                       for p in self.template)
+
+    @cached_property
     def template(self) -> list[str | int]:
         """The body split at its placeholders: literal text and argument numbers (0-based), so a use is one join."""
         parts: list[str | int] = []
@@ -408,7 +454,9 @@ class _Groups:
     a lookup: scanning again from each opening would be quadratic when groups are left open (8k unclosed
     ``\\newcommand{`` took a minute)."""
 
-    _TOKENS = {"{": re.compile(r"\\.|[{}]", re.S), "[": re.compile(r"\\.|[\[\]]", re.S)}
+    # a brace, or an escape that hides one (``\\{``, ``\\}``) or hides a backslash (``\\\\``, so the brace after it
+    # counts); other escapes need no token: the character they hide is no brace
+    _TOKENS = {"{": re.compile(r"\\[\\{}]|[{}]"), "[": re.compile(r"\\[\\\[\]]|[\[\]]")}
 
     def __init__(self, text: str):
         self.text = text
@@ -607,16 +655,19 @@ def _argument(groups: _Groups, i: int) -> tuple[str, int] | None:
 
 
 def _uses(macros: dict[str, Macro]) -> re.Pattern:
-    """A pattern finding the uses of ``macros`` (and escaped backslashes, which hide what follows them), so the
-    other control sequences of a text are skipped by the regex engine, not looked up one by one."""
+    """A pattern finding the uses of ``macros`` and escaped backslashes (which hide what follows them), group 1
+    naming which (``\\`` for an escaped backslash), so the other control sequences of a text are skipped by the
+    regex engine, not looked up one by one."""
     words = sorted((n for n in macros if n.isascii() and n.isalpha()), key=len, reverse=True)
     symbols = "".join(re.escape(n) for n in macros if not (n.isascii() and n.isalpha()))
-    alternatives = []
+    alternatives = [r"\\"]
     if words:
-        alternatives.append("(" + "|".join(map(re.escape, words)) + ")(?![A-Za-z])")
+        alternatives.append("(?:" + "|".join(map(re.escape, words)) + ")(?![A-Za-z])")
     if symbols:
-        alternatives.append(f"([{symbols}])")
-    return re.compile(r"\\(?:\\|" + "|".join(alternatives) + ")", re.S)
+        alternatives.append(f"[{symbols}]")
+    # group 2: a simple group right after the name (``_SIMPLE_GROUP``), most often the first argument: taken here
+    # by the regex engine instead of by ``_argument``
+    return re.compile(r"\\(" + "|".join(alternatives) + r")(?:\{([^{}\\]*)\})?", re.S)
 
 
 class _Expansion:
@@ -626,72 +677,87 @@ class _Expansion:
     def __init__(self, macros: dict[str, Macro], limits: ExpandLimits, stats: Counter, budget: list[int]):
         self.macros, self.limits, self.stats, self.budget = macros, limits, stats, budget
         self.uses = _uses(macros)
-        self._bodies_with_uses: dict[str, bool] = {}
+        # which bodies use macros themselves (expanded in turn); the others are final once their arguments are in
+        self.nested = {name: self.uses.search(macro.body) is not None for name, macro in macros.items()}
+        # the common uses, taken without the general argument parsing: argument-free macros whose bodies use no
+        # macro (most notation: \ZZ -> \mathbb{Z}), and one-argument macros without a default, for a first
+        # argument the pattern took (a simple group, so nothing in it to expand)
+        self.leaves = {name: m.body for name, m in macros.items() if not m.nargs and not self.nested[name]}
+        self.unary = {name: m for name, m in macros.items() if m.nargs == 1 and m.default is None}
         self.expanded = 0
 
     def expand(self, text: str, active: frozenset, depth: int) -> str:
-        macros, budget, has_uses = self.macros, self.budget, self._bodies_with_uses
+        macros, budget, leaves, unary, nested = self.macros, self.budget, self.leaves, self.unary, self.nested
+        too_deep = depth >= self.limits.max_depth
         out = []
         pos = 0
         n = len(text)
         groups = None
+        expanded = 0
         for m in self.uses.finditer(text):
-            group = m.lastindex
-            if group is None:
-                continue  # an escaped backslash
             i = m.start()
-            name = m[group]
-            if name in active or i < pos:
-                continue  # a macro inside its own expansion, or in arguments already taken
-            if depth >= self.limits.max_depth:
+            name = m[1]
+            if i < pos or name == "\\" or name in active:
+                continue  # in arguments already taken, an escaped backslash, or a macro inside its own expansion
+            if too_deep:
                 self.stats["macro_too_deep"] += 1
                 continue
-            macro = macros[name]
-            j = m.end()
-            body = macro.body
-            arg = None
-            if macro.nargs:
-                groups = groups or _Groups(text)
-                args = []
-                if macro.default is not None:
-                    opt = groups.group(_skip_space(text, j), "[", "]")
-                    if opt:
-                        args.append(opt[0])
-                        j = opt[1]
-                    else:
-                        args.append(macro.default)
-                while len(args) < macro.nargs and (arg := _argument(groups, j)) is not None:
-                    if arg is _RUNAWAY:
-                        break
-                    args.append(arg[0])
-                    j = arg[1]
-                if arg is _RUNAWAY:
-                    # the argument runs to the end of the text, and so would every use after this one: TeX stops
-                    # here too (a paper that does this does not compile)
-                    self.stats["macro_runaway_argument"] += 1
-                    break
-                if len(args) < macro.nargs:
-                    self.stats["macro_missing_argument"] += 1
-                    continue
-                # the arguments first, as TeX would meet them: a macro used inside its own argument is expanded
-                args = [self.expand(a, active, depth + 1) if "\\" in a else a for a in args]
-                # the size of the use is known before it is built: a body repeating #1 a million times is refused
-                # here, not after allocating the result
-                counts = macro.placeholders
-                size = len(body) - counts[0] + sum(counts[k + 1] * (len(a) - 2) for k, a in enumerate(args))
-                if size - (j - i) > budget[0]:
+            j = m.end(1)
+            body = leaves.get(name)
+            if body is None:
+                first = m[2]
+                if first is not None and (macro := unary.get(name)) is not None:
+                    j = m.end()
+                    if macro.fixed_size + macro.placeholders[1] * len(first) - (j - i) > budget[0]:
+                        raise _TooLarge  # the size of the use, known before it is built (as below)
+                    body = macro.format.format(first)
+                else:
+                    macro = macros[name]
+                    body = macro.body
+                    if macro.nargs:
+                        groups = groups or _Groups(text)
+                        args = []
+                        arg = None
+                        if macro.default is not None:
+                            opt = groups.group(_skip_space(text, j), "[", "]")
+                            if opt:
+                                args.append(opt[0])
+                                j = opt[1]
+                            else:
+                                args.append(macro.default)
+                        while len(args) < macro.nargs and (arg := _argument(groups, j)) is not None:
+                            if arg is _RUNAWAY:
+                                break
+                            args.append(arg[0])
+                            j = arg[1]
+                        if arg is _RUNAWAY:
+                            # the argument runs to the end of the text, and so would every use after this one: TeX
+                            # stops here too (a paper that does this does not compile)
+                            self.stats["macro_runaway_argument"] += 1
+                            break
+                        if len(args) < macro.nargs:
+                            self.stats["macro_missing_argument"] += 1
+                            continue
+                        # the arguments first, as TeX would meet them: a macro used inside its own argument is
+                        # expanded
+                        args = [self.expand(a, active, depth + 1) if "\\" in a else a for a in args]
+                        # the size of the use is known before it is built: a body repeating #1 a million times is
+                        # refused here, not after allocating the result
+                        size = macro.fixed_size + sum(map(operator.mul, macro.placeholders[1:], map(len, args)))
+                        if size - (j - i) > budget[0]:
+                            raise _TooLarge
+                        body = macro.format.format(*args)
+                budget[1] -= 1
+                if budget[1] < 0:
                     raise _TooLarge
-                body = "".join([p if p.__class__ is str else args[p] for p in macro.template])
-            budget[1] -= 1
-            if budget[1] < 0:
-                raise _TooLarge
-            # only the body's own macro uses are expanded: the arguments already are, and TeX never makes a new
-            # control sequence out of a body and an argument
-            uses = has_uses.get(name)
-            if uses is None:
-                uses = has_uses[name] = self.uses.search(macro.body) is not None
-            if uses:
-                body = self.expand(body, active | {name}, depth + 1)
+                # only the body's own macro uses are expanded: the arguments already are, and TeX never makes a
+                # new control sequence out of a body and an argument
+                if nested[name]:
+                    body = self.expand(body, active | {name}, depth + 1)
+            else:
+                budget[1] -= 1
+                if budget[1] < 0:
+                    raise _TooLarge
             # a control word swallows the spaces after it; its expansion must not glue onto a following letter
             if j < n and body and text[j].isalpha() and (
                     body[-1].isalpha() or _ENDS_WITH_CONTROL_WORD.search(body, max(0, len(body) - 64))):
@@ -701,8 +767,9 @@ class _Expansion:
                 raise _TooLarge
             out.append(text[pos:i])
             out.append(body)
-            self.expanded += 1
+            expanded += 1
             pos = j
+        self.expanded += expanded
         if not out:
             return text
         out.append(text[pos:])
@@ -736,6 +803,19 @@ class TrimRules:
         return re.compile(rf"\\(?:{names})\*?\s*(?:\[[^\]]{{0,4096}}\]\s*)?\{{")
 
 
+@functools.lru_cache(maxsize=32)
+def _earliest_of(patterns: tuple[str, ...]) -> tuple[re.Pattern, ...]:
+    """The patterns as one alternation, whose first match is the earliest match of any of them: one scan of the text
+    instead of one per pattern. Patterns that cannot be joined (groups, whose numbers would shift; global flags)
+    are kept apart."""
+    try:
+        if all(re.compile(p).groups == 0 for p in patterns):
+            return (re.compile("|".join(f"(?:{p})" for p in patterns)),)
+    except re.error:
+        pass
+    return tuple(re.compile(p) for p in patterns)
+
+
 _ABSTRACT = (re.compile(r"\\begin\s*\{abstract\}"), re.compile(r"\\end\s*\{abstract\}"))
 
 
@@ -765,8 +845,8 @@ def trim_paper(text: str, rules: TrimRules, stats: Counter | None = None) -> str
         markers += rules.appendix_markers
     if rules.drop_bibliography:
         markers += rules.bibliography_markers
-    for pattern in markers:
-        m = re.compile(pattern).search(text, start)
+    for pattern in _earliest_of(tuple(markers)):
+        m = pattern.search(text, start)
         if m and m.start() < end:
             end = m.start()
     body = text[start:end]

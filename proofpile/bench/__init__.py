@@ -34,3 +34,15 @@ def best_of(fn, repeat: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def best_of_alternating(fns, repeat: int = 5) -> list[float]:
+    """The fastest of ``repeat`` timed calls of each of ``fns``, called in turn (a, b, a, b, ...): a stage and its
+    baseline timed side by side, so a busy spell on a shared machine slows both rather than one."""
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, spent in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return [min(spent) for spent in times]

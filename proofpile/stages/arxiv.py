@@ -41,7 +41,8 @@ class Config(Section):
     budget: Budget = Field(default_factory=lambda: Budget(seconds=120, memory_mb=4096))
 
 
-def run(cfg: StageConfig) -> None:
+def steps(cfg: StageConfig) -> list:
+    """The stage's pipeline: readers, macro expander, body filter, contract writer."""
     p = cfg.params
     try:
         rules, protected = load_cleaning(p.cleaning, drop_appendix=p.drop_appendix,
@@ -59,8 +60,12 @@ def run(cfg: StageConfig) -> None:
         readers.append(RedPajamaArxivReader(folder, glob_pattern=glob))
     if not readers:
         raise ConfigError("arxiv: configure `sources` (arXiv tars/.gz) or `redpajama` (jsonl) inputs")
-    run_pipeline(cfg, readers + [
+    return readers + [
         LatexMacroExpander(protected_commands=protected, budget=p.budget),
         ArxivBodyFilter(rules, min_chars=p.min_chars, budget=p.budget),
         ContractWriter(cfg.stage_dir()),
-    ])
+    ]
+
+
+def run(cfg: StageConfig) -> None:
+    run_pipeline(cfg, steps(cfg))
