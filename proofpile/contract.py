@@ -244,6 +244,21 @@ class ContractWriter(JsonlWriter):
                          adapter=record_adapter, **kwargs)
         self.level = level
         self._frames: dict[str, zstandard.ZstdCompressionWriter] = {}
+        # a name that depends on the rank only (the default) is filled once per rank, not twice per document
+        self._names_by_rank = {} if self.output_filename.get_identifiers() == ["rank"] else None
+
+    def _get_output_file_with_retry(self, filename: str):
+        # datatrove retries opening (a Hub folder's transient errors) on every document: only an opening can fail
+        file = self.output_mg.get_open_files().get(filename)
+        return file if file is not None else super()._get_output_file_with_retry(filename)
+
+    def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
+        if self._names_by_rank is None or kwargs:
+            return super()._get_output_filename(document, rank, **kwargs)
+        name = self._names_by_rank.get(rank)
+        if name is None:
+            name = self._names_by_rank[rank] = self.output_filename.substitute(rank=str(rank).zfill(5))
+        return name
 
     def _write(self, document: dict, file_handler, filename: str):
         frame = self._frames.get(filename)

@@ -16,7 +16,7 @@ from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
-from proofpile.code.filters import add_counts
+from proofpile.code.filters import add_counts, add_values
 from proofpile.contract import ContractReader, iter_lines, scratch_adapter
 
 BUCKET_KEY = "_dedup_bucket"
@@ -57,6 +57,11 @@ class PartitionWriter(JsonlWriter):
     def __init__(self, output_folder: DataFolderLike):
         super().__init__(output_folder, output_filename="${" + BUCKET_KEY + "}/${rank}.jsonl", compression=None,
                          adapter=scratch_adapter)
+
+    def _get_output_file_with_retry(self, filename: str):
+        # datatrove retries opening (a Hub folder's transient errors) on every document: only an opening can fail
+        file = self.output_mg.get_open_files().get(filename)
+        return file if file is not None else super()._get_output_file_with_retry(filename)
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         """datatrove's ``DiskWriter.run`` without its per-document bookkeeping (a timer, a file-name template filled
@@ -134,8 +139,12 @@ class LanguageStats(PipelineStep):
     name = "🔣 Language table"
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        for doc in data:
-            lang = doc.metadata.get("lang")
-            self.stat_update(f"lang/{lang}/files")
-            self.stat_update(f"lang/{lang}/bytes", value=len(doc.text.encode("utf-8")))
-            yield doc
+        sizes: dict[str, list[int]] = {}  # added to the stats at the end: a stat_update per document cost more
+        try:
+            for doc in data:
+                sizes.setdefault(doc.metadata.get("lang"), []).append(len(doc.text.encode("utf-8")))
+                yield doc
+        finally:
+            add_counts(self.stats, {f"lang/{lang}/files": len(values) for lang, values in sizes.items()})
+            for lang, values in sizes.items():
+                add_values(self.stats, f"lang/{lang}/bytes", values)

@@ -143,7 +143,7 @@ def decode_source(data: bytes) -> tuple[str | None, str | None]:
     except UnicodeDecodeError:
         return None, "invalid_utf8"
     text = text.removeprefix("\ufeff")
-    if not text.strip():
+    if not text or text.isspace():  # (not ``strip()``: no copy of the file)
         return None, "empty"
     return text, None
 
