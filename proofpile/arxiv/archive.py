@@ -80,7 +80,7 @@ def _name_reason(name: str) -> str | None:
     """Why a member name (or a link's target) would leave the paper's folder, or None."""
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         return "absolute_path"
-    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
+    if ".." in name.replace("\\", "/").split("/"):  # a component, as PurePosixPath(...).parts would have it
         return "parent_path"
     return None
 
@@ -109,8 +109,8 @@ def is_paper_name(name: str) -> bool:
 
 def normalized_name(name: str) -> str:
     """``./src/a.tex`` -> ``src/a.tex``: the key under which a member is looked up by ``\\input``."""
-    parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in (".", "")]
-    return "/".join(parts)
+    # PurePosixPath(...).parts without "." (not its cost: this runs for every member of every paper)
+    return "/".join(p for p in name.replace("\\", "/").split("/") if p not in (".", ""))
 
 
 class BoundedGunzip(io.RawIOBase):

@@ -461,6 +461,7 @@ class _Groups:
     def __init__(self, text: str):
         self.text = text
         self._ends: dict[str, dict[int, int]] = {"{": {}, "[": {}}
+        self._last_close: dict[str, int] = {}  # where the last closing character is: no group opened after it closes
 
     def group(self, i: int, open_: str = "{", close: str = "}") -> tuple[str, int] | None:
         """The balanced group starting at ``text[i]`` (which must be ``open_``): (content, index after it)."""
@@ -470,7 +471,10 @@ class _Groups:
         ends = self._ends[open_]
         j = ends.get(i)
         if j is None:
-            j = self._scan(i, open_, close, ends)
+            last = self._last_close.get(close)
+            if last is None:
+                last = self._last_close[close] = text.rfind(close)
+            j = -1 if i > last else self._scan(i, open_, close, ends)
         return None if j < 0 else (text[i + 1:j], j + 1)
 
     def _scan(self, i: int, open_: str, close: str, ends: dict[int, int]) -> int:
