@@ -131,6 +131,18 @@ def test_gunzip_stream_skips_forward_within_the_cap_and_never_back():
     assert e.value.reason == "too_large"
 
 
+def test_concatenated_members_read_in_pieces_are_not_garbled():
+    # the first member ends inside a call whose input was the previous call's unconsumed tail: what follows it must
+    # be read once (zlib leaves it in both unused_data and unconsumed_tail)
+    first = b"".join(b"line %d of the first member\n" % i for i in range(2600))[:66187]
+    second = bytes(range(256)) * 300
+    stream = BoundedGunzip(gz(first) + gz(second), limit=1 << 20)
+    pieces = []
+    while piece := stream.read(1 << 16):
+        pieces.append(piece)
+    assert b"".join(pieces) == first + second
+
+
 def test_tar_bomb_inside_gzip_stops_at_the_cap():
     big = make_tar([member("main.tex", MAIN), member("data.bin", bytes(8 << 20))])
     with pytest.raises(ArchiveError) as e:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import IO, Iterator
 
+from isal import isal_zlib  # ISA-L's inflate: zlib's interface, about twice zlib's speed
+
 # files of a paper worth keeping in memory: LaTeX sources and local style files (for their macro definitions)
 TEXT_SUFFIXES = (".tex", ".ltx", ".latex", ".sty", ".def", ".cls", ".bbl")
 # arXiv's processing hints: which file is the top-level one (00README.XXX of old, 00README.json since 2023)
@@ -128,7 +130,7 @@ class BoundedGunzip(io.RawIOBase):
         self._limit = limit
         self.total = 0  # decompressed bytes so far
         self.position = 0  # decompressed bytes handed out or skipped
-        self._dec = zlib.decompressobj(wbits=47)
+        self._dec = isal_zlib.decompressobj(wbits=47)
         self._pending = b""  # decompressed, not handed out yet from ``_offset`` on
         self._offset = 0
         self._done = False
@@ -147,9 +149,10 @@ class BoundedGunzip(io.RawIOBase):
         extra byte) into ``_pending``; False at the end of the stream."""
         while not self._done:
             if self._dec.eof:
-                rest = self._dec.unused_data + self._dec.unconsumed_tail + bytes(self._data[self._pos:])
+                # what follows the member is in unused_data (zlib may also leave it in unconsumed_tail: not twice)
+                rest = self._dec.unused_data + bytes(self._data[self._pos:])
                 if rest[:2] == b"\x1f\x8b":  # another gzip member follows; anything else is trailing padding or
-                    self._dec = zlib.decompressobj(wbits=47)
+                    self._dec = isal_zlib.decompressobj(wbits=47)
                     self._data, self._pos = memoryview(rest), 0
                 else:  # garbage, which gunzip ignores too
                     self._done = True
@@ -166,7 +169,7 @@ class BoundedGunzip(io.RawIOBase):
             try:
                 # max_length bounds the output of one call: a bomb never gets to allocate more than the cap
                 out = self._dec.decompress(chunk, min(max(want, _CHUNK), _MAX_PIECE, self._limit - self.total + 1))
-            except zlib.error as e:
+            except (zlib.error, isal_zlib.error) as e:
                 raise ArchiveError("bad_gzip", str(e)) from None
             self.total += len(out)
             if self.total > self._limit:
