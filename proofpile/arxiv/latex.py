@@ -658,20 +658,25 @@ def _argument(groups: _Groups, i: int) -> tuple[str, int] | None:
     return m.group(0), m.end()
 
 
-def _uses(macros: dict[str, Macro]) -> re.Pattern:
-    """A pattern finding the uses of ``macros`` and escaped backslashes (which hide what follows them), group 1
-    naming which (``\\`` for an escaped backslash), so the other control sequences of a text are skipped by the
-    regex engine, not looked up one by one."""
+def _uses(macros: dict[str, Macro]) -> re.Pattern | None:
+    """A pattern finding the uses of ``macros`` (group 1: the name; the use starts one character before it), so
+    the other control sequences of a text are skipped by the regex engine, not looked up one by one. A match starts
+    at the first of a run of backslashes and takes its escaped pairs (``\\\\``, which hide what follows them)
+    possessively, so a use is a name after an odd number of backslashes, without a match per pair. None: no
+    macros (``\\\\`` itself never expands)."""
     words = sorted((n for n in macros if n.isascii() and n.isalpha()), key=len, reverse=True)
-    symbols = "".join(re.escape(n) for n in macros if not (n.isascii() and n.isalpha()))
-    alternatives = [r"\\"]
+    symbols = "".join(re.escape(n) for n in macros if not (n.isascii() and n.isalpha()) and n != "\\")
+    alternatives = []
     if words:
         alternatives.append("(?:" + "|".join(map(re.escape, words)) + ")(?![A-Za-z])")
     if symbols:
         alternatives.append(f"[{symbols}]")
-    # group 2: a simple group right after the name (``_SIMPLE_GROUP``), most often the first argument: taken here
-    # by the regex engine instead of by ``_argument``
-    return re.compile(r"\\(" + "|".join(alternatives) + r")(?:\{([^{}\\]*)\})?", re.S)
+    if not alternatives:
+        return None
+    # a backslash not after another (a literal first, so the regex engine skips from backslash to backslash), the
+    # pairs after it, the name; group 2: a simple group right after the name (``_SIMPLE_GROUP``), most often the
+    # first argument, taken here by the regex engine instead of by ``_argument``
+    return re.compile(r"\\(?<!\\\\)(?:\\\\)*+(" + "|".join(alternatives) + r")(?:\{([^{}\\]*)\})?", re.S)
 
 
 class _Expansion:
@@ -682,11 +687,13 @@ class _Expansion:
         self.macros, self.limits, self.stats, self.budget = macros, limits, stats, budget
         self.uses = _uses(macros)
         # which bodies use macros themselves (expanded in turn); the others are final once their arguments are in
-        self.nested = {name: self.uses.search(macro.body) is not None for name, macro in macros.items()}
+        self.nested = {name: self.uses is not None and self.uses.search(macro.body) is not None
+                       for name, macro in macros.items()}
         # the common uses, taken without the general argument parsing: argument-free macros whose bodies use no
         # macro (most notation: \ZZ -> \mathbb{Z}), and one-argument macros without a default, for a first
         # argument the pattern took (a simple group, so nothing in it to expand)
-        self.leaves = {name: m.body for name, m in macros.items() if not m.nargs and not self.nested[name]}
+        self.leaves = {name: (m.body, _can_glue(m.body)) for name, m in macros.items()
+                       if not m.nargs and not self.nested[name]}
         self.unary = {name: m for name, m in macros.items() if m.nargs == 1 and m.default is None}
         self.expanded = 0
 
@@ -698,73 +705,82 @@ class _Expansion:
         n = len(text)
         groups = None
         expanded = 0
-        for m in self.uses.finditer(text):
-            i = m.start()
+        for m in self.uses.finditer(text) if self.uses is not None else ():
+            i = m.start(1) - 1
             name = m[1]
-            if i < pos or name == "\\" or name in active:
-                continue  # in arguments already taken, an escaped backslash, or a macro inside its own expansion
+            if i < pos or name in active:
+                continue  # in arguments already taken, or a macro inside its own expansion
             if too_deep:
                 self.stats["macro_too_deep"] += 1
                 continue
             j = m.end(1)
-            body = leaves.get(name)
-            if body is None:
-                first = m[2]
-                if first is not None and (macro := unary.get(name)) is not None:
-                    j = m.end()
-                    if macro.fixed_size + macro.placeholders[1] * len(first) - (j - i) > budget[0]:
-                        raise _TooLarge  # the size of the use, known before it is built (as below)
-                    body = macro.format.format(first)
-                else:
-                    macro = macros[name]
-                    body = macro.body
-                    if macro.nargs:
-                        groups = groups or _Groups(text)
-                        args = []
-                        arg = None
-                        if macro.default is not None:
-                            opt = groups.group(_skip_space(text, j), "[", "]")
-                            if opt:
-                                args.append(opt[0])
-                                j = opt[1]
-                            else:
-                                args.append(macro.default)
-                        while len(args) < macro.nargs and (arg := _argument(groups, j)) is not None:
-                            if arg is _RUNAWAY:
-                                break
-                            args.append(arg[0])
-                            j = arg[1]
-                        if arg is _RUNAWAY:
-                            # the argument runs to the end of the text, and so would every use after this one: TeX
-                            # stops here too (a paper that does this does not compile)
-                            self.stats["macro_runaway_argument"] += 1
-                            break
-                        if len(args) < macro.nargs:
-                            self.stats["macro_missing_argument"] += 1
-                            continue
-                        # the arguments first, as TeX would meet them: a macro used inside its own argument is
-                        # expanded
-                        args = [self.expand(a, active, depth + 1) if "\\" in a else a for a in args]
-                        # the size of the use is known before it is built: a body repeating #1 a million times is
-                        # refused here, not after allocating the result
-                        size = macro.fixed_size + sum(map(operator.mul, macro.placeholders[1:], map(len, args)))
-                        if size - (j - i) > budget[0]:
-                            raise _TooLarge
-                        body = macro.format.format(*args)
+            leaf = leaves.get(name)
+            if leaf is not None:
+                body, glues = leaf
                 budget[1] -= 1
                 if budget[1] < 0:
                     raise _TooLarge
-                # only the body's own macro uses are expanded: the arguments already are, and TeX never makes a
-                # new control sequence out of a body and an argument
-                if nested[name]:
-                    body = self.expand(body, active | {name}, depth + 1)
+                if glues and j < n and text[j].isalpha():
+                    body += " "  # as below
+                budget[0] -= len(body) - (j - i)
+                if budget[0] < 0:
+                    raise _TooLarge
+                out.append(text[pos:i])
+                out.append(body)
+                expanded += 1
+                pos = j
+                continue
+            first = m[2]
+            if first is not None and (macro := unary.get(name)) is not None:
+                j = m.end()
+                if macro.fixed_size + macro.placeholders[1] * len(first) - (j - i) > budget[0]:
+                    raise _TooLarge  # the size of the use, known before it is built (as below)
+                body = macro.format.format(first)
             else:
-                budget[1] -= 1
-                if budget[1] < 0:
-                    raise _TooLarge
+                macro = macros[name]
+                body = macro.body
+                if macro.nargs:
+                    groups = groups or _Groups(text)
+                    args = []
+                    arg = None
+                    if macro.default is not None:
+                        opt = groups.group(_skip_space(text, j), "[", "]")
+                        if opt:
+                            args.append(opt[0])
+                            j = opt[1]
+                        else:
+                            args.append(macro.default)
+                    while len(args) < macro.nargs and (arg := _argument(groups, j)) is not None:
+                        if arg is _RUNAWAY:
+                            break
+                        args.append(arg[0])
+                        j = arg[1]
+                    if arg is _RUNAWAY:
+                        # the argument runs to the end of the text, and so would every use after this one: TeX
+                        # stops here too (a paper that does this does not compile)
+                        self.stats["macro_runaway_argument"] += 1
+                        break
+                    if len(args) < macro.nargs:
+                        self.stats["macro_missing_argument"] += 1
+                        continue
+                    # the arguments first, as TeX would meet them: a macro used inside its own argument is
+                    # expanded
+                    args = [self.expand(a, active, depth + 1) if "\\" in a else a for a in args]
+                    # the size of the use is known before it is built: a body repeating #1 a million times is
+                    # refused here, not after allocating the result
+                    size = macro.fixed_size + sum(map(operator.mul, macro.placeholders[1:], map(len, args)))
+                    if size - (j - i) > budget[0]:
+                        raise _TooLarge
+                    body = macro.format.format(*args)
+            budget[1] -= 1
+            if budget[1] < 0:
+                raise _TooLarge
+            # only the body's own macro uses are expanded: the arguments already are, and TeX never makes a
+            # new control sequence out of a body and an argument
+            if nested[name]:
+                body = self.expand(body, active | {name}, depth + 1)
             # a control word swallows the spaces after it; its expansion must not glue onto a following letter
-            if j < n and body and text[j].isalpha() and (
-                    body[-1].isalpha() or _ENDS_WITH_CONTROL_WORD.search(body, max(0, len(body) - 64))):
+            if j < n and text[j].isalpha() and _can_glue(body):
                 body += " "
             budget[0] -= len(body) - (j - i)
             if budget[0] < 0:
@@ -781,6 +797,11 @@ class _Expansion:
 
 
 _ENDS_WITH_CONTROL_WORD = re.compile(r"\\[A-Za-z]+\Z")
+
+
+def _can_glue(body: str) -> bool:
+    """Whether a letter right after ``body`` would glue onto it: it ends in a letter or a control word."""
+    return bool(body) and (body[-1].isalpha() or _ENDS_WITH_CONTROL_WORD.search(body, max(0, len(body) - 64)) is not None)
 
 
 # -- trimming -------------------------------------------------------------------------------------------------
