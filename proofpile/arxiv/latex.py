@@ -706,7 +706,7 @@ class _Expansion:
         groups = None
         expanded = 0
         for m in self.uses.finditer(text) if self.uses is not None else ():
-            i = m.start(1) - 1
+            i = m.start(1) - 1  # the backslash
             name = m[1]
             if i < pos or name in active:
                 continue  # in arguments already taken, or a macro inside its own expansion
@@ -884,5 +884,5 @@ _BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
 def normalize_whitespace(text: str) -> str:
     # trailing spaces line by line: the regex `[ \t]+\n` retried a run of spaces without a newline from each of
     # its positions (300k spaces: minutes)
-    text = "\n".join(line.rstrip(" \t") for line in text.split("\n"))
+    text = "\n".join([line.rstrip(" \t") for line in text.split("\n")])
     return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
