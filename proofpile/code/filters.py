@@ -4,7 +4,6 @@ rule (``python_no_math_import``, ``cpp_digit_density``), a plain name for the co
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import time
@@ -31,7 +30,8 @@ class CodeFilter(BaseFilter):
     ``run`` keeps datatrove's bookkeeping (``total``, ``forwarded``, ``dropped``, ``dropped_<reason>``, time per
     document) but counts in a local tally added to the stats once, when the input is exhausted: the per-call cost of
     ``stat_update`` was most of the cost of a step whose rule is a regex search. Documents a filter does not apply
-    to (another language) pass straight through, uncounted."""
+    to (another language) pass straight through, uncounted. Documents are filtered a batch at a time (``_batches``),
+    in order."""
 
     language: str | None = None  # None: applies to every document
     _tally: dict[str, int] | None = None  # while ``run`` runs: its counts, not yet in the stats
@@ -84,9 +84,17 @@ class CodeFilter(BaseFilter):
         raise NotImplementedError
 
 
-def _batches(data, size: int = 64):
-    it = iter(data)
-    while batch := list(itertools.islice(it, size)):
+def _batches(data, size: int = 64, chars: int = 4 << 20):
+    """Lists of up to ``size`` documents and about ``chars`` characters: a filter works through a batch before the
+    next step does (its code and data stay in cache), holding a bounded number of documents."""
+    batch, held = [], 0
+    for doc in data:
+        batch.append(doc)
+        held += len(doc.text)
+        if len(batch) >= size or held >= chars:
+            yield batch
+            batch, held = [], 0
+    if batch:
         yield batch
 
 
