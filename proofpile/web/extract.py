@@ -70,15 +70,9 @@ SOURCES = ("mathjax", "katex", "mathml", "math_container", "img_alt", "img_url",
 # Math and code are fenced in the DOM by private-use characters, so that nothing after extraction (delimiter
 # normalisation, line filters) touches them: MATH_OPEN + one source char + "$..$" + MATH_CLOSE.
 MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003"
-LIST_MARK = "\ue006ul"  # the last item of a bullet list turned into an <ol> (see _keep_list)
 _SOURCE_CHAR = {name: chr(0xE010 + i) for i, name in enumerate(SOURCES)}
 _CHAR_SOURCE = {char: name for name, char in _SOURCE_CHAR.items()}
 _SENTINELS = (MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE)
-# The page is searched for all of them but MATH_OPEN: in a UCS-2 string its low byte is 0, which CPython's search
-# (memchr of the low byte) meets at every ASCII character, so it costs as much as the rest together. A page's own
-# MATH_OPEN cannot open a fence anyway (a fence needs a source char after it, and a page with one is cleaned), never
-# reaches a formula (see _math_node), and one left in prose or code is stripped there
-_PAGE_SENTINELS = (MATH_CLOSE, CODE_OPEN, CODE_CLOSE, *_SOURCE_CHAR.values())
 _FENCED = re.compile("\ue000([" + "".join(_SOURCE_CHAR.values()) + "])(.*?)\ue001|\ue002(.*?)\ue003", re.S)
 _STRAY = re.compile("[\ue000-\ue003\ue010-\ue01f]")
 
@@ -112,20 +106,86 @@ _LATEX_IMG_WEAK_CLASSES = ("math", "equation", "formula", "mathtex")
 # class="mathjax")
 _MATHJAX_RENDERED_CLASSES = frozenset({"MathJax_Preview", "MathJax", "MathJax_Display", "MathJax_SVG",
                                        "MathJax_SVG_Display", "MathJax_CHTML", "MathJax_MathML", "mjx-chtml"})
-# everything the rewrites look at, in one selector (class substrings cost lexbor less than class lists; the classes
-# are checked exactly in Python). lexbor pays for every element and every selector of the list, so alternatives
-# that share a test are grouped in one :is(): a third cheaper than listing them
-_MATH_SELECTOR = ", ".join(
-    ['script:is([type^="math/" i], [type^="text/tex" i])', "math", "mjx-container", "d-math", "dt-math",
-     '[class]:is([class*="katex"], [class*="math-container"], [class*="MathJax"], [class*="mjx-chtml"], .math, '
-     '.mjx-math)',
-     # TeX held in attributes: KaTeX-HTML-only (data-math), katex.org (data-expr), AMP/Bento (data-formula)...
-     ":is([data-math], [data-expr], [data-formula])",
-     # only images that may carry LaTeX: building a Python node for every image on a page costs more than this
-     'img:is([src*="tex"], [src*="TeX"], [src*="cht=tx"], [class*="tex"], [class*="math"], [class*="equation"], '
-     '[class*="formula"], [class*="ql-img"])',
-     "ul:not(:has(a))"]  # see _keep_list
-)
+# what the rewrites look at, one selector per kind of markup (class substrings cost lexbor less than class lists; the
+# classes are checked exactly in Python). lexbor pays for every element and every selector of the list, so
+# alternatives that share a test are grouped in one :is(), and a page is queried only for the kinds whose marker
+# its raw bytes hold (see _PAGE_MARKERS): a page without math markup costs no math query at all
+_MATH_PARTS = {
+    "script": 'script:is([type^="math/" i], [type^="text/tex" i])',
+    "math": "math",
+    "mjx": "mjx-container",
+    "dmath": "d-math, dt-math",
+    "class": '[class]:is([class*="katex"], [class*="math-container"], [class*="MathJax"], [class*="mjx-chtml"], '
+             '.math, .mjx-math)',
+    # TeX held in attributes: KaTeX-HTML-only (data-math), katex.org (data-expr), AMP/Bento (data-formula)...
+    "data": ":is([data-math], [data-expr], [data-formula])",
+    # only images that may carry LaTeX: building a Python node for every image on a page costs more than this
+    "img": 'img:is([src*="tex"], [src*="TeX"], [src*="cht=tx"], [class*="tex"], [class*="math"], [class*="equation"], '
+           '[class*="formula"], [class*="ql-img"])',
+    # bullet lists without links that resiliparse's main-content pass drops for being shallow (see _keep_list)
+    "ul": ":is(body > ul, body > * > ul, body > * > * > ul):not(:has(a))",
+}
+# Each kind's marker in the raw page, a necessary condition for its selector to match anything (matched
+# case-insensitively, like the selectors' tag names and their `i` flags; lexbor matches classes case-insensitively
+# in quirks mode): literals, or a regex that stays inside one tag. Besides the selectors' kinds: the raw-page tests
+# of extract_math_text (a heading, figures, MS Word's MathML comments, the renderers that give some markup its
+# meaning, the page's own private-use characters).
+_IN_TAG = r"""(?:[^>"']|"[^"]*"|'[^']*')*(?:"[^"]*|'[^']*)?"""  # inside a tag, up to the next match
+_PAGE_MARKERS = {
+    "script": (r"math/", r"text/tex"),
+    "math": (r"<math",),
+    "mjx": (r"<mjx-container",),
+    "dmath": (r"<d-math", r"<dt-math"),
+    "class": (r"""\bclass\s*=\s*(?:"[^"]*|'[^']*|[^\s"'>]*)(?:katex|math|mjx-chtml)""",),
+    "data": (r"data-math", r"data-expr", r"data-formula"),
+    "img": (r"<img\b" + _IN_TAG + r"(?:tex|math|equation|formula|ql-img|cht=tx)",),
+    "ul": (r"<ul",),
+    "h1": (r"<h1",),
+    "figure": (r"<figure",),
+    "word_mathml": (r"<!--\[if (?:gte )?mathML\]>",),
+    # the renderers whose markup is only read when the page loads them: AsciiMath back-ticks, jsMath's .math
+    "asciimath": (r"asciimath",),
+    "jsmath": (r"jsmath",),
+    # the private-use characters of our fences (U+E000-E003, U+E010-E01F in UTF-8): a page's own must not fake one
+    "sentinel": (r"\xee\x80[\x80-\x83\x90-\x9f]",),
+}
+
+
+class _MarkerScan:
+    """One Hyperscan pass over a page's UTF-8 bytes: the set of ``_PAGE_MARKERS`` kinds it holds (each pattern
+    reported once; ~3 GB/s, against ~0.3 GB/s for ``str.__contains__`` per marker on a non-ASCII page)."""
+
+    def __init__(self, markers: dict[str, tuple[str, ...]]):
+        import hyperscan
+
+        self.kinds = [kind for kind, patterns in markers.items() for _ in patterns]
+        expressions = [p.encode("latin-1") for patterns in markers.values() for p in patterns]
+        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
+        self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self.db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                        flags=[flags] * len(expressions))
+        self.scratch = hyperscan.Scratch(self.db)
+
+    def kinds_in(self, page: bytes) -> set[str]:
+        found: set[int] = set()
+        self.db.scan(page, match_event_handler=_collect, context=found, scratch=self.scratch)
+        return {self.kinds[i] for i in found}
+
+
+def _collect(pattern_id, start, end, flags, found):
+    found.add(pattern_id)
+
+
+@functools.lru_cache(maxsize=1)
+def _marker_scan() -> _MarkerScan:
+    return _MarkerScan(_PAGE_MARKERS)
+
+
+@functools.lru_cache(maxsize=256)
+def _selector(kinds: frozenset[str]) -> str:
+    return ", ".join(part for kind, part in _MATH_PARTS.items() if kind in kinds)
+
+
 # MS Word's "save as web page": MathML (with an mml: prefix) only inside <!--[if mathML]>...<![endif]-->
 _CONDITIONAL_MATHML = re.compile(r"<!--\[if (?:gte )?mathML\]>(.*?)<!\[endif\]-->", re.S | re.I)
 _MML_PREFIX = re.compile(r"<(/?)mml:")
@@ -143,6 +203,8 @@ _MATH_WRAPPER_CLASSES = _MATHJAX_RENDERED_CLASSES | {"mwe-math-element", "katex-
                                                      "mwe-math-mathml-display"}
 _OUTER_WRAPPER_CLASSES = frozenset({"mwe-math-element", "katex-display", "MathJax_Display", "MathJax_SVG_Display"})
 _WRAPPER_LEVELS = 4
+# resiliparse's main-content pass drops a <ul> fewer elements than this below <body> (see _keep_list)
+_MAIN_CONTENT_LIST_DEPTH = 4
 # resiliparse's main-content pass is quadratic in the DOM's depth (0.05 s at 2,000, 2 s at 10,000, minutes at
 # 100,000): a page with this many opening tags in a row is extracted without it
 _DEEP_DOM_TAGS = 2000
@@ -284,17 +346,32 @@ def _uncomment_mathml(m: re.Match) -> str:
     return _MML_PREFIX.sub(r"<\1", m.group(1))
 
 
-# how pages spell the renderers whose markup is only read when the page loads them (a case-insensitive search of a
-# non-ASCII page costs as much as the extraction: these spellings are searched as they are)
-_ASCIIMATH_NAMES = ("asciimath", "AsciiMath", "ASCIIMath", "ASCIIMATH", "Asciimath")
-_JSMATH_NAMES = ("jsMath",)  # the library writes its name so: jsMath/load.js, jsMath2jax
-
-
 def _has_delimiters(text: str) -> bool:
     """Whether ``text`` may hold math the text pass rewrites (``\\(..\\)``, ``\\[..\\]``, BBCode, ``##..##``), by
     one-character searches first (several times faster on non-ASCII). ``$..$`` and ``$$..$$`` stay as written."""
     return ("\\" in text and _has(text, "\\(", "\\[", "\\begin{")) or ("[/" in text and _BBCODE_TAG.search(text) is not None) \
         or ("##" in text)
+
+
+def _parse(html: str) -> tuple[HTMLTree, str, set[str]]:
+    """The page's DOM, the page as parsed, and the ``_PAGE_MARKERS`` kinds its raw bytes hold. The bytes are
+    scanned after parsing (the parser leaves the page's UTF-8 cached in the str, so encoding it again is a copy); a
+    page that the raw-text rewrites change (its own private-use characters, MS Word's MathML comments: rare) is
+    parsed again."""
+    try:
+        tree = HTMLTree.parse(html)
+    except UnicodeEncodeError:  # lone surrogates (a str decoded with surrogateescape): lexbor takes UTF-8 only
+        html = html.encode("utf-8", "replace").decode("utf-8")
+        tree = HTMLTree.parse(html)
+    kinds = _marker_scan().kinds_in(html.encode("utf-8"))
+    if "sentinel" in kinds or "word_mathml" in kinds:
+        if "sentinel" in kinds:  # the page's own private-use characters must not fake a fence
+            html = _STRAY.sub("", html)
+        if "word_mathml" in kinds:
+            html = _CONDITIONAL_MATHML.sub(_uncomment_mathml, html)
+        tree = HTMLTree.parse(html)
+        kinds = _marker_scan().kinds_in(html.encode("utf-8"))
+    return tree, html, kinds
 
 
 def empty_counts() -> dict:
@@ -318,20 +395,12 @@ def extract_math_text(
     counts = empty_counts()
     if not isinstance(html, str) or not html or html.isspace():
         return "", counts
-    if not html.isascii() and _has(html, *_PAGE_SENTINELS):  # the page's own private-use chars must not fake a fence
-        html = _STRAY.sub("", html)
-    if "<!--[if" in html and "athML]>" in html:
-        html = _CONDITIONAL_MATHML.sub(_uncomment_mathml, html)
-    try:
-        tree = HTMLTree.parse(html)
-    except UnicodeEncodeError:  # lone surrogates (a str decoded with surrogateescape): lexbor takes UTF-8 only
-        html = html.encode("utf-8", "replace").decode("utf-8")
-        tree = HTMLTree.parse(html)
+    tree, html, kinds = _parse(html)
     root = tree.document
     if root is None or tree.body is None:
         return "", counts
 
-    if _rewrite_math(tree, root, html) and "<figure" in html:
+    if _rewrite_math(tree, root, kinds) and "figure" in kinds:
         _keep_math_figures(tree, root)
     deep = _looks_deep(html)
     options = dict(
@@ -351,14 +420,12 @@ def extract_math_text(
     if delimited and _fence_code(tree, root):
         text = extract_plain_text(tree, **options)
     boilerplate = _boilerplate(str(boilerplate_lines), str(boilerplate_patterns))
-    backticks = "`" in text and _BACKTICK.search(text) is not None and _has(html, *_ASCIIMATH_NAMES)
+    backticks = "asciimath" in kinds and "`" in text and _BACKTICK.search(text) is not None
     text = _unfence(text, counts, delimited, boilerplate, backticks)
-    if LIST_MARK in text:
-        text = _bullet_lists(text)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if not text:
         return "", empty_counts()
-    if "<h1" not in html and "<H1" not in html:  # a page without a heading: its title is its heading
+    if "h1" not in kinds:  # a page without a heading: its title is its heading
         title = " ".join((tree.title or "").split())
         if title and not text.startswith(title) and not boilerplate.is_boilerplate(title):
             text = f"{title}\n\n{text}"
@@ -376,15 +443,17 @@ def _math_node(tree, tex: str, display: bool, source: str):
     return tree.create_text_node(f"{MATH_OPEN}{_SOURCE_CHAR[source]}{delim}{tex}{delim}{MATH_CLOSE}")
 
 
-def _rewrite_math(tree, root, html: str = "") -> bool:
-    """Every DOM rewrite from one walk of the DOM (one CSS query costs about as much as ten substring tests of the
-    raw page), grouped by kind and applied in an order where wrappers go before what they wrap. ``html`` is the raw
-    page, searched for the renderers that give some markup its meaning (jsMath) only when that markup is there.
-    Returns whether the page had math markup."""
-    jsmath = None
+def _rewrite_math(tree, root, kinds: set[str]) -> bool:
+    """Every DOM rewrite from one CSS query (of the markup ``kinds`` the raw page holds; none when it holds none),
+    grouped by kind and applied in an order where wrappers go before what they wrap. Returns whether the page had
+    math markup."""
+    selector = _selector(frozenset(kinds.intersection(_MATH_PARTS)))
+    if not selector:
+        return False
+    jsmath = "jsmath" in kinds
     scripts, katex, maths, rendered, containers, images, lists = [], [], [], [], [], [], []
     attributed, tex_elements, labelled = [], [], []
-    for node in root.query_selector_all(_MATH_SELECTOR).values():
+    for node in root.query_selector_all(selector).values():
         tag = node.tag
         if tag == "script":
             scripts.append(node)
@@ -410,11 +479,8 @@ def _rewrite_math(tree, root, html: str = "") -> bool:
                 labelled.append(node)
             elif classes & _MATHJAX_RENDERED_CLASSES:
                 rendered.append(node)
-            elif classes & _JSMATH_CLASSES:
-                if jsmath is None:
-                    jsmath = _has(html, *_JSMATH_NAMES)
-                if jsmath:
-                    tex_elements.append(node)
+            elif jsmath and classes & _JSMATH_CLASSES:
+                tex_elements.append(node)
     for node in attributed:  # before KaTeX: the attribute holds the TeX of the rendering inside
         if root.contains(node):
             _rewrite_tex_attribute(tree, node)
@@ -457,57 +523,20 @@ def _keep_math_figures(tree, root) -> None:
 
 
 def _keep_list(tree, ul) -> None:
-    """resiliparse's main-content pass drops every <ul> (it keeps <ol>), and with them theorem lists, case
-    analyses and formulas in bullets. A list without links is content, not navigation: it becomes an <ol>, with a
-    last item holding ``LIST_MARK`` so that the text pass can write its items as "- " bullets instead of the numbers
-    an <ol> gets, which are not on the page (a DOM rewrite of every item costs a fifth of the extraction)."""
-    if ul.parent is None:
+    """resiliparse's main-content pass drops a <ul> less than ``_MAIN_CONTENT_LIST_DEPTH`` elements below <body>
+    (and one that is mostly links), and with it theorem lists, case analyses and formulas in bullets. A shallow
+    list without links (the only ones queried) is content, not navigation: it is moved down into that many plain
+    <div>s, where resiliparse keeps it with its own bullets, like every deeper list."""
+    depth, parent = 1, ul.parent
+    while parent is not None and parent.type == 1 and parent.tag != "body":
+        depth, parent = depth + 1, parent.parent
+    if parent is None or depth >= _MAIN_CONTENT_LIST_DEPTH:
         return
-    ol = tree.create_element("ol")
-    ol.append(*ul.child_nodes.values())
-    mark = tree.create_element("li")
-    mark.append(tree.create_text_node(LIST_MARK))
-    ol.append(mark)
-    ul.replace_with(ol)
-
-
-_LIST_ITEM = re.compile(r"([ \t]*)(\d+)\. ")
-_LIST_MARK_ALONE = re.compile(r"[ \t]*(?:\d+\. )?\ue006ul[ \t]*$")
-
-
-def _bullet_lists(text: str) -> str:
-    """Each list _keep_list marked: its numbers ("  1. ") back to the page's bullets ("  - "), its mark gone. One
-    pass with a stack of the open numbered lists by indentation (a page of lists nested 3,000 deep stays linear)."""
-    lines = text.split("\n")
-    stack: list[tuple[int, list[tuple[int, int]]]] = []  # (indentation, [(line, end of its "N. ")]), innermost last
-    marks = []
-    for j, line in enumerate(lines):
-        body = line.lstrip(" \t")
-        if not body:
-            continue
-        depth = len(line) - len(body)
-        while stack and stack[-1][0] > depth:  # a line less indented than a list closes it
-            stack.pop()
-        item = _LIST_ITEM.match(line)
-        if item is None:
-            continue
-        number = int(item.group(2))
-        if stack and stack[-1][0] == depth and len(stack[-1][1]) == number - 1:
-            if body.startswith(f"{number}. {LIST_MARK}"):  # the mark closes a list we made from a <ul>
-                for k, end in stack.pop()[1]:
-                    lines[k] = lines[k][:depth] + "- " + lines[k][end:]
-                marks.append(j)
-            else:
-                stack[-1][1].append((j, item.end()))
-        elif number == 1:
-            if stack and stack[-1][0] == depth:
-                stack.pop()
-            stack.append((depth, [(j, item.end())]))
-    drop = set(marks)
-    # a mark whose list did not come out as numbered (never seen; a page's own text) is dropped, never shown
-    lines = [line if LIST_MARK not in line else line.replace(LIST_MARK, "")
-             for j, line in enumerate(lines) if j not in drop and not _LIST_MARK_ALONE.match(line)]
-    return "\n".join(lines)
+    outer = inner = tree.create_element("div")
+    for _ in range(_MAIN_CONTENT_LIST_DEPTH - depth - 1):
+        inner = inner.append_child(tree.create_element("div"))
+    ul.replace_with(outer)
+    inner.append_child(ul)
 
 
 def _script_kind(script) -> tuple[str, bool]:
