@@ -89,7 +89,7 @@ def test_strip_math():
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
     out = tmp_path_factory.mktemp("ms") / "mathscore-v2.bin"
-    return mathscore.ensure_default_model(TRAIN, out)
+    return mathscore.ensure_default_model(mathscore.default_train_files(), out)
 
 
 def test_mathscore_default_model_separates_math_from_news(model_path):
@@ -101,10 +101,13 @@ def test_mathscore_default_model_separates_math_from_news(model_path):
 
 def test_mathscore_training_is_deterministic_and_cached(model_path, tmp_path, monkeypatch):
     monkeypatch.setenv("PROOFPILE_CACHE", str(tmp_path / "empty-cache"))  # trained again, not copied
-    again = mathscore.ensure_default_model(TRAIN, tmp_path / "mathscore-v2.bin")
+    again = mathscore.ensure_default_model(mathscore.default_train_files(), tmp_path / "mathscore-v2.bin")
     assert open(again, "rb").read() == open(model_path, "rb").read()
     mtime = os.stat(again).st_mtime_ns
-    mathscore.ensure_default_model(TRAIN, again)  # same data and settings: not retrained
+    mathscore.ensure_default_model(mathscore.default_train_files(), again)  # same data and settings: not retrained
+    # the generated set alone is another model
+    alone = mathscore.ensure_default_model(TRAIN, tmp_path / "alone-v2.bin")
+    assert open(alone, "rb").read() != open(again, "rb").read()
     assert os.stat(again).st_mtime_ns == mtime
 
 
