@@ -274,6 +274,28 @@ def test_boilerplate_patterns_compile_and_anywhere_patterns_are_lowercase():
     assert boilerplate.at_start is not None and boilerplate.anywhere
 
 
+def test_boilerplate_clean_drops_exactly_the_lines_is_boilerplate_names():
+    # clean() tests only the lines a Hyperscan pass picks: it must pick every line the line-by-line test drops,
+    # Unicode spellings included (a no-break space, Arabic digits, a Kelvin sign, tabs, upper case)
+    boilerplate = Boilerplate()
+    lines = ["Share", "SHARE THIS", "  Log in ", "» Next post", "Reply", "© 2023 Some Blog", "Copyright\u00a0© 2023",
+             "© \u0662\u0660\u0662\u0663 Blog", "\tPowered by WordPress", "3 comments", "Posted by Ann on Monday",
+             "This website uses cookies to ensure you get the best experience.", "All Rights Reserved.",
+             "Jump to navigation", "Tags: a, b", "", " ", "Share the cake into 3 equal parts.", "Next, we prove it.",
+             "x" * 300 + " all rights reserved", "We use induction on n.", "\u212aeep this line", "$x^2$ | Share",
+             "LIKE", "Menu \u2192", "Tweet\r"]
+    text = "\n".join(lines)
+    assert boilerplate.clean(text) == "\n".join(line for line in lines if not boilerplate.is_boilerplate(line))
+    assert sum(map(boilerplate.is_boilerplate, lines)) >= 15
+
+
+def test_boilerplate_patterns_that_hyperscan_cannot_take_fail_at_construction(tmp_path):
+    bad = tmp_path / "patterns.txt"
+    bad.write_text("(?a:share)\n")  # an ASCII-only group: fine for re, not for Hyperscan
+    with pytest.raises(ValueError, match="boilerplate patterns"):
+        MathExtractor(boilerplate_patterns=bad)
+
+
 def test_skip_element_selectors_parse_and_apply():
     selectors = read_list(SKIP_ELEMENTS)
     html = ("<body><p>kept text</p><div class='share'>dropped</div><div role='navigation'>dropped</div>"

@@ -222,10 +222,11 @@ _LINE_PUNCTUATION = " \t|•·»«<>:;,.!?-–—_*#()[]{}\"'↑↓←→"
 class Boilerplate:
     """Drops whole lines that are UI boilerplate: exact short labels, or short lines matching a pattern.
 
-    Patterns are matched at the start of a line (one ``re.match`` of their alternation, case-insensitive), so a
-    normal line costs a few character comparisons. Patterns written ``.*x`` match anywhere in a line: each ``x`` is
-    searched once in the lowercased text (write them in lowercase, starting with a literal, which ``re`` finds
-    fast), and only the lines it finds are looked at.
+    Patterns are matched at the start of a line, case-insensitively. Patterns written ``.*x`` match anywhere in a
+    line: each ``x`` is searched once in the lowercased text (write them in lowercase). A text is not tested line
+    by line in Python: one Hyperscan pass over it finds the lines that may be a label or start with a pattern, and
+    which anywhere patterns may match (a superset: the patterns compiled in its prefilter mode, caseless, with
+    Unicode classes like ``re``'s); only those lines and patterns are tested, by ``re``.
     """
 
     MAX_PATTERN_LINE = 200
@@ -234,11 +235,16 @@ class Boilerplate:
         self.lines = frozenset(line.lower().strip(_LINE_PUNCTUATION) for line in read_list(lines_file))
         self.max_label = max((len(line) for line in self.lines), default=0) + 8  # room for punctuation around it
         patterns = read_list(patterns_file)
-        at_start = [p for p in patterns if not p.startswith(".*")]
-        self.at_start = re.compile(r"\s*(?:" + "|".join(f"(?:{p})" for p in at_start) + ")", re.I) if at_start else None
+        self.start_patterns = [p for p in patterns if not p.startswith(".*")]
+        self.at_start = re.compile(r"\s*(?:" + "|".join(f"(?:{p})" for p in self.start_patterns) + ")", re.I) \
+            if self.start_patterns else None
         self.anywhere = [re.compile(p[2:]) for p in patterns if p.startswith(".*")]
         # (whether an empty line is dropped, known once: a third of all lines are empty)
         self.drops_empty = "" in self.lines or (self.at_start is not None and self.at_start.match("") is not None)
+        self._db = self._scratch = None  # compiled on first use (not picklable)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_db": None, "_scratch": None}
 
     def is_boilerplate(self, line: str) -> bool:
         n = len(line)
@@ -251,23 +257,59 @@ class Boilerplate:
         low = line.lower()
         return any(p.search(low) for p in self.anywhere)
 
+    def _compile(self) -> None:
+        import hyperscan
+
+        punctuation = "[" + "".join("\\" + c if c in "\\]-^[" else c for c in _LINE_PUNCTUATION) + "]*"
+        labels = [f"^{punctuation}(?:{'|'.join(map(re.escape, sorted(self.lines)))}){punctuation}$"] \
+            if self.lines - {""} else []
+        self._anywhere_ids = len(labels) + len(self.start_patterns)  # ids from here on: the anywhere patterns
+        expressions = [e.encode() for e in labels + [rf"^[^\S\n]*(?:{p})" for p in self.start_patterns]
+                       + [p.pattern for p in self.anywhere]]
+        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_UTF8 | \
+            hyperscan.HS_FLAG_UCP | hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        try:
+            db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                       flags=[flags] * len(expressions))
+        except hyperscan.error as e:
+            raise ValueError(f"boilerplate patterns: one of them is not a pattern Hyperscan takes ({e})") from None
+        self._db, self._scratch = db, hyperscan.Scratch(db)
+
+    def _candidates(self, text: str) -> tuple[list[int], list[re.Pattern]]:
+        """Numbers of the lines that may be labels or start with a pattern, ascending (a line's own match lies
+        within it, so it ends on it), and the anywhere patterns that may match."""
+        if self._db is None:
+            self._compile()
+        data = text.encode("utf-8", "replace")
+        matches: list[tuple[int, int]] = []
+        self._db.scan(data, match_event_handler=_append_match, context=matches, scratch=self._scratch)
+        first = self._anywhere_ids
+        anywhere = [self.anywhere[k - first] for k in sorted({k for k, _ in matches if k >= first})]
+        lines, line, pos = [], 0, 0
+        for end in sorted({end for k, end in matches if k < first}):
+            line += data.count(b"\n", pos, end)
+            pos = end
+            if not lines or lines[-1] != line:
+                lines.append(line)
+        return lines, anywhere
+
     def clean(self, text: str, keep_first: bool = False, keep_last: bool = False) -> str:
         """``text`` without its boilerplate lines; ``keep_first``/``keep_last`` spare a partial first/last line."""
         lines = text.split("\n")
         labels, max_label, max_line = self.lines, self.max_label, self.MAX_PATTERN_LINE
         at_start = self.at_start.match if self.at_start is not None else lambda line: None
-        drops_empty = self.drops_empty
-        # a comprehension, not a loop of drop.add(): this runs on every line of every page
+        candidates, anywhere = (range(len(lines)), self.anywhere) if self.drops_empty else self._candidates(text)
         drop = {
-            i for i, line in enumerate(lines)
-            if (line or drops_empty) and len(line) <= max_line and (
-                (len(line) <= max_label and line.lower().strip(_LINE_PUNCTUATION) in labels)
-                or at_start(line) is not None
+            i for i in candidates
+            if (lines[i] or self.drops_empty) and len(lines[i]) <= max_line and (
+                (len(lines[i]) <= max_label and lines[i].lower().strip(_LINE_PUNCTUATION) in labels)
+                or at_start(lines[i]) is not None
             )
         }
-        if self.anywhere:
+        if anywhere:
             low = text.lower()
-            for pattern in self.anywhere:
+            for pattern in anywhere:
                 for m in pattern.finditer(low):
                     i = low.count("\n", 0, m.start())
                     if len(lines[i]) <= self.MAX_PATTERN_LINE:
@@ -279,6 +321,10 @@ class Boilerplate:
         if not drop:
             return text
         return "\n".join(line for i, line in enumerate(lines) if i not in drop)
+
+
+def _append_match(pattern_id, start, end, flags, matches):
+    matches.append((pattern_id, end))
 
 
 @functools.lru_cache(maxsize=8)
@@ -943,6 +989,7 @@ class MathExtractor(BaseExtractor):
         self.boilerplate_lines = str(boilerplate_lines)
         self.boilerplate_patterns = str(boilerplate_patterns)
         self.skip_elements = str(skip_elements)
+        _boilerplate(self.boilerplate_lines, self.boilerplate_patterns).clean("")  # a bad list fails here, not per page
 
     def extract(self, text: str) -> tuple[str, dict]:
         return extract_math_text(
