@@ -123,7 +123,8 @@ _MATH_PARTS = {
     "img": 'img:is([src*="tex"], [src*="TeX"], [src*="cht=tx"], [class*="tex"], [class*="math"], [class*="equation"], '
            '[class*="formula"], [class*="ql-img"])',
     # bullet lists without links that resiliparse's main-content pass drops for being shallow (see _keep_list)
-    "ul": ":is(body > ul, body > * > ul, body > * > * > ul):not(:has(a))",
+    # (three selectors: lexbor takes them faster than one :is() of the three)
+    "ul": "body > ul:not(:has(a)), body > * > ul:not(:has(a)), body > * > * > ul:not(:has(a))",
 }
 # Each kind's marker in the raw page, a necessary condition for its selector to match anything (matched
 # case-insensitively, like the selectors' tag names and their `i` flags; lexbor matches classes case-insensitively
@@ -900,8 +901,10 @@ def _prose(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, a
     last line and ``at_end``): only whole lines are boilerplate candidates."""
     if not text:
         return text
-    # a fence that lost its other half (never seen), or the page's own MATH_OPEN: never let one through
-    if not text.isascii() and _has(text, *_SENTINELS):
+    # a fence that lost its other half (never seen: each is one text node; the page's own were removed in _parse):
+    # never let one through. MATH_OPEN is not searched: alone it is no fence half, and in a UCS-2 string its low
+    # byte 0 makes CPython's search stop at every ASCII character
+    if not text.isascii() and _has(text, *_SENTINELS[1:]):
         text = _STRAY.sub("", text)
     if "\n" in text or (at_start and at_end):
         text = boilerplate.clean(text, keep_first=not at_start, keep_last=not at_end)
