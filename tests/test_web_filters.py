@@ -82,6 +82,20 @@ def test_language_id_is_decided_on_the_prose_of_a_page():
     assert not f.is_math_dense(NEWS_TEXT) and f.is_math_dense(table)
 
 
+def test_language_id_and_quality_find_the_math_of_a_page_once(monkeypatch):
+    # the per-document hot path: a low-scoring, math-dense page is judged from one scan of its math
+    from proofpile import mathspans
+
+    scans = []
+    real_find = mathspans.find
+    monkeypatch.setattr(mathspans, "find", lambda text: scans.append(text) or real_find(text))
+    names = ["alef", "alefsym", "Alpha", "and", "ang", "Bbb", "Beta", "bold", "bull", "Chi", "clubs", "Complex"]
+    dense = doc("\n".join(f"{name}: ${chr(92)}{name}$" for name in names))
+    assert LanguageIdFilter(languages=["en"], threshold=0.5).filter(dense) is True
+    assert dense.metadata["lang_score"] < 0.5 and len(scans) == 1
+    assert QualityFilter().filter(dense) is True and len(scans) == 2  # (short: its formulas lower the bar)
+
+
 def test_strip_math():
     assert strip_math("a $x^2$ b $$\\sum_i i$$ c costs 5") == "a   b   c costs 5"
 
