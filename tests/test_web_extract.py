@@ -217,6 +217,23 @@ def test_raw_page_scan_finds_every_kind_the_rewrites_query(markup):
     assert matched and matched <= kinds, (matched, kinds)
 
 
+@pytest.mark.parametrize("markup", [
+    "<form role='search'><input></form>", "<FORM ACTION='/Login'>x</FORM>", "<div role=navigation>x</div>",
+    "<span role='button'>x</span>", "<div class='social-share'>x</div>", "<span class=\"js-vote-count\">1</span>",
+    "<a class='comment-reply-link'>Reply</a>", "<div class='nav-links'>x</div>",
+])
+def test_raw_page_scan_finds_every_skip_selector_that_matches(markup):
+    # a page is extracted with the skip selectors whose markers its bytes hold: one that matches must be among them
+    from proofpile.web.extract import _marker_scan, _skip_elements
+
+    html = f"<html><body>{markup}</body></html>"
+    kinds = _marker_scan().kinds_in(html.encode())
+    groups = _skip_elements(str(SKIP_ELEMENTS))
+    matched = {i for i, (selector, _) in enumerate(groups)
+               if len(HTMLTree.parse(html).document.query_selector_all(selector))}
+    assert matched and all(not groups[i][1] or f"skip {i}" in kinds for i in matched), (matched, kinds)
+
+
 def test_raw_page_scan_leaves_out_what_is_not_there():
     from proofpile.web.extract import _marker_scan
 

@@ -177,9 +177,13 @@ def _collect(pattern_id, start, end, flags, found):
     found.add(pattern_id)
 
 
-@functools.lru_cache(maxsize=1)
-def _marker_scan() -> _MarkerScan:
-    return _MarkerScan(_PAGE_MARKERS)
+@functools.lru_cache(maxsize=8)
+def _marker_scan(skip_elements: str = str(SKIP_ELEMENTS)) -> _MarkerScan:
+    """The scan of ``_PAGE_MARKERS`` and of the markers of the skip selectors of ``skip_elements`` (kinds
+    ``skip <n>``, n their index in ``_skip_elements``)."""
+    skip = {f"skip {i}": tuple(map(re.escape, markers))
+            for i, (_, markers) in enumerate(_skip_elements(skip_elements)) if markers}
+    return _MarkerScan({**_PAGE_MARKERS, **skip})
 
 
 @functools.lru_cache(maxsize=256)
@@ -334,23 +338,39 @@ def _boilerplate(lines_file: str, patterns_file: str) -> Boilerplate:
 
 
 # one attribute test ([class*="share"], [role="button"]) or one class (.x): grouped by attribute, see _skip_elements
-_ONE_ATTRIBUTE = re.compile(r'\[(?P<attr>[\w-]+)(?:[*^$~|]?=(?:"[^"]*"|[\w-]+)(?:\s+[iIsS])?)?\]|\.[\w-]+')
+_ONE_ATTRIBUTE = re.compile(r'\[(?P<attr>[\w-]+)(?:[*^$~|]?=(?:"(?P<quoted>[^"]*)"|(?P<bare>[\w-]+))(?:\s+[iIsS])?)?\]'
+                            r'|\.(?P<cls>[\w-]+)')
+_TAG = re.compile(r"[A-Za-z][\w-]*(?![\w-])")
 
 
 @functools.lru_cache(maxsize=8)
-def _skip_elements(path: str) -> tuple[str, ...]:
-    """The selectors of ``path``, those that test one attribute grouped as ``[attr]:is(...)``: resiliparse matches
-    every element against every selector, and an element without the attribute fails the group at once (same
-    elements, a quarter of the cost)."""
+def _skip_elements(path: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The selectors of ``path``, those that test one attribute grouped as ``[attr]:is(...)`` (resiliparse matches
+    every element against every selector, and an element without the attribute fails the group at once: same
+    elements, a quarter of the cost), each with the markers one of which a page must hold for it to match anything
+    (its attribute values, class names, ``<tag``; none: it is always applied). A page is extracted with only the
+    selectors whose markers it holds (see ``_PAGE_MARKERS``)."""
     groups: dict[str, list[str]] = {}
     for selector in read_list(path):
         m = _ONE_ATTRIBUTE.fullmatch(selector)
         key = (m.group("attr") or "class") if m else selector
         groups.setdefault(key, []).append(selector)
     return tuple(
-        f"[{key}]:is({', '.join(selectors)})" if len(selectors) > 1 else selectors[0]
+        (f"[{key}]:is({', '.join(selectors)})" if len(selectors) > 1 else selectors[0], _skip_markers(selectors))
         for key, selectors in groups.items()
     )
+
+
+def _skip_markers(selectors: list[str]) -> tuple[str, ...]:
+    markers = []
+    for selector in selectors:
+        m, tag = _ONE_ATTRIBUTE.fullmatch(selector), _TAG.match(selector)
+        marker = (m.group("quoted") or m.group("bare") or m.group("cls") or m.group("attr")) if m else \
+            f"<{tag.group()}" if tag else None
+        if not marker:  # (an empty value) nothing every matching page must hold
+            return ()
+        markers.append(marker)
+    return tuple(dict.fromkeys(markers))
 
 
 def _looks_deep(html: str) -> bool:
@@ -400,7 +420,7 @@ def _has_delimiters(text: str) -> bool:
         or ("##" in text)
 
 
-def _parse(html: str) -> tuple[HTMLTree, str, set[str]]:
+def _parse(html: str, skip_elements: str = str(SKIP_ELEMENTS)) -> tuple[HTMLTree, str, set[str]]:
     """The page's DOM, the page as parsed, and the ``_PAGE_MARKERS`` kinds its raw bytes hold. The bytes are
     scanned after parsing (the parser leaves the page's UTF-8 cached in the str, so encoding it again is a copy); a
     page that the raw-text rewrites change (its own private-use characters, MS Word's MathML comments: rare) is
@@ -410,14 +430,14 @@ def _parse(html: str) -> tuple[HTMLTree, str, set[str]]:
     except UnicodeEncodeError:  # lone surrogates (a str decoded with surrogateescape): lexbor takes UTF-8 only
         html = html.encode("utf-8", "replace").decode("utf-8")
         tree = HTMLTree.parse(html)
-    kinds = _marker_scan().kinds_in(html.encode("utf-8"))
+    kinds = _marker_scan(skip_elements).kinds_in(html.encode("utf-8"))
     if "sentinel" in kinds or "word_mathml" in kinds:
         if "sentinel" in kinds:  # the page's own private-use characters must not fake a fence
             html = _STRAY.sub("", html)
         if "word_mathml" in kinds:
             html = _CONDITIONAL_MATHML.sub(_uncomment_mathml, html)
         tree = HTMLTree.parse(html)
-        kinds = _marker_scan().kinds_in(html.encode("utf-8"))
+        kinds = _marker_scan(skip_elements).kinds_in(html.encode("utf-8"))
     return tree, html, kinds
 
 
@@ -442,7 +462,7 @@ def extract_math_text(
     counts = empty_counts()
     if not isinstance(html, str) or not html or html.isspace():
         return "", counts
-    tree, html, kinds = _parse(html)
+    tree, html, kinds = _parse(html, str(skip_elements))
     root = tree.document
     if root is None or tree.body is None:
         return "", counts
@@ -457,7 +477,8 @@ def extract_math_text(
         form_fields=False,
         noscript=False,
         comments=True,
-        skip_elements=list(_skip_elements(str(skip_elements))),
+        skip_elements=[selector for i, (selector, markers) in enumerate(_skip_elements(str(skip_elements)))
+                       if not markers or f"skip {i}" in kinds],
     )
     text = extract_plain_text(tree, **options)
     # Code must reach the text verbatim, but normalising \( \) would rewrite a regex in a <pre>: when the text has
