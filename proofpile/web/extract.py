@@ -130,7 +130,7 @@ _MATH_PARTS = {
 # case-insensitively, like the selectors' tag names and their `i` flags; lexbor matches classes case-insensitively
 # in quirks mode): literals, or a regex that stays inside one tag. Besides the selectors' kinds: the raw-page tests
 # of extract_math_text (a heading, figures, MS Word's MathML comments, the renderers that give some markup its
-# meaning, the page's own private-use characters).
+# meaning, the page's own private-use characters). The skip selectors' markers join them (see _skip_elements).
 _IN_TAG = r"""(?:[^>"']|"[^"]*"|'[^']*')*(?:"[^"]*|'[^']*)?"""  # inside a tag, up to the next match
 _PAGE_MARKERS = {
     "script": (r"math/", r"text/tex"),
@@ -213,7 +213,7 @@ _MAIN_CONTENT_LIST_DEPTH = 4
 # resiliparse's main-content pass is quadratic in the DOM's depth (0.05 s at 2,000, 2 s at 10,000, minutes at
 # 100,000): a page with this many opening tags in a row is extracted without it
 _DEEP_DOM_TAGS = 2000
-_DEEP_DOM = re.compile(r"(?:<[A-Za-z][^<>]*>[^<]*){%d}" % _DEEP_DOM_TAGS)
+_DEEP_DOM = re.compile(rb"(?:<[A-Za-z][^<>]*>[^<]*){%d}" % _DEEP_DOM_TAGS)
 # TeX that typesets nothing: Stack Exchange wraps every post in $\\begingroup$ ... $\\endgroup$ to scope macros
 _NOT_MATH = frozenset({"\\begingroup", "\\endgroup", "\\relax"})
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
@@ -373,31 +373,32 @@ def _skip_markers(selectors: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(markers))
 
 
-def _looks_deep(html: str) -> bool:
-    """Whether the page nests ``_DEEP_DOM_TAGS`` opening tags without a closing tag between them: the shape of a
-    pathologically deep DOM. The run must lie in the longest stretch without '</' (a heuristic: a deep DOM that
-    interleaves closing tags is left to the timeout), found first: that costs less than counting the page's '<'."""
-    start, end = _longest_stretch(html)
-    return html.count("<", start, end) >= _DEEP_DOM_TAGS and _DEEP_DOM.search(html, start, end) is not None
+def _looks_deep(page: bytes) -> bool:
+    """Whether the page (its UTF-8 bytes) nests ``_DEEP_DOM_TAGS`` opening tags without a closing tag between them:
+    the shape of a pathologically deep DOM. The run must lie in the longest stretch without '</' (a heuristic: a deep
+    DOM that interleaves closing tags is left to the timeout), found first: that costs less than counting the page's
+    '<'."""
+    start, end = _longest_stretch(page)
+    return page.count(b"<", start, end) >= _DEEP_DOM_TAGS and _DEEP_DOM.search(page, start, end) is not None
 
 
-# _DEEP_DOM needs at least this many characters ("<a>" per tag)
+# _DEEP_DOM needs at least this many bytes ("<a>" per tag)
 _DEEP_DOM_MIN_CHARS = 3 * _DEEP_DOM_TAGS
 
 
-def _longest_stretch(html: str) -> tuple[int, int]:
-    """The span of ``max(html.split("</"), key=len)`` if it is ``_DEEP_DOM_MIN_CHARS`` long, else a shorter one, without
-    splitting the page (on a non-ASCII page that costs ten times more). A stretch that long without "</" holds a
-    whole aligned block of half its length, so only blocks with no "</" are looked at, and the stretch around each."""
+def _longest_stretch(page: bytes) -> tuple[int, int]:
+    """The span of ``max(page.split(b"</"), key=len)`` if it is ``_DEEP_DOM_MIN_CHARS`` long, else a shorter one,
+    without splitting the page. A stretch that long without "</" holds a whole aligned block of half its length, so
+    only blocks with no "</" are looked at, and the stretch around each."""
     block = _DEEP_DOM_MIN_CHARS // 2
-    longest, k, n = (0, 0), 0, len(html)
+    longest, k, n = (0, 0), 0, len(page)
     while k < n:
-        if html.find("</", k, k + block + 1) != -1:
+        if page.find(b"</", k, k + block + 1) != -1:
             k += block
             continue
-        start = html.rfind("</", 0, k + 1)
+        start = page.rfind(b"</", 0, k + 1)
         start = 0 if start == -1 else start + 2
-        end = html.find("</", k)
+        end = page.find(b"</", k)
         end = n if end == -1 else end
         if end - start > longest[1] - longest[0]:
             longest = (start, end)
@@ -421,23 +422,27 @@ def _has_delimiters(text: str) -> bool:
 
 
 def _parse(html: str, skip_elements: str = str(SKIP_ELEMENTS)) -> tuple[HTMLTree, str, set[str]]:
-    """The page's DOM, the page as parsed, and the ``_PAGE_MARKERS`` kinds its raw bytes hold. The bytes are
-    scanned after parsing (the parser leaves the page's UTF-8 cached in the str, so encoding it again is a copy); a
-    page that the raw-text rewrites change (its own private-use characters, MS Word's MathML comments: rare) is
-    parsed again."""
+    """The page's DOM, the page as parsed, and the marker kinds its raw bytes hold (``_PAGE_MARKERS``, ``skip <n>``
+    of the skip selectors, and ``deep``: see ``_looks_deep``). The bytes are scanned after parsing (the parser leaves
+    the page's UTF-8 cached in the str, so encoding it again is a copy); a page that the raw-text rewrites change (its
+    own private-use characters, MS Word's MathML comments: rare) is parsed again."""
     try:
         tree = HTMLTree.parse(html)
     except UnicodeEncodeError:  # lone surrogates (a str decoded with surrogateescape): lexbor takes UTF-8 only
         html = html.encode("utf-8", "replace").decode("utf-8")
         tree = HTMLTree.parse(html)
-    kinds = _marker_scan(skip_elements).kinds_in(html.encode("utf-8"))
+    page = html.encode("utf-8")
+    kinds = _marker_scan(skip_elements).kinds_in(page)
     if "sentinel" in kinds or "word_mathml" in kinds:
         if "sentinel" in kinds:  # the page's own private-use characters must not fake a fence
             html = _STRAY.sub("", html)
         if "word_mathml" in kinds:
             html = _CONDITIONAL_MATHML.sub(_uncomment_mathml, html)
         tree = HTMLTree.parse(html)
-        kinds = _marker_scan(skip_elements).kinds_in(html.encode("utf-8"))
+        page = html.encode("utf-8")
+        kinds = _marker_scan(skip_elements).kinds_in(page)
+    if _looks_deep(page):
+        kinds.add("deep")
     return tree, html, kinds
 
 
@@ -469,9 +474,8 @@ def extract_math_text(
 
     if _rewrite_math(tree, root, kinds) and "figure" in kinds:
         _keep_math_figures(tree, root)
-    deep = _looks_deep(html)
     options = dict(
-        main_content=main_content and not deep,
+        main_content=main_content and "deep" not in kinds,
         alt_texts=False,
         links=False,
         form_fields=False,
