@@ -30,10 +30,15 @@ are fenced the same way: a ``\\(`` in a regex stays a ``\\(``.
 
 Around resiliparse: UI elements it keeps (form controls, share widgets, vote buttons) are skipped by CSS selector,
 while the content of forms is kept (forum software wraps whole threads in a ``<form>``); bullet lists without links
-are kept as "- " items (its main-content pass drops every ``<ul>``, formulas and all), and so are figures that hold
-math; a page without a heading starts with its title; a pathologically deep DOM is extracted without the
-main-content pass (quadratic in depth), and after extraction whole lines that are UI boilerplate ("Share", "Log in",
-cookie notices) are dropped. The selectors and line lists are data in ``filters/web/``.
+are kept with resiliparse's bullets (its main-content pass drops a ``<ul>`` near ``<body>``, formulas and all), and
+so are figures that hold math; a page without a heading starts with its title; a pathologically deep DOM is
+extracted without the main-content pass (quadratic in depth), and after extraction whole lines that are UI
+boilerplate ("Share", "Log in", cookie notices) are dropped. The selectors and line lists are data in
+``filters/web/``.
+
+Cost: one Hyperscan pass over the page's bytes says which kinds of math markup, skip selectors and raw-page tests
+apply to it, so a page is queried only for the markup it holds (none at all on most pages); resiliparse's own
+extraction is most of the rest (``proofpile/bench/web_extract.py``).
 
 Measured on real pages by ``proofpile/bench/web_devset.py`` (the development set in ../shared/fixtures/html/dev).
 
