@@ -165,7 +165,7 @@ class _MarkerScan:
         import hyperscan
 
         self.kinds = [kind for kind, patterns in markers.items() for _ in patterns]
-        expressions = [p.encode("latin-1") for patterns in markers.values() for p in patterns]
+        expressions = [p.encode() for patterns in markers.values() for p in patterns]  # (UTF-8, matched bytewise)
         flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
         self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self.db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
