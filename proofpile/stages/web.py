@@ -27,6 +27,7 @@ from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 from proofpile.config import ConfigPath, Fraction, Section, StageConfig, folder_and_glob, is_url, section
 from proofpile.contract import ContractWriter
 from proofpile.stage import run_pipeline
+from proofpile.web.mathscore import DEFAULT_TRAIN
 
 UPSTREAM = ()
 OUTPUTS = ("web",)
@@ -60,7 +61,8 @@ class Language(Section):
 
 class MathScore(Section):
     model: ConfigPath | None = None  # a fastText .bin, or hf://owner/repo/file.bin; null: train the default
-    train: ConfigPath = "filters/web/mathscore-train.jsonl"  # the default model's training data
+    # the default model's training data (labelled jsonl files, trained on together): generated and real text
+    train: list[ConfigPath] = Field(default_factory=lambda: list(DEFAULT_TRAIN), min_length=1)
     params: dict | None = None  # fastText training parameters of the default model
     label: str = "math"  # the model's positive label (without __label__)
     threshold: Fraction = 0.5  # P(label) to keep a document
