@@ -30,13 +30,10 @@ from datatrove.utils.word_tokenizers import WordTokenizer
 from xxhash import xxh3_64_intdigest
 
 from proofpile.contract import SUBSETS
-from proofpile.dedup.text import PRIME, WORD_PATTERN, fast_word_hashes, fmix64, ngram_hashes, words
+from proofpile.dedup.text import PRIME, WORD_PATTERN, batch_ngram_hashes, batch_word_hashes, fmix64, words
 
-# the last of 64 bits dropped keep signature values below datatrove's 64-bit hash ceiling (the Mersenne prime
-# 2**61 - 1): its bucket reader stops at the first value above it
-_SIG_SHIFT = np.uint64(4)
-_FLUSH_DOCS = 1024  # documents buffered per write: memory flat in the input size
-_CHUNK_ROWS = 1024  # shingles per block of the (shingles x permutations) product, to bound memory
+# documents hashed together (and written at once): numpy works on whole batches, memory stays flat in the input
+_BATCH_DOCS, _BATCH_CHARS = 1024, 1 << 16
 
 
 class SubsetCheck(BaseFilter):
@@ -103,29 +100,43 @@ class MathMinhashSignature(MinhashDedupSignature):
         self.shingles_folder = get_datafolder(shingles_folder) if shingles_folder else None
 
     @property
-    def parameters(self):
-        """Per permutation an odd multiplier: ``(a * h mod 2**64) >> 4`` is a bijection of the shingle hashes,
-        which are already uniform (fmix64), computed without the modulo of the Mersenne-prime scheme (and without
-        its offset, which adds a pass over the block and no mixing the multiplier's high bits lack)."""
+    def parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per permutation an odd multiplier ``a`` and a mask ``b``: ``(h ^ b) * a mod 2**32`` is a bijection of the
+        shingle hashes' low 32 bits, which are already uniform (fmix64). 32-bit lanes: numpy multiplies them in
+        SIMD registers (64-bit products it mostly cannot), and the verification compares the same 32 bits."""
         if self._parameters is None:
             rng = np.random.default_rng(self.config.seed)
-            self._parameters = rng.integers(0, 2**64, size=self.num_hashes, dtype=np.uint64) | np.uint64(1)
+            a = rng.integers(0, 2**32, size=self.num_hashes, dtype=np.uint32) | np.uint32(1)
+            self._parameters = (a, rng.integers(0, 2**32, size=self.num_hashes, dtype=np.uint32))
         return self._parameters
 
     def get_shingles(self, text: str, seed: int = 0) -> np.ndarray:
         """uint64 hashes of the document's word n-grams (one for a document shorter than n words), repeats kept:
         the signature's minimum does not care, and sorting them would cost more than it saves."""
-        return ngram_hashes(fast_word_hashes(text, seed), self.config.n_grams, short=True)
+        return self.get_shingles_batch([text], [seed])[0]
+
+    def get_shingles_batch(self, texts: list[str], seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``get_shingles`` of several texts at once: their shingles in order, and where each text's start."""
+        return batch_ngram_hashes(*batch_word_hashes(texts, seeds), self.config.n_grams, short=True)
 
     def get_signature(self, shingles: np.ndarray) -> np.ndarray:
-        """Signature of a non-empty shingle array: (num_buckets, hashes_per_bucket) uint64."""
-        a = self.parameters
-        sig = np.full(self.num_hashes, np.iinfo(np.uint64).max, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for start in range(0, len(shingles), _CHUNK_ROWS):
-                np.minimum(sig, (shingles[start : start + _CHUNK_ROWS, None] * a).min(axis=0), out=sig)
-        return (sig >> _SIG_SHIFT).reshape(self.config.num_buckets, self.config.hashes_per_bucket)
+        """Signature of a non-empty shingle array: (num_buckets, hashes_per_bucket) uint64 (values below 2**32)."""
+        return self.get_signatures(shingles, np.array([0, len(shingles)]))[0]
 
+    def get_signatures(self, shingles: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Signatures of several texts' shingles at once (``offsets`` as ``get_shingles_batch`` returns them), one
+        per text with a shingle: (such texts, num_buckets, hashes_per_bucket) uint64. A permutation at a time over
+        all the shingles, its minimum per text by ``reduceat``: no array work per text."""
+        low = shingles.astype(np.uint32)
+        starts = offsets[:-1][np.diff(offsets) > 0]
+        sig = np.empty((self.num_hashes, len(starts)), dtype=np.uint32)
+        if len(starts):
+            permuted = np.empty_like(low)
+            for row, a, b in zip(sig, *self.parameters):
+                np.bitwise_xor(low, b, out=permuted)
+                np.multiply(permuted, a, out=permuted)
+                np.minimum.reduceat(permuted, starts, out=row)
+        return sig.T.astype(np.uint64).reshape(len(starts), self.config.num_buckets, self.config.hashes_per_bucket)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -136,14 +147,14 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (a.size + b.size - inter)
 
 
-def band_keys(signature: np.ndarray) -> np.ndarray:
-    """One uint64 per band of a (bands, rows) signature: equal bands have equal keys (and unequal ones collide
+def band_keys(signatures: np.ndarray) -> np.ndarray:
+    """One uint64 per band of (..., bands, rows) signatures: equal bands have equal keys (and unequal ones collide
     with probability 2**-64), so LSH buckets are one sort of one column."""
     with np.errstate(over="ignore"):
-        acc = signature[:, 0].copy()
-        for k in range(1, signature.shape[1]):
+        acc = signatures[..., 0].copy()
+        for k in range(1, signatures.shape[-1]):
             acc *= PRIME
-            acc += signature[:, k]
+            acc += signatures[..., k]
     return fmix64(acc)
 
 
@@ -171,44 +182,51 @@ class DuplicateSignatures(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1):
         names = ["exact", "ids", "idoffsets"] + (["bands", "hasbands", "shingles", "offsets"] if self.signer else [])
         files = {n: self.output_folder.open(f"{rank:05d}.{n}", mode="wb") for n in names}
-        buffers: dict[str, list] = {n: [] for n in names}
-        id_end, shingle_end = 0, 0
-        buffers["idoffsets"].append(np.zeros(1, "<u8"))
-        if self.signer:
-            buffers["offsets"].append(np.zeros(1, "<u8"))
-
-        def flush():
-            for n, parts in buffers.items():
-                if parts:
-                    files[n].write(b"".join(p if isinstance(p, bytes) else p.tobytes() for p in parts))
-                    parts.clear()
-
+        self._ends = {"idoffsets": 0, "offsets": 0}  # bytes of ids and shingles written so far
+        for n in self._ends.keys() & files.keys():
+            files[n].write(np.zeros(1, "<u8").tobytes())
         with self.track_time():
-            for count, doc in enumerate(data if data is not None else (), 1):
-                self.stat_update(StatHints.total)
-                subset = doc.metadata.get("subset", "")
-                buffers["exact"].append(np.asarray([xxh3_64_intdigest(self.exact_content(doc))], "<u8"))
-                key = f"{doc.id}\x00{subset}".encode()
-                id_end += len(key)
-                buffers["ids"].append(key)
-                buffers["idoffsets"].append(np.asarray([id_end], "<u8"))
-                if self.signer:
-                    shingles = self.signer.get_shingles(doc.text, subset_seed(subset) if self.within_subsets else 0)
-                    # 32 bits are plenty for a Jaccard similarity; made a set only if the document is a candidate
-                    shingle_end += len(shingles)
-                    buffers["shingles"].append(shingles.astype("<u4"))
-                    buffers["offsets"].append(np.asarray([shingle_end], "<u8"))
-                    if shingles.size:
-                        buffers["bands"].append(band_keys(self.signer.get_signature(shingles)).astype("<u8"))
-                    else:
-                        self.stat_update("no_shingles")
-                        buffers["bands"].append(np.zeros(self.signer.config.num_buckets, "<u8"))
-                    buffers["hasbands"].append(bytes([shingles.size > 0]))
-                if count % _FLUSH_DOCS == 0:
-                    flush()
-            flush()
+            batch, chars = [], 0
+            for doc in data if data is not None else ():
+                batch.append(doc)
+                chars += len(doc.text)
+                if len(batch) == _BATCH_DOCS or chars >= _BATCH_CHARS:
+                    self._write_batch(batch, files)
+                    batch, chars = [], 0
+            if batch:
+                self._write_batch(batch, files)
             for f in files.values():
                 f.close()
+
+    def _write_batch(self, docs: list[Document], files: dict) -> None:
+        self.stat_update(StatHints.total, value=len(docs))
+        subsets = [doc.metadata.get("subset", "") for doc in docs]
+        files["exact"].write(np.fromiter((xxh3_64_intdigest(self.exact_content(doc)) for doc in docs), "<u8",
+                                         count=len(docs)).tobytes())
+        keys = [f"{doc.id}\x00{subset}".encode() for doc, subset in zip(docs, subsets)]
+        files["ids"].write(b"".join(keys))
+        self._write_ends(files, "idoffsets", np.fromiter(map(len, keys), np.uint64, count=len(keys)))
+        if not self.signer:
+            return
+        seeds = [subset_seed(subset) if self.within_subsets else 0 for subset in subsets]
+        shingles, offsets = self.signer.get_shingles_batch([doc.text for doc in docs], seeds)
+        # 32 bits are plenty for a Jaccard similarity; made a set only if the document is a candidate
+        files["shingles"].write(shingles.astype("<u4").tobytes())
+        self._write_ends(files, "offsets", np.diff(offsets).astype(np.uint64))
+        has = np.diff(offsets) > 0
+        bands = np.zeros((len(docs), self.signer.config.num_buckets), "<u8")
+        bands[has] = band_keys(self.signer.get_signatures(shingles, offsets))
+        files["bands"].write(bands.tobytes())
+        files["hasbands"].write(has.astype("u1").tobytes())
+        if not has.all():
+            self.stat_update("no_shingles", value=int((~has).sum()))
+
+    def _write_ends(self, files: dict, name: str, sizes: np.ndarray) -> None:
+        """Appends the running end of each document's entries (after the 0 written first) to ``RANK.<name>``."""
+        ends = np.cumsum(sizes, dtype=np.uint64) + np.uint64(self._ends[name])
+        if len(ends):
+            self._ends[name] = int(ends[-1])
+        files[name].write(ends.astype("<u8").tobytes())
 
 
 class _RankArrays:
