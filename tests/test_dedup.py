@@ -13,7 +13,14 @@ from helpers import read_tree, write_shard
 from proofpile.config import ConfigError, StageConfig
 from proofpile.dedup.evaluate import lsh_pairs, planted_corpus, precision_recall, shingle_sets, true_pairs
 from proofpile.dedup.steps import MathMinhashSignature, jaccard
-from proofpile.dedup.text import fast_word_hashes, ngram_hashes, text_ngram_hashes, word_hashes, words
+from proofpile.dedup.text import (
+    batch_word_hashes,
+    fast_word_hashes,
+    ngram_hashes,
+    text_ngram_hashes,
+    word_hashes,
+    words,
+)
 from proofpile.stage import atomic_write, run_stage
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -67,6 +74,26 @@ def test_fast_word_hashes_split_text_exactly_as_words():
             assert by_word.setdefault(token, h) == h, (text, token)
         assert len(set(by_word.values())) == len(by_word), text  # distinct words, distinct hashes
     assert fast_word_hashes("Ab c", seed=1).tolist() != fast_word_hashes("Ab c", seed=2).tolist()
+
+
+def test_a_batch_hashes_each_text_as_if_alone():
+    """Signatures of a batch of documents do not depend on the batch: the same words, n-grams and signatures as
+    one document at a time (empty, short and non-ASCII texts included)."""
+    texts = [t for _, t in planted_corpus(20, seed=4)] + ["", "two words", "x", "é ß ½ x² ∑", "", "a b c d e"]
+    texts = texts[::2] + texts[1::2]
+    seeds = list(range(len(texts)))
+    hashes, offsets = batch_word_hashes(texts, seeds)
+    s = signer()
+    shingles, shingle_offsets = s.get_shingles_batch(texts, seeds)
+    signatures = iter(s.get_signatures(shingles, shingle_offsets))
+    for i, text in enumerate(texts):
+        assert hashes[offsets[i]:offsets[i + 1]].tolist() == fast_word_hashes(text, seed=i).tolist()
+        alone = s.get_shingles(text, seed=i)
+        assert shingles[shingle_offsets[i]:shingle_offsets[i + 1]].tolist() == alone.tolist()
+        assert len(alone) == (len(words(text)) > 0) * max(1, len(words(text)) - 4)
+        if alone.size:
+            assert (next(signatures) == s.get_signature(alone)).all()
+    assert next(signatures, None) is None  # one signature per text with a shingle
 
 
 def test_signature_estimates_exact_jaccard():

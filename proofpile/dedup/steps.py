@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
@@ -34,6 +36,20 @@ from proofpile.dedup.text import PRIME, WORD_PATTERN, batch_ngram_hashes, batch_
 
 # documents hashed together (and written at once): numpy works on whole batches, memory stays flat in the input
 _BATCH_DOCS, _BATCH_CHARS = 1024, 1 << 16
+T = TypeVar("T")
+
+
+def text_batches(items: Iterable[T], text_of: Callable[[T], str]) -> Iterator[list[T]]:
+    """Consecutive batches of ``items``, hashed together: up to ``_BATCH_DOCS`` items or ``_BATCH_CHARS`` of text."""
+    batch, chars = [], 0
+    for item in items:
+        batch.append(item)
+        chars += len(text_of(item))
+        if len(batch) == _BATCH_DOCS or chars >= _BATCH_CHARS:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
 
 
 class SubsetCheck(BaseFilter):
@@ -186,14 +202,7 @@ class DuplicateSignatures(PipelineStep):
         for n in self._ends.keys() & files.keys():
             files[n].write(np.zeros(1, "<u8").tobytes())
         with self.track_time():
-            batch, chars = [], 0
-            for doc in data if data is not None else ():
-                batch.append(doc)
-                chars += len(doc.text)
-                if len(batch) == _BATCH_DOCS or chars >= _BATCH_CHARS:
-                    self._write_batch(batch, files)
-                    batch, chars = [], 0
-            if batch:
+            for batch in text_batches(data if data is not None else (), lambda doc: doc.text):
                 self._write_batch(batch, files)
             for f in files.values():
                 f.close()
