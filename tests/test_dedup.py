@@ -252,6 +252,21 @@ def test_kept_documents_do_not_depend_on_the_number_of_tasks(tmp_path):
         len(group) - 1 for group in groups)
 
 
+def test_outputs_do_not_depend_on_how_the_bands_are_split_into_tasks(tmp_path):
+    """LSH pairs found by 1 task or by 4 tasks sharing the 20 bands: byte-identical outputs."""
+    docs = planted_corpus(40, seed=6)
+    files = []
+    for pair_tasks in (1, 4):
+        root = tmp_path / str(pair_tasks)
+        make_root(root, docs)
+        run_dedup(root, pair_tasks=pair_tasks)
+        assert len(list((root / "logs" / "dedup" / "2-pairs" / "completions").iterdir())) == pair_tasks
+        files.append({p.relative_to(root): p.read_bytes() for p in (root / "dedup").rglob("*.zst")})
+    assert files[0] == files[1] and files[0]
+    summary = orjson.loads((tmp_path / "4" / "dedup" / "summary.json").read_bytes())
+    assert summary["dropped_near_duplicates"] > 0 and summary["lsh_pairs"]["verified_pairs"] > 0
+
+
 def test_config_is_validated(tmp_path):
     make_root(tmp_path, planted_corpus(2))
     with pytest.raises(ConfigError):

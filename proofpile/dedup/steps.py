@@ -1,12 +1,14 @@
-"""Exact and MinHash deduplication in three pipelines, the input read twice.
+"""Exact and MinHash deduplication in four pipelines, the input read twice.
 
 - ``DuplicateSignatures`` (one read, every rank): per document the hash of its exact content, its MinHash band keys
   over math-safe word 5-grams (``MathMinhashSignature``: normalised words that keep numbers, operators and LaTeX
-  commands, vectorised numpy hashing, a key per subset so only documents of one subset can collide), its shingle
-  set and its id.
-- ``FindDuplicates`` (one task, in the stage's process): equal exact hashes are duplicates; documents equal in a
-  band are candidates, duplicates if the exact Jaccard similarity of their shingle sets reaches the threshold (so
-  LSH bands can be tuned for recall, and the exact check gives the precision); clusters keep their smallest id.
+  commands, a key per subset so only documents of one subset can collide), its shingle set and its id. A batch of
+  documents is hashed at once: words, n-grams and each permutation's minima are one numpy pass over the batch.
+- ``FindNearPairs`` (bands split across tasks): documents equal in a band are candidates, a pair if the exact
+  Jaccard similarity of their shingle sets reaches the threshold (so LSH bands can be tuned for recall, and the
+  exact check gives the precision).
+- ``FindDuplicates`` (one task, in the stage's process): equal exact hashes and the pairs make clusters; each keeps
+  its smallest id.
 - ``DuplicateFilter`` (second read): drops the others, counted as exact or near duplicates.
 
 datatrove's own ``ExactDedup*`` and ``MinhashDedup*`` take seven pipelines and three reads for the same job (and
@@ -179,7 +181,7 @@ class DuplicateSignatures(PipelineStep):
     its shingle set (for the exact-Jaccard check) and its id (to choose which duplicate stays).
 
     Per rank, in ``output_folder``: ``RANK.exact`` (uint64 per document, in reading order), ``RANK.ids`` +
-    ``RANK.idoffsets`` (``id \\0 subset``, UTF-8), and with ``signer``: ``RANK.bands`` (documents x bands uint64),
+    ``RANK.idoffsets`` (``id \\0 subset``, UTF-8), and with ``signer``: ``RANK.bandBBB`` (a uint64 per document),
     ``RANK.hasbands`` (uint8: 0 for a document without a word), ``RANK.shingles`` + ``RANK.offsets`` (its
     shingles' low 32 bits, repeats kept).
     """
@@ -196,7 +198,9 @@ class DuplicateSignatures(PipelineStep):
         self.within_subsets = within_subsets
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1):
-        names = ["exact", "ids", "idoffsets"] + (["bands", "hasbands", "shingles", "offsets"] if self.signer else [])
+        names = ["exact", "ids", "idoffsets"]
+        if self.signer:
+            names += ["hasbands", "shingles", "offsets"] + [f"band{b:03d}" for b in range(self.signer.config.num_buckets)]
         files = {n: self.output_folder.open(f"{rank:05d}.{n}", mode="wb") for n in names}
         self._ends = {"idoffsets": 0, "offsets": 0}  # bytes of ids and shingles written so far
         for n in self._ends.keys() & files.keys():
@@ -225,7 +229,8 @@ class DuplicateSignatures(PipelineStep):
         has = np.diff(offsets) > 0
         bands = np.zeros((len(docs), self.signer.config.num_buckets), "<u8")
         bands[has] = band_keys(self.signer.get_signatures(shingles, offsets))
-        files["bands"].write(bands.tobytes())
+        for b, column in enumerate(bands.T):
+            files[f"band{b:03d}"].write(column.tobytes())
         files["hasbands"].write(has.astype("u1").tobytes())
         if not has.all():
             self.stat_update("no_shingles", value=int((~has).sum()))
@@ -254,6 +259,49 @@ class _RankArrays:
             return np.frombuffer(f.read(), dtype=dtype)
 
 
+class _Signatures:
+    """Every rank's ``DuplicateSignatures`` arrays, its documents numbered across ranks in rank order."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.ranks = sorted(int(f.split(".")[0]) for f in folder.list_files(glob_pattern="*.exact"))
+        self.arrays = {r: _RankArrays(folder, r) for r in self.ranks}
+        self.starts = np.cumsum([0] + [self.arrays[r].load("exact", "<u8").size for r in self.ranks])
+
+    def concat(self, name: str, dtype) -> np.ndarray:
+        parts = [self.arrays[r].load(name, dtype) for r in self.ranks]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+    def locate(self, g: int) -> tuple[int, int]:
+        """(rank, index in the rank) of document number ``g``."""
+        i = int(np.searchsorted(self.starts, g, side="right")) - 1
+        return self.ranks[i], g - int(self.starts[i])
+
+
+class _UnionFind(dict):
+    """Clusters of document numbers: ``self[x]`` is x's parent, for the documents in some pair only."""
+
+    def find(self, x: int) -> int:
+        root = x
+        while self.get(root, root) != root:
+            root = self[root]
+        while x != root:
+            self[x], x = root, self.get(x, x)
+        return root
+
+    def join(self, a: int, b: int) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        self.setdefault(root_a, root_a)
+        self[root_b] = root_a
+
+    def join_exact(self, hashes: np.ndarray) -> int:
+        """Joins the documents with equal exact hashes; returns how many pairs that was."""
+        pairs = _run_pairs(hashes, np.arange(len(hashes)))
+        for a, b in zip(*(x.tolist() for x in pairs)):
+            self.join(a, b)
+        return len(pairs[0])
+
+
 def _run_pairs(values: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (first of a run, other member) of the runs of equal ``values``, as indices from ``index``."""
     order = np.argsort(values, kind="stable")
@@ -265,15 +313,73 @@ def _run_pairs(values: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.nd
     return index[firsts[member]], index[order[member]]
 
 
+class FindNearPairs(PipelineStep):
+    """Near-duplicate pairs over every rank's ``DuplicateSignatures``: documents equal in a MinHash band are
+    candidates, a pair if the exact Jaccard similarity of their shingle sets is >= ``verify_jaccard`` (``None``:
+    every candidate is a pair). Rank ``r`` of ``world_size`` takes bands ``r, r + world_size, ...``, a band at a
+    time in memory (8 bytes per document), so a huge input splits across tasks. Candidates already in one cluster
+    (through equal exact hashes with ``exact``, or pairs verified before) are not verified again.
+    Writes ``RANK.pairs`` (uint64 document numbers, two per pair).
+    """
+
+    type = "🫂 - DEDUP"
+    name = "🪣 LSH pairs"
+
+    def __init__(self, input_folder: DataFolderLike, output_folder: DataFolderLike, num_bands: int,
+                 exact: bool = True, verify_jaccard: float | None = 0.8):
+        super().__init__()
+        self.input_folder = get_datafolder(input_folder)
+        self.output_folder = get_datafolder(output_folder)
+        self.num_bands, self.exact, self.verify_jaccard = num_bands, exact, verify_jaccard
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1):
+        with self.track_time():
+            sigs = _Signatures(self.input_folder)
+            clusters = _UnionFind()
+            if self.exact:
+                clusters.join_exact(sigs.concat("exact", "<u8"))
+            has = sigs.concat("hasbands", "u1").astype(bool)
+            index = np.flatnonzero(has)
+            candidates = set()
+            for band in range(rank, self.num_bands, world_size):
+                first, other = _run_pairs(sigs.concat(f"band{band:03d}", "<u8")[has], index)
+                candidates.update(zip(np.minimum(first, other).tolist(), np.maximum(first, other).tolist()))
+            offsets = {r: sigs.arrays[r].load("offsets", "<u8") for r in sigs.ranks}
+            files = {r: self.input_folder.open(f"{r:05d}.shingles", "rb") for r in sigs.ranks}
+
+            @functools.lru_cache(maxsize=1024)  # pairs come sorted: a document's set is reused from here
+            def shingle_set(g: int) -> np.ndarray:
+                # read, not memory-mapped: mapped pages of every candidate would stay in the RSS
+                r, i = sigs.locate(g)
+                start, end = int(offsets[r][i]), int(offsets[r][i + 1])
+                files[r].seek(4 * start)
+                return np.unique(np.frombuffer(files[r].read(4 * (end - start)), dtype="<u4"))
+
+            pairs = []
+            for a, b in sorted(candidates):
+                self.stat_update("candidate_pairs")
+                if clusters.find(a) == clusters.find(b):
+                    self.stat_update("pairs_already_joined")
+                elif self.verify_jaccard is None or jaccard(shingle_set(a), shingle_set(b)) >= self.verify_jaccard:
+                    self.stat_update("verified_pairs")
+                    clusters.join(a, b)
+                    pairs += (a, b)
+                else:
+                    self.stat_update("rejected_pairs")
+            for f in files.values():
+                f.close()
+            with self.output_folder.open(f"{rank:05d}.pairs", mode="wb") as f:
+                f.write(np.array(pairs, dtype="<u8").tobytes())
+
+
 class FindDuplicates(PipelineStep):
     """Clusters of duplicates over every rank's ``DuplicateSignatures``, and which documents to remove.
 
-    Documents with equal exact hashes are joined (``exact``); documents equal in any MinHash band are candidate
-    pairs, joined if the exact Jaccard similarity of their shingle sets is >= ``verify_jaccard`` (``None``: every
-    candidate is joined). Per cluster the document with the smallest ``(id, subset)`` stays -- a rule of the
-    documents alone, so the same inputs keep the same documents however they are split into ranks. Writes
-    ``RANK.remove`` (records of uint32 document index, uint8 reason: 1 exact, 2 near) for every rank with removals.
-    One task: a band at a time in memory (8 bytes per document).
+    Documents with equal exact hashes are joined (``exact``), and so are the pairs every ``FindNearPairs`` task
+    wrote to ``pairs_folder`` (if given). Per cluster the document with the smallest ``(id, subset)`` stays -- a
+    rule of the documents alone, so the same inputs keep the same documents however they are split into ranks or
+    tasks. Writes ``RANK.remove`` (records of uint32 document index, uint8 reason: 1 exact, 2 near) for every rank
+    with removals. One task: 8 bytes per document (the exact hashes) and the documents in some pair.
     """
 
     type = "🫂 - DEDUP"
@@ -282,102 +388,50 @@ class FindDuplicates(PipelineStep):
     REMOVE_DTYPE = np.dtype([("doc", "<u4"), ("reason", "u1")])
 
     def __init__(self, input_folder: DataFolderLike, output_folder: DataFolderLike, exact: bool = True,
-                 near: bool = True, verify_jaccard: float | None = 0.8):
+                 pairs_folder: DataFolderLike | None = None):
         super().__init__()
         self.input_folder = get_datafolder(input_folder)
         self.output_folder = get_datafolder(output_folder)
-        self.exact, self.near, self.verify_jaccard = exact, near, verify_jaccard
+        self.pairs_folder = get_datafolder(pairs_folder) if pairs_folder else None
+        self.exact = exact
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1):
         with self.track_time():
-            ranks = sorted(int(f.split(".")[0]) for f in self.input_folder.list_files(glob_pattern="*.exact"))
-            arrays = {r: _RankArrays(self.input_folder, r) for r in ranks}
-            exact = {r: arrays[r].load("exact", "<u8") for r in ranks}
-            starts = np.cumsum([0] + [len(exact[r]) for r in ranks])
-            hashes = np.concatenate([exact[r] for r in ranks]) if ranks else np.empty(0, "<u8")
+            sigs = _Signatures(self.input_folder)
+            hashes = sigs.concat("exact", "<u8")
             self.stat_update("documents", value=len(hashes))
-            parent = {}
-
-            def find(x: int) -> int:
-                root = x
-                while parent.get(root, root) != root:
-                    root = parent[root]
-                while x != root:
-                    parent[x], x = root, parent.get(x, x)
-                return root
-
-            def join(a: int, b: int) -> None:
-                root_a, root_b = find(a), find(b)
-                parent.setdefault(root_a, root_a)
-                parent[root_b] = root_a
-
-            def locate(g: int) -> tuple[int, int]:
-                i = int(np.searchsorted(starts, g, side="right")) - 1
-                return ranks[i], g - int(starts[i])
-
+            clusters = _UnionFind()
             if self.exact:
-                for a, b in zip(*(x.tolist() for x in _run_pairs(hashes, np.arange(len(hashes))))):
-                    self.stat_update("exact_pairs")
-                    join(a, b)
-            if self.near and ranks:
-                self._join_near(arrays, ranks, starts, find, join, locate)
-            clusters: dict[int, list[int]] = defaultdict(list)
-            for g in list(parent):
-                clusters[find(g)].append(g)
+                self.stat_update("exact_pairs", value=clusters.join_exact(hashes))
+            if self.pairs_folder:
+                for name in sorted(self.pairs_folder.list_files(glob_pattern="*.pairs")):
+                    with self.pairs_folder.open(name, "rb") as f:
+                        pairs = np.frombuffer(f.read(), dtype="<u8").tolist()
+                    for a, b in zip(pairs[::2], pairs[1::2]):
+                        clusters.join(a, b)
+            members_of: dict[int, list[int]] = defaultdict(list)
+            for g in list(clusters):
+                members_of[clusters.find(g)].append(g)
             remove: dict[int, list[tuple[int, int]]] = defaultdict(list)
-            ids = {r: (arrays[r].load("ids", "u1"), arrays[r].load("idoffsets", "<u8")) for r in ranks}
+            ids = {r: (sigs.arrays[r].load("ids", "u1"), sigs.arrays[r].load("idoffsets", "<u8")) for r in sigs.ranks}
 
             def key(g: int) -> bytes:
-                r, i = locate(g)
+                r, i = sigs.locate(g)
                 data, offsets = ids[r]
                 return data[int(offsets[i]):int(offsets[i + 1])].tobytes()
 
-            for members in clusters.values():
+            for members in members_of.values():
                 keep = min(members, key=key)
                 self.stat_update("clusters")
                 for g in members:
                     if g != keep:
                         reason = self.EXACT if self.exact and hashes[g] == hashes[keep] else self.NEAR
-                        r, i = locate(g)
+                        r, i = sigs.locate(g)
                         remove[r].append((i, reason))
                         self.stat_update("removed")
             for r, rows in remove.items():
                 with self.output_folder.open(f"{r:05d}.remove", mode="wb") as f:
                     f.write(np.array(sorted(rows), dtype=self.REMOVE_DTYPE).tobytes())
-
-    def _join_near(self, arrays, ranks, starts, find, join, locate):
-        bands = {r: arrays[r].load("bands", "<u8") for r in ranks}
-        has = {r: arrays[r].load("hasbands", "u1").astype(bool) for r in ranks}
-        n_bands = next((len(bands[r]) // len(has[r]) for r in ranks if len(has[r])), 0)
-        index = np.concatenate([np.arange(starts[k], starts[k + 1])[has[r]] for k, r in enumerate(ranks)])
-        candidates = set()
-        for b in range(n_bands):
-            column = np.concatenate([bands[r].reshape(-1, n_bands)[has[r], b] for r in ranks])
-            first, other = _run_pairs(column, index)
-            candidates.update(zip(np.minimum(first, other).tolist(), np.maximum(first, other).tolist()))
-        offsets = {r: arrays[r].load("offsets", "<u8") for r in ranks}
-        files = {r: self.input_folder.open(f"{r:05d}.shingles", "rb") for r in ranks}
-
-        @functools.lru_cache(maxsize=1024)  # pairs come sorted: a document's set is reused from here
-        def shingle_set(g: int) -> np.ndarray:
-            # read, not memory-mapped: mapped pages of every candidate would stay in the RSS
-            r, i = locate(g)
-            start, end = int(offsets[r][i]), int(offsets[r][i + 1])
-            files[r].seek(4 * start)
-            return np.unique(np.frombuffer(files[r].read(4 * (end - start)), dtype="<u4"))
-
-        for a, b in sorted(candidates):
-            self.stat_update("candidate_pairs")
-            if find(a) == find(b):
-                self.stat_update("pairs_already_joined")
-                continue
-            if self.verify_jaccard is None or jaccard(shingle_set(a), shingle_set(b)) >= self.verify_jaccard:
-                self.stat_update("verified_pairs")
-                join(a, b)
-            else:
-                self.stat_update("rejected_pairs")
-        for f in files.values():
-            f.close()
 
 
 class DuplicateFilter(BaseFilter):
