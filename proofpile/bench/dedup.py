@@ -1,8 +1,9 @@
 """MinHash near-dedup: signature speed against datasketch, and precision/recall against brute-force Jaccard.
 
-- ``minhash_vs_datasketch``: documents/s of our stage-1 signatures (math-safe words, vectorised numpy hashing)
-  over datasketch's ``MinHash.bulk`` on the same documents with the same number of permutations. Both start from
-  raw text and use the same regex words, so the difference is shingle hashing and permutation.
+- ``minhash_vs_datasketch``: documents/s of our stage-1 signatures (math-safe words, numpy hashing of a batch of
+  documents at once, as the stage computes them) over datasketch's ``MinHash.bulk`` on the same documents with the
+  same number of permutations. Both start from raw text and use the same regex words, so the difference is shingle
+  hashing and permutation.
 - ``minhash_recall`` / ``minhash_precision``: on a planted corpus (exact copies, near copies at 1-30% edits,
   problems that differ only in numbers), the pairs the stage's LSH bands + exact-Jaccard verification report,
   against every pair with exact Jaccard >= 0.8 (brute force).

@@ -135,7 +135,7 @@ def batch_word_hashes(texts: Sequence[str], seeds: Sequence[int]) -> tuple[np.nd
     normalized = [normalize(t) for t in texts]
     cps = np.frombuffer(" ".join(normalized).encode("utf-32-le"), dtype=np.uint32)
     text_starts = np.cumsum([0] + [len(t) + 1 for t in normalized])  # a text's first code point (and the end + 1)
-    kind = _ASCII_CLASS[np.minimum(cps, 127)]
+    kind = np.take(_ASCII_CLASS, np.minimum(cps, 127))
     high = cps >= 128
     if high.any():
         values = np.unique(cps[high])
@@ -144,13 +144,11 @@ def batch_word_hashes(texts: Sequence[str], seeds: Sequence[int]) -> tuple[np.nd
         kind[high] = classes[np.searchsorted(values, cps[high])]
     word = kind == 1
     other = kind == 0
-    before = np.concatenate(([False], word[:-1]))
-    after = np.concatenate((word[1:], [False]))
-    other_at = np.flatnonzero(other)
-    starts = np.concatenate((np.flatnonzero(word & ~before), other_at))
-    ends = np.concatenate((np.flatnonzero(word & ~after) + 1, other_at + 1))
-    order = np.argsort(starts, kind="stable")
-    starts, ends = starts[order], ends[order]
+    # a word starts where a run of word characters starts, or at any other character (a one-character word)
+    first, last = word.copy(), word.copy()
+    first[1:] &= ~word[:-1]
+    last[:-1] &= ~word[1:]
+    starts, ends = np.flatnonzero(first | other), np.flatnonzero(last | other) + 1
     offsets = np.searchsorted(starts, text_starts)
     word_seeds = np.repeat(np.asarray(seeds, dtype=np.uint64), np.diff(offsets))
     powers, inverses = _POWERS.upto(len(cps) + 1)
