@@ -74,7 +74,7 @@ def run(workdir: Path) -> list[dict]:
     if not FIXTURE.is_file():
         print("  skipped: ../shared/fixtures/benchmarks/minif2f-statements.jsonl is absent")
         return []
-    from proofpile.bench.code import run_stage_steps
+    from proofpile.bench.code import run_stage_steps, stage_pipelines
     from proofpile.config import StageConfig
     from proofpile.contract import ContractReader
 
@@ -83,7 +83,7 @@ def run(workdir: Path) -> list[dict]:
     project = Path(__file__).resolve().parents[2]
     cfg = StageConfig.load("code", project / "pipelines" / "code.yaml", data_root=workdir / "root",
                            overrides={"code": {"sources": [{"kind": "dir", "path": str(tree), "name": "bench"}]}})
-    run_stage_steps(cfg, workdir / "out")
+    run_stage_steps(stage_pipelines(cfg, workdir / "out"), workdir / "out")
     text = "\n".join(d.text for d in ContractReader(str(workdir / "out" / "code")).run())
     # a statement is kept if its text (whitespace aside) is still in the output: a check independent of the
     # hygiene step's own normalisation
