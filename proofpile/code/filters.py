@@ -416,7 +416,11 @@ class MatlabFilter(LanguageFilter):
             return "c_like"
 
 
-_TEX_COMMAND = re.compile(r"\\[A-Za-z@]+\*?(\[[^\]]*\])?|[{}%&~^_\\]")  # math spans: proofpile.mathspans
+# control words (with a star and an optional argument) and lone backslashes, then TeX's special characters: the
+# prose fastText judges (math spans go first: proofpile.mathspans). Two passes, the regex led by a literal backslash
+# and a translate, are twice as fast as one alternation tried at every character.
+_TEX_COMMAND = re.compile(r"\\(?:[A-Za-z@]+\*?(?:\[[^\]]*\])?)?")
+_TEX_SPECIALS = str.maketrans(dict.fromkeys("{}%&~^_", " "))
 
 
 class TeXFilter(LanguageFilter):
@@ -429,7 +433,7 @@ class TeXFilter(LanguageFilter):
         self.lid = LazyModel(lid_model or lid176_path())
 
     def english(self, text: str) -> float:
-        prose = " ".join(_TEX_COMMAND.sub(" ", mathspans.strip(text[:20000])).split())
+        prose = " ".join(_TEX_COMMAND.sub(" ", mathspans.strip(text[:20000])).translate(_TEX_SPECIALS).split())
         if not prose:
             return 0.0
         labels, probs = self.lid.get().predict(prose, k=3)
