@@ -304,3 +304,29 @@ def test_stage_with_no_documents(tmp_path):
     run_decontam(tmp_path)
     report = json.loads((tmp_path / "decontam" / "report.json").read_text())
     assert report["documents_checked"] == 0 and report["documents_removed"] == 0
+
+
+def test_index_is_built_once_per_cache_and_again_when_its_inputs_change(tmp_path, monkeypatch):
+    from proofpile.decontam.ngrams import ensure_index
+
+    monkeypatch.setenv("PROOFPILE_CACHE", str(tmp_path / "cache"))
+    bench = tmp_path / "math.jsonl"
+    bench.write_bytes((SAMPLES / "math-test.jsonl").read_bytes())
+    benchmarks = [Benchmark("math", str(bench), ("problem", "solution"))]
+    fresh = build_index(benchmarks, str(tmp_path / "fresh"))
+    folder, summary = ensure_index(benchmarks, tmp_path / "own")
+    assert summary == fresh and Path(folder).parent == tmp_path / "cache" / "decontam-index"
+    assert sorted(p.name for p in Path(folder).iterdir()) == sorted(
+        p.name for p in (tmp_path / "fresh").iterdir()) + ["summary.json"]
+    for path in (tmp_path / "fresh").iterdir():  # the same bytes as a fresh build
+        assert (Path(folder) / path.name).read_bytes() == path.read_bytes()
+    (Path(folder) / "items.json").write_bytes(b"[]")  # marks this copy: the next run reads it, builds nothing
+    assert ensure_index(benchmarks, tmp_path / "own")[0] == folder and not (tmp_path / "own").exists()
+    assert (Path(folder) / "items.json").read_bytes() == b"[]"
+    assert ensure_index(benchmarks, tmp_path / "own", n=12)[0] != folder  # other settings, another index
+    bench.write_bytes(bench.read_bytes()[: bench.read_bytes().rindex(b"\n", 0, -1) + 1])  # one item fewer
+    assert ensure_index(benchmarks, tmp_path / "own")[1]["math"]["items"] == fresh["math"]["items"] - 1
+    assert len(list((tmp_path / "cache" / "decontam-index").iterdir())) == 3
+    monkeypatch.setenv("PROOFPILE_CACHE", str(bench))  # a file: no cache can be written there
+    folder, summary = ensure_index(benchmarks, tmp_path / "own")
+    assert folder == str(tmp_path / "own") and summary["math"]["items"] == fresh["math"]["items"] - 1

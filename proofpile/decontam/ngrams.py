@@ -22,18 +22,25 @@ files.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import orjson
 from datatrove.data import Document
 from datatrove.io import DataFolderLike, get_datafolder
 
-from proofpile.decontam.benchmarks import Benchmark, load_items
+from proofpile.atomic import atomic_write
+from proofpile.cache import cache_dir
+from proofpile.decontam.benchmarks import Benchmark, load_items, local_path
 from proofpile.decontam.tier import DecontaminationTier
-from proofpile.decontam.words import NgramHasher, WordHasher
+from proofpile.decontam.words import TEX_VARIANTS, NgramHasher, WordHasher
+from proofpile.scratch import scratch_folder
 
 PROBLEM, SPANNING, SOLUTION = 1, 2, 4  # what an index n-gram came from (bit flags)
 ITEMS_FILE = "items.json"  # next to one <array>.npy per index array (np.load reads them without a zip's CRC pass)
@@ -255,6 +262,39 @@ def build_index(benchmarks: list[Benchmark], folder: DataFolderLike, n: int = 13
     summary["_ignored_ngrams"] = {"in_many_items": int(summary_ignored_frequent),
                                   "in_reference_corpus": int(summary_ignored_reference)}
     return summary
+
+
+SUMMARY_FILE = "summary.json"
+
+
+def index_digest(benchmarks: list[Benchmark], settings: dict) -> str:
+    """What determines an index's bytes: the benchmark files and their fields, the reference corpus, the TeX
+    variants, the settings, and the code that reads words and builds the index."""
+    key = hashlib.sha256(orjson.dumps({"benchmarks": [[b.name, list(b.fields)] for b in benchmarks],
+                                       "settings": settings}, option=orjson.OPT_SORT_KEYS))
+    files = [local_path(b.path) for b in benchmarks] + list(settings.get("reference", ())) + [str(TEX_VARIANTS)]
+    code = [Path(__file__), Path(__file__).with_name("words.py"), Path(__file__).with_name("benchmarks.py")]
+    for path in [*files, *code]:
+        key.update(hashlib.sha256(Path(path).read_bytes()).digest())
+    return key.hexdigest()
+
+
+def ensure_index(benchmarks: list[Benchmark], fallback: str | os.PathLike, **settings) -> tuple[str, dict]:
+    """(folder, summary) of the index ``build_index`` makes from these inputs and settings: built once per cache
+    (``proofpile.cache``; keyed by ``index_digest``) and read from there by every run and task after; where the
+    cache cannot be written, built in ``fallback``."""
+    cached = cache_dir() / "decontam-index" / index_digest(benchmarks, settings)
+    if not (cached / SUMMARY_FILE).is_file():
+        try:
+            with scratch_folder(cached) as work:
+                summary = build_index(benchmarks, work, **settings)
+                atomic_write(Path(work) / SUMMARY_FILE, orjson.dumps(summary))  # last: its presence means whole
+                if not (cached / SUMMARY_FILE).is_file():  # (another process may have built it meanwhile)
+                    shutil.rmtree(cached, ignore_errors=True)
+                    os.replace(work, cached)
+        except OSError:  # no writable cache: this run's own index
+            return str(fallback), build_index(benchmarks, str(fallback), **settings)
+    return str(cached), orjson.loads((cached / SUMMARY_FILE).read_bytes())
 
 
 def load_item_records(folder: DataFolderLike) -> list[dict]:

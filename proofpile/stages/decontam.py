@@ -6,7 +6,7 @@ benchmark, matched span, action).
 
 1. the benchmarks' items (config ``benchmarks``: a list of {name, path, fields}, or a YAML file holding one; the
    first field is the problem) are indexed: problem n-grams, problem+answer n-grams, whole short problems
-   (``proofpile.decontam.ngrams``);
+   (``proofpile.decontam.ngrams``), once per cache for the same benchmark files and settings;
 2. read -> n-gram tier (drop or report per subset) -> optional paraphrase tier (``paraphrase``: embeddings of
    candidate chunks, optional LLM judge; ``proofpile.decontam.paraphrase``) -> split by hash(seed, id) -> write.
 """
@@ -23,7 +23,7 @@ from proofpile.atomic import atomic_write
 from proofpile.config import ConfigError, ConfigPath, Fraction, Section, StageConfig, section
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.decontam.benchmarks import parse_benchmarks
-from proofpile.decontam.ngrams import NGramDecontamination, build_index
+from proofpile.decontam.ngrams import NGramDecontamination, ensure_index
 from proofpile.decontam.paraphrase import ParaphraseConfig
 from proofpile.decontam.report import build_report, markdown
 from proofpile.decontam.splits import SplitAssigner
@@ -92,10 +92,10 @@ def more_inputs(cfg: StageConfig) -> list[str]:
 def run(cfg: StageConfig) -> None:
     p = cfg.params
     logs = Path(cfg.logs_dir())
-    index, hits = str(logs / "index"), logs / "hits"
-    summary = build_index(benchmarks(cfg), index, n=p.n, report_n=p.report_n,
-                          max_items_per_ngram=p.max_items_per_ngram, reference=list(p.reference),
-                          reference_min_docs=p.reference_min_docs)
+    hits = logs / "hits"
+    index, summary = ensure_index(benchmarks(cfg), logs / "index", n=p.n, report_n=p.report_n,
+                                  max_items_per_ngram=p.max_items_per_ngram, reference=[str(r) for r in p.reference],
+                                  reference_min_docs=p.reference_min_docs)
     splits = p.splits
     src = cfg.out("dedup")
     # a reader without files would fail its task: no shards upstream is an empty input
