@@ -121,6 +121,13 @@ def test_planted_problems_are_removed_and_ordinary_math_is_kept(tmp_path):
     assert [(h["doc_id"], h["item"], h["action"]) for h in hits(tmp_path) if h["doc_id"] == "math-solution"] == [
         ("math-solution", 6, None)]
     assert f.stats["llemma30/open-web-math/math"].total == 2  # the planted problem and the solution
+    assert f.stats["total"].total == 7 and f.stats["forwarded"].total == 4 and f.stats["batches"].total == 1
+    # the same, a few documents' text at a time: each batch is looked up on its own, the counts add up
+    small = NGramDecontamination(str(tmp_path / "index"), str(tmp_path / "hits-small"), batch_chars=600)
+    assert run_filter(small, docs) == ["plain-0", "plain-1", "plain-2", "math-solution"]
+    totals = lambda step: {k: v.total for k, v in step.stats.stats.items() if k != "batches"}  # noqa: E731
+    assert small.stats["batches"].total > 3 and totals(small) == totals(f)
+    assert small.stats.stats.to_dict()["checked/open-web-math"] == 7  # a plain count, as datatrove writes one
 
 
 def test_a_few_shared_ngrams_or_the_words_without_the_numbers_are_not_contamination(tmp_path):

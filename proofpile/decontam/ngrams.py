@@ -41,6 +41,7 @@ from proofpile.decontam.benchmarks import Benchmark, load_items, local_path
 from proofpile.decontam.tier import DecontaminationTier
 from proofpile.decontam.words import TEX_VARIANTS, NgramHasher, WordHasher
 from proofpile.scratch import scratch_folder
+from proofpile.stats import add_metric
 
 PROBLEM, SPANNING, SOLUTION = 1, 2, 4  # what an index n-gram came from (bit flags)
 ITEMS_FILE = "items.json"  # next to one <array>.npy per index array (np.load reads them without a zip's CRC pass)
@@ -323,8 +324,10 @@ class NGramDecontamination(DecontaminationTier):
 
     def __init__(self, index_folder: DataFolderLike, hits_folder: DataFolderLike, min_share: float = 0.7,
                  min_match_words: int = 40, action: str = "drop", actions: dict[str, str] | None = None,
-                 batch_size: int = 256):
-        super().__init__(index_folder, hits_folder, action, actions, batch_size)  # a batch is one numpy pass
+                 batch_size: int = 4096, batch_chars: int = 2_000_000):
+        # a batch is one numpy pass: large enough that per-batch costs vanish, small enough (~2 MB of text, ~16 MB
+        # per uint64 array over its bytes) that its arrays stay near the cache
+        super().__init__(index_folder, hits_folder, action, actions, batch_size, batch_chars)
         self.min_share, self.min_match_words = min_share, min_match_words
         self._loaded = False
         self._item_records = None
@@ -458,7 +461,7 @@ class NGramDecontamination(DecontaminationTier):
                 results[t] = self._result(batch[t], subsets[t], self.actions.get(subsets[t], self.action), flagged,
                                           overlap)
         for subset, count in Counter(subsets).items():
-            self.stat_update(f"checked/{subset}", value=count)
+            add_metric(self.stats, f"checked/{subset}", np.ones(count))  # as if counted one by one
         return results
 
     def _result(self, doc: Document, subset: str, action: str, flagged: list[dict], overlap: list[int]):

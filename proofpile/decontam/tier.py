@@ -37,8 +37,9 @@ class DecontaminationTier(BaseFilter):
     write their hits with ``write_hit``."""
 
     def __init__(self, index_folder: DataFolderLike, hits_folder: DataFolderLike, action: str = "drop",
-                 actions: dict[str, str] | None = None, batch_size: int = 256):
+                 actions: dict[str, str] | None = None, batch_size: int = 256, batch_chars: int | None = None):
         super().__init__(batch_size=batch_size)
+        self.batch_chars = batch_chars  # a batch also ends at this many characters of text (its arrays' size)
         self.index_folder = get_datafolder(index_folder)
         self.hits_folder = get_datafolder(hits_folder)
         self.action, self.actions = checked_actions(action, actions)
@@ -55,9 +56,23 @@ class DecontaminationTier(BaseFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         return self.filter_batch([doc])[0]
 
+    def _batches(self, data: DocumentsPipeline):
+        if not self.batch_chars:
+            yield from batched(data, self.batch_size)
+            return
+        batch, chars = [], 0
+        for doc in data:
+            batch.append(doc)
+            chars += len(doc.text)
+            if len(batch) >= self.batch_size or chars >= self.batch_chars:
+                yield batch
+                batch, chars = [], 0
+        if batch:
+            yield batch
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         with self.hits_folder.open(f"{rank:05d}.jsonl", "wb") as self._hits_file:
-            for batch in batched(data if data is not None else iter(()), self.batch_size):
+            for batch in self._batches(data if data is not None else iter(())):
                 self.stat_update("batches")
                 with self.track_time("batch"):
                     results = self.filter_batch(batch)
