@@ -26,17 +26,6 @@ def timer():
     end.append(time.perf_counter())
 
 
-def median_of(fn, repeat: int = 5) -> float:
-    """The median of ``repeat`` timed calls (seconds): on a machine shared with other work, neither the luckiest
-    nor the unluckiest run."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
-
-
 def best_of(fn, repeat: int = 3) -> float:
     """The fastest of ``repeat`` timed calls (seconds): the least noisy estimate on a shared machine."""
     times = []

@@ -45,6 +45,7 @@ from proofpile.stats import add_metric
 
 PROBLEM, SPANNING, SOLUTION = 1, 2, 4  # what an index n-gram came from (bit flags)
 ITEMS_FILE = "items.json"  # next to one <array>.npy per index array (np.load reads them without a zip's CRC pass)
+SUMMARY_FILE = "summary.json"  # of a cached index (ensure_index), written last
 SPAN_CHARS = 300  # of a matched span kept in a hit record
 # a document's n-grams are looked up only if one of its (n - PROBE_STRIDE + 1)-grams at every PROBE_STRIDE-th word
 # is in an item: a quarter of the lookups in a table that fits the cache, for the few documents that pass them all
@@ -263,9 +264,6 @@ def build_index(benchmarks: list[Benchmark], folder: DataFolderLike, n: int = 13
     summary["_ignored_ngrams"] = {"in_many_items": int(summary_ignored_frequent),
                                   "in_reference_corpus": int(summary_ignored_reference)}
     return summary
-
-
-SUMMARY_FILE = "summary.json"
 
 
 def index_digest(benchmarks: list[Benchmark], settings: dict) -> str:
