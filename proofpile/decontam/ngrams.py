@@ -347,10 +347,12 @@ class NGramDecontamination(DecontaminationTier):
         self._short = _Table(arrays["short_hashes"], arrays["short_offsets"], arrays["short_items"], extra_bits=10)
         self._report = _Table(arrays["report_hashes"], arrays["report_offsets"], arrays["report_items"])
         self._anchor = int(arrays["anchor"])
-        # item -> (length, hash of the whole short problem)
-        self._short_whole = {int(k): (int(n), np.uint64(h)) for k, n, h in zip(
-            arrays["short_of"], arrays["short_lengths"], arrays["short_whole"])}
         self._totals, self._numeric_totals = arrays["item_ngrams"], arrays["item_numeric_ngrams"]
+        # per item: the length and hash of its whole problem if it is short (length 0 if not)
+        self._short_length = np.zeros(self._totals.size, dtype=np.int64)
+        self._short_whole = np.zeros(self._totals.size, dtype=np.uint64)
+        self._short_length[arrays["short_of"]] = arrays["short_lengths"]
+        self._short_whole[arrays["short_of"]] = arrays["short_whole"]
         self._numeric = arrays["decide_numeric"]
         self._words, self._ngrams = WordHasher(), NgramHasher()
         self._loaded = True
@@ -389,17 +391,17 @@ class NGramDecontamination(DecontaminationTier):
         if self.report_n:
             for t, k in self._report_overlaps(prefix, grams, first, text_of):
                 report[t].append(k)
-        if self._short_whole:
+        if self._short.hashes.size:
             spos, sent = self._short.find(self._ngrams.ngrams(prefix, self._anchor))
-            if spos.size:
+            if spos.size:  # anchors are common ("what is the"): confirmed on the whole problem, in numpy
                 spos, _, sitem = self._short.expand(spos, sent)
-                lengths = np.array([self._short_whole[k][0] for k in sitem.tolist()], dtype=np.int64)
+                lengths = self._short_length[sitem]
                 ok = inside(spos, lengths)
                 spos, sitem, lengths = spos[ok], sitem[ok], lengths[ok]
-                whole = self._ngrams.at(prefix, spos, lengths)
-                for p, k, length, h in zip(spos.tolist(), sitem.tolist(), lengths.tolist(), whole.tolist()):
+                whole = self._ngrams.at(prefix, spos, lengths) == self._short_whole[sitem]
+                for p, k, length in zip(spos[whole].tolist(), sitem[whole].tolist(), lengths[whole].tolist()):
                     t = int(text_of[p])
-                    if h == self._short_whole[k][1] and k not in flagged[t]:
+                    if k not in flagged[t]:
                         flagged[t][k] = (1.0, length, p, p + length - 1)
         out = []
         for t in range(len(texts)):
