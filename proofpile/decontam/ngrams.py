@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -287,10 +286,13 @@ def ensure_index(benchmarks: list[Benchmark], fallback: str | os.PathLike, **set
         try:
             with scratch_folder(cached) as work:
                 summary = build_index(benchmarks, work, **settings)
-                atomic_write(Path(work) / SUMMARY_FILE, orjson.dumps(summary))  # last: its presence means whole
-                if not (cached / SUMMARY_FILE).is_file():  # (another process may have built it meanwhile)
-                    shutil.rmtree(cached, ignore_errors=True)
-                    os.replace(work, cached)
+                atomic_write(Path(work) / SUMMARY_FILE, orjson.dumps(summary))
+                try:
+                    os.replace(work, cached)  # a folder appears whole or not at all
+                except OSError:
+                    if not (cached / SUMMARY_FILE).is_file():
+                        raise
+                    # another process put the same index there meanwhile: theirs is used, this one removed
         except OSError:  # no writable cache: this run's own index
             return str(fallback), build_index(benchmarks, str(fallback), **settings)
     return str(cached), orjson.loads((cached / SUMMARY_FILE).read_bytes())
