@@ -337,3 +337,19 @@ def test_index_is_built_once_per_cache_and_again_when_its_inputs_change(tmp_path
     monkeypatch.setenv("PROOFPILE_CACHE", str(bench))  # a file: no cache can be written there
     folder, summary = ensure_index(benchmarks, tmp_path / "own")
     assert folder == str(tmp_path / "own") and summary["math"]["items"] == fresh["math"]["items"] - 1
+
+
+def test_a_benchmark_of_statements_without_answers(tmp_path):
+    # ProofNet's natural-language statements are items with one field: problem n-grams only, short ones whole
+    statements = tmp_path / "statements.jsonl"
+    statements.write_text("".join(json.dumps({"nl_statement": s}) + "\n" for s in [
+        "Let $G$ be a finite group in which every element has order two. Prove that $G$ is abelian and that its "
+        "order is a power of two.",
+        "Prove that $\\sqrt{3}$ is irrational."]))
+    f = make_filter(tmp_path, [Benchmark("proofnet", str(statements), ("nl_statement",))])
+    assert f.summary["proofnet"]["indexed_by_ngrams"] == 1 and f.summary["proofnet"]["indexed_whole"] == 1
+    docs = [("long", plant("Let $G$ be a finite group in which every element has order two. Prove that $G$ is "
+                           "abelian and that its order is a power of two.")),
+            ("short", plant("Prove that $\\sqrt{3}$ is irrational.")), ("plain", ORDINARY[1])]
+    assert run_filter(f, docs) == ["plain"]
+    assert f.stats["dropped_contaminated_proofnet"].total == 2
