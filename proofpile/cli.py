@@ -104,7 +104,7 @@ def _print_deps(config_dir: Path, data_root: str | None) -> None:
         all_folders.update(folders)
         upstream = " ".join(markers[up] for up in stage_module(name).UPSTREAM)
         print(f"{name}: {markers[name]}")
-        print(f"{markers[name]}: {upstream} {spell(files)}".replace(":  ", ": "))
+        print(f"{markers[name]}:", " ".join(filter(None, (upstream, spell(files)))))
     print(f"all: {' '.join(markers.values())}")
     deps_file = os.path.join(data_root, "deps.mk") if data_root else os.path.relpath(cfg.data_root / "deps.mk")
     print(f"{deps_file}: {spell(sorted(all_folders))}")
@@ -136,15 +136,20 @@ def main(argv: list[str] | None = None) -> int:
             _print_deps(Path(args.config_dir), args.data_root)
             return 0
         if args.command == "all":
-            for name in STAGES:
-                cfg = StageConfig.load(name, Path(args.config_dir) / f"{name}.yaml", args.data_root, _overrides(args))
+            configs = []
+            for name in STAGES:  # every config is checked before the first stage starts
+                args.stage = name  # an error names its stage, not `all`
+                configs.append(StageConfig.load(name, Path(args.config_dir) / f"{name}.yaml", args.data_root,
+                                                _overrides(args)))
+            for cfg in configs:
+                args.stage = cfg.stage
                 run_stage(cfg, force=args.force)
             return 0
         cfg = StageConfig.load(args.command, args.config, args.data_root, _overrides(args))
         run_stage(cfg, force=args.force)
         return 0
     except ENVIRONMENT_ERRORS as e:
-        name = args.stage if args.command == "config" else args.command
+        name = args.stage if args.command in ("config", "all") else args.command
         print(f"proofpile {name}: error: {describe(e)}", file=sys.stderr)
         return 1
 

@@ -22,7 +22,6 @@ earlier, interrupted run (datatrove's local executor would only merge the ranks 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -38,18 +37,13 @@ from proofpile import console
 from proofpile.config import EXECUTOR_KINDS as KINDS
 from proofpile.config import ConfigError, StageConfig
 from proofpile.processes import ends_its_processes_on_failure
+from proofpile.stats import completed_ranks_stats
 
 
 def merge_rank_stats(executor: PipelineExecutor) -> PipelineStats:
-    """Sum ``stats/NNNNN.json`` of every completed rank and write ``stats.json`` (the file the report reads)."""
-    folder = executor.logging_dir
-    merged = PipelineStats()
-    for rank in range(executor.world_size):
-        name = f"stats/{rank:05d}.json"
-        if folder.isfile(f"completions/{rank:05d}") and folder.isfile(name):
-            with folder.open(name, "rt") as f:
-                merged += PipelineStats.from_json(json.load(f))
-    with folder.open("stats.json", "wt") as f:
+    """Write ``stats.json`` (the file the report reads) from every completed rank's stats."""
+    merged = completed_ranks_stats(executor.logging_dir)
+    with executor.logging_dir.open("stats.json", "wt") as f:
         merged.save_to_disk(f)
     return merged
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from datatrove.io import DataFolder, get_datafolder
 from datatrove.utils.stats import PipelineStats
 
 # per-document measurements, not counts of documents (their totals are sums of lengths)
@@ -33,20 +34,36 @@ def _read_json(path: Path):
         return None
 
 
+def completed_ranks_stats(logging_dir: DataFolder | str | Path) -> PipelineStats:
+    """The sum of ``stats/NNNNN.json`` over every rank with a completion file: the stats of a stage's finished work,
+    also the ranks an earlier, interrupted run completed. Unreadable rank files count as absent."""
+    folder = logging_dir if isinstance(logging_dir, DataFolder) else get_datafolder(str(logging_dir))
+    merged = PipelineStats()
+    if not folder.isdir("stats"):
+        return merged
+    for name in sorted(folder.list_files("stats", glob_pattern="*.json")):
+        rank = name.rsplit("/", 1)[-1].removesuffix(".json")
+        if not folder.isfile(f"completions/{rank}"):
+            continue
+        try:
+            with folder.open(name, "rt") as f:
+                merged += PipelineStats.from_json(json.load(f))
+        except (OSError, ValueError, TypeError, KeyError):
+            continue
+    return merged
+
+
 def load_steps(location: str | Path) -> list[dict] | None:
     """The steps of a pipeline's stats: ``location`` is a ``stats.json`` or its logging dir. Without a merged
-    ``stats.json`` (a run still going or killed), the ranks with a completion file are summed. None if nothing."""
+    ``stats.json`` (a run still going or killed), the completed ranks are summed. None if nothing."""
     location = Path(location)
     stats_file = location if location.suffix == ".json" else location / "stats.json"
     data = _read_json(stats_file) if stats_file.is_file() else None
     if isinstance(data, list):
         return data
-    logging_dir = stats_file.parent
-    merged = PipelineStats()
-    for rank_file in sorted((logging_dir / "stats").glob("*.json")):
-        rank = _read_json(rank_file)
-        if (logging_dir / "completions" / rank_file.stem).exists() and isinstance(rank, list):
-            merged += PipelineStats.from_json(rank)
+    if not stats_file.parent.is_dir():
+        return None
+    merged = completed_ranks_stats(stats_file.parent)
     return json.loads(merged.to_json()) if merged.stats else None
 
 

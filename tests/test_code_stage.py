@@ -29,7 +29,7 @@ def test_stage_on_samples(tmp_path, monkeypatch):
     assert main(["code", "--config", "pipelines/code.yaml", "--data-root", str(root)]) == 0
     docs = _read(root)
     ids = [d.id for d in docs]
-    assert len(ids) == len(set(ids)) == 22
+    assert len(ids) == len(set(ids)) == 23
     assert "proofpile-samples:python/lanczos.py" in ids and "proofpile-samples:python/lanczos_copy.py" not in ids
     for d in docs:
         assert d.metadata["subset"] == "algebraic-stack" and d.metadata["source"] == "dir"
@@ -41,7 +41,7 @@ def test_stage_on_samples(tmp_path, monkeypatch):
     assert langs["Python"] == {"files": 2, "bytes": sum(len(d.text.encode()) for d in docs if d.metadata["lang"] == "Python"),
                                "read": 5, "duplicates": 1,
                                "dropped": {"python_json_like": 1, "python_no_math_import": 1}}
-    assert table["total"]["files"] == 22
+    assert table["total"]["files"] == 23
     assert table["drops"]["duplicate"] == 1 and table["drops"]["vendored_dir"] == 3
     assert table["other_languages"] == {"ANTLR": 1, "G-code": 1, "IDL": 1, "Objective-C": 1, "Perl": 1, "Prolog": 1,
                                         "QMake": 1, "Verilog": 1}

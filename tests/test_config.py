@@ -145,3 +145,17 @@ def test_nested_union_and_whole_section_mistakes_name_their_key(stage, section, 
         StageConfig.load(stage, PROJECT / "pipelines" / f"{stage}.yaml", data_root=tmp_path,
                          overrides={stage: section})
     assert message in str(e.value)
+
+
+def test_all_names_the_stage_whose_config_is_wrong(tmp_path):
+    configs = tmp_path / "pipelines"
+    configs.mkdir()
+    for stage in STAGES:
+        (configs / f"{stage}.yaml").write_text(f"include: {PROJECT / 'pipelines' / f'{stage}.yaml'}\n")
+    (configs / "code.yaml").write_text(f"include: {PROJECT / 'pipelines' / 'code.yaml'}\ncode: {{min_linez: 1}}\n")
+    run = subprocess.run([sys.executable, "-m", "proofpile.cli", "all", "--config-dir", str(configs),
+                          "--data-root", str(tmp_path / "root")], capture_output=True, text=True, cwd=PROJECT)
+    assert run.returncode == 1
+    # checked before any stage ran: nothing was built
+    assert run.stderr.startswith("proofpile code: error: min_linez: unknown key"), run.stderr
+    assert not (tmp_path / "root" / "markers").exists()

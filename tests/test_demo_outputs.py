@@ -94,3 +94,13 @@ def _lines(path: str):
     with open(path, "rb") as raw:
         data = zstandard.ZstdDecompressor().decompressobj().decompress(raw.read())
     return [line for line in data.splitlines() if line.strip()]
+
+
+def test_demo_decontam_removes_the_notebook_that_solves_a_math_test_problem(demo):
+    """A notebook quoting a MATH test problem is code: the code stage keeps it, decontamination removes it."""
+    root, _ = demo
+    flagged = [json.loads(line) for line in (root / "decontam" / "flagged.jsonl").read_text().splitlines()]
+    assert [(f["doc_id"], f["subset"], f["benchmark"], f["action"]) for f in flagged] == [
+        ("proofpile-samples:jupyter/homework_remainder.ipynb", "algebraic-stack", "math", "drop")]
+    kept = {json.loads(line)["id"] for f in (root / "decontam").glob("*/*/*.jsonl.zst") for line in _lines(str(f))}
+    assert flagged[0]["doc_id"] not in kept

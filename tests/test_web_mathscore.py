@@ -80,3 +80,16 @@ def test_real_home_pages_score_below_the_threshold(shared_fixture, default_filte
     assert len(pages) >= 20
     scores = {url: default_filter.score(text) for url, text in pages}
     assert sum(s < THRESHOLD for s in scores.values()) >= len(pages) - 1, scores
+
+
+def test_a_model_that_did_not_reach_the_disk_is_an_error(tmp_path):
+    """fastText's save ignores write errors: a full disk (``/dev/full``) must fail the training, not leave a
+    truncated model that the next run would trust."""
+    from proofpile.web.mathscore import _fit
+
+    train_file = tmp_path / "train.txt"
+    train_file.write_text("".join(f"__label__{'math' if i % 2 else 'other'} {'integral sum x' if i % 2 else 'cat dog'} "
+                                  f"w{i}\n" for i in range(200)))
+    with pytest.raises(RuntimeError) as error:
+        _fit(str(train_file), "/dev/full", {"lr": 0.05, "epoch": 2, "seed": 1})
+    assert "nan" not in str(error.value).lower()

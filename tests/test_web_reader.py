@@ -436,3 +436,25 @@ def test_real_crawl_warc_with_a_bad_member_and_a_bad_length(shared_fixture, tmp_
     assert len(docs) == 14 and count(stats, "responses") == 14  # the two bad records are counted apart
     assert count(stats, "dropped_bad_gzip_member") == 1 and count(stats, "dropped_bad_content_length") == 1
     assert not any("WARC/1.0" in d.text for d in docs)
+
+
+def test_utf16_and_utf32_pages_are_prefiltered_as_text(tmp_path):
+    """Markers are ASCII, but in UTF-16/32 every ASCII byte has NULs beside it: such pages are transcoded before
+    the prefilter, with or without a byte-order mark, and decoded once."""
+    html = "<html><body><p>Die Summe \\(\\sum_{k=1}^n k = \\frac{n(n+1)}{2}\\) mit MathJax, größer.</p></body></html>"
+    pages = [("http://w.example/utf16-bom", "text/html; charset=utf-16", html.encode("utf-16")),
+             ("http://w.example/utf16le", "text/html", html.encode("utf-16-le")),
+             ("http://w.example/utf16be", "text/html; charset=UTF-16BE", html.encode("utf-16-be")),
+             ("http://w.example/utf32", "text/html; charset=utf-32", html.encode("utf-32")),
+             ("http://w.example/plain16", "text/html", "<p>no math here at all</p>".encode("utf-16")),
+             ("http://w.example/bad16", "text/html", "\\(x\\)".encode("utf-16-le") + b"\x00\xd8")]  # lone surrogate
+    (tmp_path / "a.warc.gz").write_bytes(warc_bytes(pages))
+    prefilter = MathPrefilter(MARKERS, LATEX)
+    reader = HtmlWarcReader(str(tmp_path), prefilter=prefilter)
+    kept = list(prefilter.run(reader.run()))
+    assert [d.metadata["url"] for d in kept] == ["http://w.example/utf16-bom", "http://w.example/utf16le",
+                                                 "http://w.example/utf16be", "http://w.example/utf32"]
+    assert all(d.text == html for d in kept)
+    assert [d.metadata["charset"] for d in kept] == ["utf-16", "utf-16-le", "utf-16-be", "utf-32"]
+    assert count(prefilter.stats.stats, "dropped_no_math_marker") == 1
+    assert count(reader.stats.stats, "dropped_undecodable") == 1

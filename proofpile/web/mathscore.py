@@ -124,6 +124,8 @@ import json, sys
 import fasttext
 model = fasttext.train_supervised(input=sys.argv[1], thread=1, verbose=0, **json.loads(sys.argv[3]))
 model.save_model(sys.argv[2])
+# fastText's save ignores write errors (a full disk leaves a truncated file): loading it back is the check
+fasttext.load_model(sys.argv[2])
 """
 
 

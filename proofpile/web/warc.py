@@ -22,6 +22,7 @@ never stored on disk first.
 
 from __future__ import annotations
 
+import codecs
 import io
 import itertools
 import os
@@ -76,13 +77,28 @@ def crawl_from_path(path: str) -> str | None:
 
 
 def normalize_charset(name: str | None) -> str | None:
-    import codecs
-
     if not name:
         return None
     try:
         return codecs.lookup(name.strip().strip("\"'")).name
     except LookupError:
+        return None
+
+
+def decode_wide(body: bytes) -> tuple[str, str] | None:
+    """(text, charset) of a UTF-32 or UTF-16 page, told by its byte-order mark or, without one, by where the NULs
+    beside its first ASCII character fall; None when it does not decode."""
+    if body.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        charset = "utf-32"
+    elif body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        charset = "utf-16"
+    elif body[1:4] == b"\0\0\0" or body[:3] == b"\0\0\0":
+        charset = "utf-32-le" if body[1:4] == b"\0\0\0" else "utf-32-be"
+    else:
+        charset = "utf-16-le" if body[1:2] == b"\0" else "utf-16-be"
+    try:
+        return body.decode(charset), charset
+    except UnicodeDecodeError:
         return None
 
 
@@ -316,6 +332,12 @@ class HtmlWarcReader(WarcReader):
                 return "dropped_bad_content_encoding"
             if len(body) > self.max_page_bytes:
                 return "dropped_too_large"
+        wide = None
+        if b"\0" in body[:4]:  # UTF-16/32 (markup's ASCII has NULs beside it): markers only match in UTF-8
+            wide = decode_wide(body)
+            if wide is None:
+                return "dropped_undecodable"
+            body = wide[0].encode("utf-8")
         marker = None
         if self.prefilter is not None:
             marker = self.prefilter.matcher.first(body)
@@ -325,7 +347,7 @@ class HtmlWarcReader(WarcReader):
                 raise _Resync
         if not body.strip():
             return "dropped_empty_body"
-        decoded = decode_html(body, record.http_charset)
+        decoded = wide or decode_html(body, record.http_charset)
         if decoded is None:
             return "dropped_undecodable"
         html, charset = decoded
