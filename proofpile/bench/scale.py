@@ -170,8 +170,8 @@ def write_warcs(folder: Path, n_pages: int) -> dict:
 
 
 def _variant(rng: random.Random, i: int, text: bytes, comment: str) -> bytes:
-    """A source file made distinct by a comment line naming its copy: where a repository's file differs from the
-    sample (its own header line, a changed constant) the stage sees a different file."""
+    """The text with a comment line of its own (``comment``: the language's syntax): another file's content, as two
+    repositories' copies of a common file differ by a header line."""
     return text + b"\n" + comment.format(f"bench file {i}, rev {rng.randrange(1 << 30):x}").encode() + b"\n"
 
 
@@ -199,8 +199,9 @@ def write_code_tree(folder: Path, n_files: int, seed: int = 0) -> dict:
         if i in copies:
             rel, data = rng.choice(written)
             rel = Path(*rel.parts[1:])  # the copy goes into this file's repository
-            if i not in exact:
-                data = data + b"\n\n"  # a mirror's copy: one line more
+            if i not in exact:  # a mirror's copy: a line more
+                lang = rel.parts[0]
+                data = _variant(rng, i, data, COMMENT[lang]) if lang in COMMENT else data + b"\n"
         elif rel.parts[0] == "jupyter":
             nb = orjson.loads(data)
             nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": f"bench notebook {i}"})
@@ -292,20 +293,20 @@ def write_arxiv_tars(folder: Path, n_papers: int, seed: int = 0) -> dict:
                 sections.append(f"\\section{{Part {len(sections) + 1} of paper {i}}}\n".encode() +
                                 b"\n\n".join(chosen))
                 size += sum(map(len, chosen))
-            head = preamble + b"\\begin{document}\n\\begin{abstract}\n" + rng.choice(paragraphs) + \
+            front = b"\\begin{document}\n\\begin{abstract}\n" + rng.choice(paragraphs) + \
                 b"\n\\end{abstract}\n\\maketitle\n"
-            if i % 3 == 2:
-                paper = head + b"\n\n".join(sections) + b"\n" + bib + b"\\end{document}\n"
-                members[name + ".gz"] = gzip.compress(paper, compresslevel=6, mtime=0)
+            if i % 3 == 2:  # the sample's macros inline
+                paper = preamble + sample["macros.tex"] + front + b"\n\n".join(sections) + b"\n" + bib + \
+                    b"\\end{document}\n"
             else:
                 files = {f"sections/s{k}.tex": text for k, text in enumerate(sections)}
-                main = (head.replace(b"\\begin{document}", b"\\input{macros}\n\\begin{document}") +
+                main = (preamble + b"\\input{macros}\n" + front +
                         b"".join(f"\\input{{sections/s{k}}}\n".encode() for k in range(len(sections))) +
                         b"\\bibliographystyle{plain}\n\\bibliography{refs}\n\\end{document}\n")
                 files = {"main.tex": main, "macros.tex": sample["macros.tex"], **files, "main.bbl": bib,
                          "figures/fig1.png": figure_bytes + rng.randbytes(ARXIV_FIGURE_BYTES)}
                 paper = _tar(files)
-                members[name + ".gz"] = gzip.compress(paper, compresslevel=6, mtime=0)
+            members[name + ".gz"] = gzip.compress(paper, compresslevel=6, mtime=0)
             papers += 1
             total += len(paper)
         (folder / f"arXiv_src_2301_{t // ARXIV_PAPERS_PER_TAR + 1:03d}.tar").write_bytes(_tar(members))
