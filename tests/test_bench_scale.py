@@ -13,8 +13,9 @@ from proofpile.bench import scale
 from proofpile.config import StageConfig
 from proofpile.stage import run_stage
 
-pytestmark = pytest.mark.skipif(not (scale.FIXTURES / "arxiv").is_dir(),
-                                reason="../shared/fixtures is absent: the scaling inputs are built from it")
+pytestmark = [pytest.mark.slow,  # whole stages
+              pytest.mark.skipif(not (scale.FIXTURES / "arxiv").is_dir(),
+                                 reason="../shared/fixtures is absent: the scaling inputs are built from it")]
 
 
 def _run(stage: str, root: Path) -> None:
