@@ -88,15 +88,20 @@ def has_math(text: str) -> bool:
 
 def strip(text: str, replacement: str = " ") -> str:
     """``text`` with every math span replaced by ``replacement``: the prose, for language ID."""
-    out, pos = [], 0
+    return prose_and_count(text, replacement)[0]
+
+
+def prose_and_count(text: str, replacement: str = " ") -> tuple[str, int]:
+    """``strip(text)`` and the number of math spans it replaced, from one scan."""
+    out, pos, n = [], 0, 0
     for span in find(text):
         out.append(text[pos:span.start])
         out.append(replacement)
-        pos = span.end
-    if not pos:
-        return text
+        pos, n = span.end, n + 1
+    if not n:
+        return text, 0
     out.append(text[pos:])
-    return "".join(out)
+    return "".join(out), n
 
 
 def normalize(span: Span) -> str:

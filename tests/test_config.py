@@ -159,3 +159,11 @@ def test_all_names_the_stage_whose_config_is_wrong(tmp_path):
     # checked before any stage ran: nothing was built
     assert run.stderr.startswith("proofpile code: error: min_linez: unknown key"), run.stderr
     assert not (tmp_path / "root" / "markers").exists()
+
+
+def test_mathscore_training_data_may_be_one_file_or_a_list(tmp_path):
+    (tmp_path / "mine.jsonl").write_text("")
+    config = tmp_path / "web.yaml"
+    config.write_text(f"include: {PROJECT / 'pipelines' / 'web.yaml'}\nweb: {{mathscore: {{train: {tmp_path / 'mine.jsonl'}}}}}\n")
+    cfg = StageConfig.load("web", config, data_root=tmp_path / "root")
+    assert cfg.params.mathscore.train == [str(tmp_path / "mine.jsonl")]

@@ -13,7 +13,14 @@ from helpers import read_tree, write_shard
 from proofpile.config import ConfigError, StageConfig
 from proofpile.dedup.evaluate import lsh_pairs, planted_corpus, precision_recall, shingle_sets, true_pairs
 from proofpile.dedup.steps import MathMinhashSignature, jaccard
-from proofpile.dedup.text import fast_word_hashes, ngram_hashes, text_ngram_hashes, word_hashes, words
+from proofpile.dedup.text import (
+    batch_word_hashes,
+    fast_word_hashes,
+    ngram_hashes,
+    text_ngram_hashes,
+    word_hashes,
+    words,
+)
 from proofpile.stage import atomic_write, run_stage
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -67,6 +74,26 @@ def test_fast_word_hashes_split_text_exactly_as_words():
             assert by_word.setdefault(token, h) == h, (text, token)
         assert len(set(by_word.values())) == len(by_word), text  # distinct words, distinct hashes
     assert fast_word_hashes("Ab c", seed=1).tolist() != fast_word_hashes("Ab c", seed=2).tolist()
+
+
+def test_a_batch_hashes_each_text_as_if_alone():
+    """Signatures of a batch of documents do not depend on the batch: the same words, n-grams and signatures as
+    one document at a time (empty, short and non-ASCII texts included)."""
+    texts = [t for _, t in planted_corpus(20, seed=4)] + ["", "two words", "x", "é ß ½ x² ∑", "", "a b c d e"]
+    texts = texts[::2] + texts[1::2]
+    seeds = list(range(len(texts)))
+    hashes, offsets = batch_word_hashes(texts, seeds)
+    s = signer()
+    shingles, shingle_offsets = s.get_shingles_batch(texts, seeds)
+    signatures = iter(s.get_signatures(shingles, shingle_offsets))
+    for i, text in enumerate(texts):
+        assert hashes[offsets[i]:offsets[i + 1]].tolist() == fast_word_hashes(text, seed=i).tolist()
+        alone = s.get_shingles(text, seed=i)
+        assert shingles[shingle_offsets[i]:shingle_offsets[i + 1]].tolist() == alone.tolist()
+        assert len(alone) == (len(words(text)) > 0) * max(1, len(words(text)) - 4)
+        if alone.size:
+            assert (next(signatures) == s.get_signature(alone)).all()
+    assert next(signatures, None) is None  # one signature per text with a shingle
 
 
 def test_signature_estimates_exact_jaccard():
@@ -223,6 +250,21 @@ def test_kept_documents_do_not_depend_on_the_number_of_tasks(tmp_path):
     assert all(min(ids[i] for i in group) in kept[0] for group in groups)
     assert sum(len(group) - len({ids[i] for i in group} & kept[0]) for group in groups) > 0.9 * sum(
         len(group) - 1 for group in groups)
+
+
+def test_outputs_do_not_depend_on_how_the_bands_are_split_into_tasks(tmp_path):
+    """LSH pairs found by 1 task or by 4 tasks sharing the 20 bands: byte-identical outputs."""
+    docs = planted_corpus(40, seed=6)
+    files = []
+    for pair_tasks in (1, 4):
+        root = tmp_path / str(pair_tasks)
+        make_root(root, docs)
+        run_dedup(root, pair_tasks=pair_tasks)
+        assert len(list((root / "logs" / "dedup" / "2-pairs" / "completions").iterdir())) == pair_tasks
+        files.append({p.relative_to(root): p.read_bytes() for p in (root / "dedup").rglob("*.zst")})
+    assert files[0] == files[1] and files[0]
+    summary = orjson.loads((tmp_path / "4" / "dedup" / "summary.json").read_bytes())
+    assert summary["dropped_near_duplicates"] > 0 and summary["lsh_pairs"]["verified_pairs"] > 0
 
 
 def test_config_is_validated(tmp_path):

@@ -167,16 +167,79 @@ def test_code_blocks_are_verbatim_and_headings_kept():
 
 
 def test_bullet_lists_without_links_are_kept():
-    # resiliparse's main-content pass drops every <ul>; a list without links is content (here with math in it)
+    # resiliparse's main-content pass drops a <ul> near <body>; a list without links is content (here with math)
     text, counts = extract_body(
         "<ul><li>First, <script type='math/tex'>a \\le b</script></li><li>Second, \\(b &lt; c\\)</li></ul>"
         "<ul class='menu'><li><a href='/'>Home</a></li><li><a href='/blog'>Blog</a></li></ul>"
     )
-    assert text == "- First, $a \\le b$\n  - Second, $b < c$"  # bullets, never numbers the page does not have
+    assert text == "• First, $a \\le b$\n  • Second, $b < c$"  # bullets, never numbers the page does not have
     assert counts["math_inline"] == 2
     # an ordered list keeps its numbers; a bullet list inside it gets bullets
     text, _ = extract_body("<ol><li>Step one</li><li><p>Step two</p><ul><li>case a</li><li>case b</li></ul></li></ol>")
-    assert text == "1. Step one\n\n2. Step two\n\n- case a\n    - case b"
+    assert text == "1. Step one\n\n2. Step two\n\n• case a\n    • case b"
+
+
+@pytest.mark.parametrize("depth", range(0, 7))
+def test_bullet_lists_kept_at_every_depth(depth):
+    # lists at every depth below <body> come out alike, whether resiliparse keeps them itself or they are moved down
+    prose = f"<p>{PROSE}</p>"
+    html = f"<html><body>{'<div>' * depth}{prose}<ul><li>alpha item</li><li>beta item</li></ul>{prose}" \
+           f"{'</div>' * depth}</body></html>"
+    text, _ = extract_math_text(html)
+    assert text == f"{PROSE}\n\n• alpha item\n  • beta item\n\n{PROSE}"
+
+
+# markup of every kind the rewrites query, spelled the ways pages spell it; the raw-page scan must find each
+_MARKUP = [
+    "<script type='math/tex'>x</script>", "<SCRIPT TYPE='Math/TeX; mode=display'>x</SCRIPT>",
+    "<script type=\"text/tex\">x</script>", "<math><mi>x</mi></math>", "<MATH alttext='x'></MATH>",
+    "<mjx-container><math><mi>x</mi></math></mjx-container>", "<d-math>x</d-math>", "<dt-math block>x</dt-math>",
+    "<span class='katex'>x</span>", "<span class=\"foo katex-display\">x</span>", "<div class = math>x</div>",
+    "<span class='MathJax_Preview'>x</span>", "<span CLASS=\"mjx-chtml\">x</span>", "<span class='math-container'>x</span>",
+    "<span data-math='x'>y</span>", "<span data-expr=\"x\">y</span>", "<amp-mathml data-formula='x'></amp-mathml>",
+    "<img src='https://latex.codecogs.com/gif.latex?x'>", "<img alt='a > b' src='/cgi-bin/mimetex.cgi?a>b'>",
+    "<img alt=\"it's\" class='latex' src='x.png'>", "<img\nclass='ql-img-inline-formula'\nsrc='a.svg'>",
+    "<img src=\"/chart?cht=tx&chl=x\">", "<img class='mwe-math-fallback-image-inline' alt='x'>",
+    "<div><ul><li>item</li></ul></div>", "<UL><li>item</li></UL>",
+]
+
+
+@pytest.mark.parametrize("markup", _MARKUP)
+def test_raw_page_scan_finds_every_kind_the_rewrites_query(markup):
+    # a kind left out of the scan would silently lose its math: every selector part that matches an element of a
+    # page must have its marker found in the page's bytes
+    from proofpile.web.extract import _MATH_PARTS, _marker_scan
+
+    html = f"<html><body>{markup}</body></html>"
+    kinds = _marker_scan().kinds_in(html.encode())
+    matched = {kind for kind, selector in _MATH_PARTS.items()
+               if len(HTMLTree.parse(html).document.query_selector_all(selector))}
+    assert matched and matched <= kinds, (matched, kinds)
+
+
+@pytest.mark.parametrize("markup", [
+    "<form role='search'><input></form>", "<FORM ACTION='/Login'>x</FORM>", "<div role=navigation>x</div>",
+    "<span role='button'>x</span>", "<div class='social-share'>x</div>", "<span class=\"js-vote-count\">1</span>",
+    "<a class='comment-reply-link'>Reply</a>", "<div class='nav-links'>x</div>",
+])
+def test_raw_page_scan_finds_every_skip_selector_that_matches(markup):
+    # a page is extracted with the skip selectors whose markers its bytes hold: one that matches must be among them
+    from proofpile.web.extract import _marker_scan, _skip_elements
+
+    html = f"<html><body>{markup}</body></html>"
+    kinds = _marker_scan().kinds_in(html.encode())
+    groups = _skip_elements(str(SKIP_ELEMENTS))
+    matched = {i for i, (selector, _) in enumerate(groups)
+               if len(HTMLTree.parse(html).document.query_selector_all(selector))}
+    assert matched and all(not groups[i][1] or f"skip {i}" in kinds for i in matched), (matched, kinds)
+
+
+def test_raw_page_scan_leaves_out_what_is_not_there():
+    from proofpile.web.extract import _marker_scan
+
+    plain = "<html><body><h2>Text</h2><p class='lead'>It costs $5.</p><img src='a.png' alt='photo'></body></html>"
+    assert _marker_scan().kinds_in(plain.encode()) == set()
+    assert _marker_scan().kinds_in("<p class='x' data-x='math'>\ue001</p><h1>".encode()) == {"sentinel", "h1"}
 
 
 def test_navigation_buttons_forms_and_boilerplate_lines_dropped():
@@ -226,6 +289,28 @@ def test_boilerplate_patterns_compile_and_anywhere_patterns_are_lowercase():
             assert re.sub(r"\\[A-Za-z]", "", pattern) == re.sub(r"\\[A-Za-z]", "", pattern).lower(), pattern
     boilerplate = Boilerplate()
     assert boilerplate.at_start is not None and boilerplate.anywhere
+
+
+def test_boilerplate_clean_drops_exactly_the_lines_is_boilerplate_names():
+    # clean() tests only the lines a Hyperscan pass picks: it must pick every line the line-by-line test drops,
+    # Unicode spellings included (a no-break space, Arabic digits, a Kelvin sign, tabs, upper case)
+    boilerplate = Boilerplate()
+    lines = ["Share", "SHARE THIS", "  Log in ", "» Next post", "Reply", "© 2023 Some Blog", "Copyright\u00a0© 2023",
+             "© \u0662\u0660\u0662\u0663 Blog", "\tPowered by WordPress", "3 comments", "Posted by Ann on Monday",
+             "This website uses cookies to ensure you get the best experience.", "All Rights Reserved.",
+             "Jump to navigation", "Tags: a, b", "", " ", "Share the cake into 3 equal parts.", "Next, we prove it.",
+             "x" * 300 + " all rights reserved", "We use induction on n.", "\u212aeep this line", "$x^2$ | Share",
+             "LIKE", "Menu \u2192", "Tweet\r"]
+    text = "\n".join(lines)
+    assert boilerplate.clean(text) == "\n".join(line for line in lines if not boilerplate.is_boilerplate(line))
+    assert sum(map(boilerplate.is_boilerplate, lines)) >= 15
+
+
+def test_boilerplate_patterns_that_hyperscan_cannot_take_fail_at_construction(tmp_path):
+    bad = tmp_path / "patterns.txt"
+    bad.write_text("(?a:share)\n")  # an ASCII-only group: fine for re, not for Hyperscan
+    with pytest.raises(ValueError, match="boilerplate patterns"):
+        MathExtractor(boilerplate_patterns=bad)
 
 
 def test_skip_element_selectors_parse_and_apply():
@@ -592,6 +677,6 @@ def test_asciimath_and_mml_scripts_never_crash():
 def test_unclosed_bbcode_and_deeply_nested_lists():
     text, counts = extract_body("<p>" + "[tex]" * 200 + "x and [itex]y[/itex]</p>")
     assert text.endswith("[tex]x and $y$") and counts["math_inline"] == 1
-    # lists nested thousands deep (past the deep-DOM limit): each still a bullet, no number, no marker left
+    # lists nested thousands deep (past the deep-DOM limit): each still a bullet, no number
     text, _ = extract_math_text("<ul><li>" * 2500 + "deep item")
-    assert text == "- deep item"
+    assert text == "• deep item"

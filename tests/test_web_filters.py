@@ -82,6 +82,20 @@ def test_language_id_is_decided_on_the_prose_of_a_page():
     assert not f.is_math_dense(NEWS_TEXT) and f.is_math_dense(table)
 
 
+def test_language_id_and_quality_find_the_math_of_a_page_once(monkeypatch):
+    # the per-document hot path: a low-scoring, math-dense page is judged from one scan of its math
+    from proofpile import mathspans
+
+    scans = []
+    real_find = mathspans.find
+    monkeypatch.setattr(mathspans, "find", lambda text: scans.append(text) or real_find(text))
+    names = ["alef", "alefsym", "Alpha", "and", "ang", "Bbb", "Beta", "bold", "bull", "Chi", "clubs", "Complex"]
+    dense = doc("\n".join(f"{name}: ${chr(92)}{name}$" for name in names))
+    assert LanguageIdFilter(languages=["en"], threshold=0.5).filter(dense) is True
+    assert dense.metadata["lang_score"] < 0.5 and len(scans) == 1
+    assert QualityFilter().filter(dense) is True and len(scans) == 2  # (short: its formulas lower the bar)
+
+
 def test_strip_math():
     assert strip_math("a $x^2$ b $$\\sum_i i$$ c costs 5") == "a   b   c costs 5"
 
@@ -89,7 +103,7 @@ def test_strip_math():
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
     out = tmp_path_factory.mktemp("ms") / "mathscore-v2.bin"
-    return mathscore.ensure_default_model(TRAIN, out)
+    return mathscore.ensure_default_model(mathscore.default_train_files(), out)
 
 
 def test_mathscore_default_model_separates_math_from_news(model_path):
@@ -101,10 +115,13 @@ def test_mathscore_default_model_separates_math_from_news(model_path):
 
 def test_mathscore_training_is_deterministic_and_cached(model_path, tmp_path, monkeypatch):
     monkeypatch.setenv("PROOFPILE_CACHE", str(tmp_path / "empty-cache"))  # trained again, not copied
-    again = mathscore.ensure_default_model(TRAIN, tmp_path / "mathscore-v2.bin")
+    again = mathscore.ensure_default_model(mathscore.default_train_files(), tmp_path / "mathscore-v2.bin")
     assert open(again, "rb").read() == open(model_path, "rb").read()
     mtime = os.stat(again).st_mtime_ns
-    mathscore.ensure_default_model(TRAIN, again)  # same data and settings: not retrained
+    mathscore.ensure_default_model(mathscore.default_train_files(), again)  # same data and settings: not retrained
+    # the generated set alone is another model
+    alone = mathscore.ensure_default_model(TRAIN, tmp_path / "alone-v2.bin")
+    assert open(alone, "rb").read() != open(again, "rb").read()
     assert os.stat(again).st_mtime_ns == mtime
 
 

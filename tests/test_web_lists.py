@@ -1,6 +1,8 @@
 """The web stage's data files in filters/web/: each parses, has no accidental merges, and does its job."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -70,6 +72,46 @@ def test_mathscore_training_set_is_reproducible():
 
     lines = (FILTERS / "mathscore-train.jsonl").read_bytes().splitlines()
     assert [orjson.loads(line) for line in lines] == generate()
+
+
+def _real_rows() -> list[dict]:
+    return [orjson.loads(line) for line in (FILTERS / "mathscore-real.jsonl").read_bytes().splitlines()]
+
+
+def test_mathscore_real_text():
+    from proofpile import mathspans
+
+    assert (FILTERS / "mathscore-real.jsonl").stat().st_size < 1_000_000
+    rows = _real_rows()
+    labels = [r["label"] for r in rows]
+    assert labels.count("math") >= 200 and labels.count("other") >= 100
+    assert len({r["text"] for r in rows}) == len(rows)
+    for r in rows:  # math by the one definition MathScore reads it with: formulas on one side only
+        formulas = sum(1 for _ in mathspans.find(r["text"]))
+        assert (formulas >= 2) if r["label"] == "math" else (formulas == 0), r["source"]
+    # every source is listed with its license in the README, and its license text ships beside the data
+    readme = (FILTERS / "README.md").read_text()
+    licenses = (FILTERS / "mathscore-real-LICENSES.txt").read_text()
+    dists = {re.fullmatch(r"(\w+) [\d.]+: [\w.]+", r["source"]).group(1) for r in rows}
+    assert dists == {"scipy", "numpy", "networkx", "python"}
+    for dist in dists:
+        assert f"| `{dist}` |" in readme and f"== {dist}\n" in licenses, dist
+
+
+def test_mathscore_real_text_is_reproducible():
+    from importlib.metadata import version
+
+    rows = _real_rows()
+    recorded = {r["source"].split(":")[0] for r in rows}
+    installed = {f"python {sys.version_info[0]}.{sys.version_info[1]}" if d == "python" else f"{d} {version(d)}"
+                 for d in {s.split()[0] for s in recorded}}
+    if recorded != installed:
+        pytest.skip(f"the file was made from {sorted(recorded)}, this machine has {sorted(installed)}")
+    # in a fresh interpreter, as the script runs: which names a module lists depends on what else was imported
+    made = subprocess.run([sys.executable, "-W", "ignore", "-c",
+                           "import json; from proofpile.samples.web.make_mathscore_real import generate; "
+                           "print(json.dumps(generate()))"], capture_output=True, text=True, check=True)
+    assert orjson.loads(made.stdout) == rows
 
 
 @pytest.mark.parametrize("name", ["math-markers.txt", "latex-commands.txt", "url-blocklist.txt"])

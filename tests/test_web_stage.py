@@ -123,6 +123,7 @@ def test_inputs_list_the_local_files_the_stage_reads(tmp_path):
     got = {os.path.relpath(p, PROJECT) for p in inputs(cfg)}
     assert got == {"proofpile/samples/web", "filters/web/url-blocklist.txt", "filters/web/math-markers.txt",
                    "filters/web/latex-commands.txt", "filters/web/mathscore-train.jsonl",
+                   "filters/web/mathscore-real.jsonl",
                    "filters/web/boilerplate-lines.txt", "filters/web/boilerplate-patterns.txt",
                    "filters/web/skip-elements.txt"}
 

@@ -1,8 +1,9 @@
 """MinHash near-dedup: signature speed against datasketch, and precision/recall against brute-force Jaccard.
 
-- ``minhash_vs_datasketch``: documents/s of our stage-1 signatures (math-safe words, vectorised numpy hashing)
-  over datasketch's ``MinHash.bulk`` on the same documents with the same number of permutations. Both start from
-  raw text and use the same regex words, so the difference is shingle hashing and permutation.
+- ``minhash_vs_datasketch``: documents/s of our stage-1 signatures (math-safe words, numpy hashing of a batch of
+  documents at once, as the stage computes them) over datasketch's ``MinHash.bulk`` on the same documents with the
+  same number of permutations. Both start from raw text and use the same regex words, so the difference is shingle
+  hashing and permutation.
 - ``minhash_recall`` / ``minhash_precision``: on a planted corpus (exact copies, near copies at 1-30% edits,
   problems that differ only in numbers), the pairs the stage's LSH bands + exact-Jaccard verification report,
   against every pair with exact Jaccard >= 0.8 (brute force).
@@ -19,7 +20,7 @@ from datatrove.utils.text import TextNormConfig
 from proofpile.bench import best_of, figure
 from proofpile.config import StageConfig
 from proofpile.dedup.evaluate import lsh_pairs, planted_corpus, precision_recall, shingle_sets, true_pairs
-from proofpile.dedup.steps import MathMinhashSignature, MathWordTokenizer
+from proofpile.dedup.steps import MathMinhashSignature, MathWordTokenizer, text_batches
 from proofpile.dedup.text import words
 from proofpile.stages.dedup import minhash_config
 
@@ -39,9 +40,9 @@ def run(workdir: Path) -> list[dict]:
     texts = [t for _, t in planted_corpus(600, seed=7)]
     mbytes = sum(len(t.encode()) for t in texts) / 1e6
 
-    def our_signatures():
-        for t in texts:
-            ours.get_signature(ours.get_shingles(t))
+    def our_signatures():  # as the stage computes them: a batch of documents at a time
+        for batch in text_batches(texts, str):
+            ours.get_signatures(*ours.get_shingles_batch(batch, [0] * len(batch)))
 
     def datasketch_bulk():
         shingles = []

@@ -146,11 +146,11 @@ def _stage(folder: Path, pattern: str, model: str):
 
 def run(workdir: Path) -> list:
     from proofpile.web.extract import MathExtractor
-    from proofpile.web.mathscore import ensure_default_model
+    from proofpile.web.mathscore import default_train_files, ensure_default_model
     from proofpile.web.warc import HtmlWarcReader
 
     mix = build_mix(workdir / "mix.warc.gz")
-    model = ensure_default_model(str(FILTERS / "mathscore-train.jsonl"), workdir / "mathscore-v2.bin")
+    model = ensure_default_model(default_train_files(), workdir / "mathscore-v2.bin")
 
     # Steps built once per side and warmed by a first pass: the models and the page cache are per-rank start-up
     # costs that a production rank pays once for thousands of WARCs, so neither side is timed with them.

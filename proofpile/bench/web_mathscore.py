@@ -73,10 +73,9 @@ def run(workdir: Path) -> list[dict]:
     from proofpile import mathspans
     from proofpile.web.extract import extract_math_text
     from proofpile.web.filters import MathScoreFilter
-    from proofpile.web.mathscore import ensure_default_model
+    from proofpile.web.mathscore import default_train_files, ensure_default_model
 
-    root = Path(__file__).resolve().parents[2]
-    model = ensure_default_model(str(root / "filters/web/mathscore-train.jsonl"), workdir / "mathscore-v2.bin")
+    model = ensure_default_model(default_train_files(), workdir / "mathscore-v2.bin")
     classifier = MathScoreFilter(model, threshold=THRESHOLD)
     rows = []
     for source, name, html, is_math in pages:

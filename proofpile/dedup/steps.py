@@ -1,12 +1,14 @@
-"""Exact and MinHash deduplication in three pipelines, the input read twice.
+"""Exact and MinHash deduplication in four pipelines, the input read twice.
 
 - ``DuplicateSignatures`` (one read, every rank): per document the hash of its exact content, its MinHash band keys
   over math-safe word 5-grams (``MathMinhashSignature``: normalised words that keep numbers, operators and LaTeX
-  commands, vectorised numpy hashing, a key per subset so only documents of one subset can collide), its shingle
-  set and its id.
-- ``FindDuplicates`` (one task, in the stage's process): equal exact hashes are duplicates; documents equal in a
-  band are candidates, duplicates if the exact Jaccard similarity of their shingle sets reaches the threshold (so
-  LSH bands can be tuned for recall, and the exact check gives the precision); clusters keep their smallest id.
+  commands, a key per subset so only documents of one subset can collide), its shingle set and its id. A batch of
+  documents is hashed at once: words, n-grams and each permutation's minima are one numpy pass over the batch.
+- ``FindNearPairs`` (bands split across tasks): documents equal in a band are candidates, a pair if the exact
+  Jaccard similarity of their shingle sets reaches the threshold (so LSH bands can be tuned for recall, and the
+  exact check gives the precision).
+- ``FindDuplicates`` (one task, in the stage's process): equal exact hashes and the pairs make clusters; each keeps
+  its smallest id.
 - ``DuplicateFilter`` (second read): drops the others, counted as exact or near duplicates.
 
 datatrove's own ``ExactDedup*`` and ``MinhashDedup*`` take seven pipelines and three reads for the same job (and
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
@@ -30,13 +34,24 @@ from datatrove.utils.word_tokenizers import WordTokenizer
 from xxhash import xxh3_64_intdigest
 
 from proofpile.contract import SUBSETS
-from proofpile.dedup.text import PRIME, WORD_PATTERN, fast_word_hashes, fmix64, ngram_hashes, words
+from proofpile.dedup.text import PRIME, WORD_PATTERN, batch_ngram_hashes, batch_word_hashes, fmix64, words
 
-# the last of 64 bits dropped keep signature values below datatrove's 64-bit hash ceiling (the Mersenne prime
-# 2**61 - 1): its bucket reader stops at the first value above it
-_SIG_SHIFT = np.uint64(4)
-_FLUSH_DOCS = 1024  # documents buffered per write: memory flat in the input size
-_CHUNK_ROWS = 1024  # shingles per block of the (shingles x permutations) product, to bound memory
+# documents hashed together (and written at once): numpy works on whole batches, memory stays flat in the input
+_BATCH_DOCS, _BATCH_CHARS = 1024, 1 << 16
+T = TypeVar("T")
+
+
+def text_batches(items: Iterable[T], text_of: Callable[[T], str]) -> Iterator[list[T]]:
+    """Consecutive batches of ``items``, hashed together: up to ``_BATCH_DOCS`` items or ``_BATCH_CHARS`` of text."""
+    batch, chars = [], 0
+    for item in items:
+        batch.append(item)
+        chars += len(text_of(item))
+        if len(batch) == _BATCH_DOCS or chars >= _BATCH_CHARS:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
 
 
 class SubsetCheck(BaseFilter):
@@ -103,29 +118,43 @@ class MathMinhashSignature(MinhashDedupSignature):
         self.shingles_folder = get_datafolder(shingles_folder) if shingles_folder else None
 
     @property
-    def parameters(self):
-        """Per permutation an odd multiplier: ``(a * h mod 2**64) >> 4`` is a bijection of the shingle hashes,
-        which are already uniform (fmix64), computed without the modulo of the Mersenne-prime scheme (and without
-        its offset, which adds a pass over the block and no mixing the multiplier's high bits lack)."""
+    def parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per permutation an odd multiplier ``a`` and a mask ``b``: ``(h ^ b) * a mod 2**32`` is a bijection of the
+        shingle hashes' low 32 bits, which are already uniform (fmix64). 32-bit lanes: numpy multiplies them in
+        SIMD registers (64-bit products it mostly cannot), and the verification compares the same 32 bits."""
         if self._parameters is None:
             rng = np.random.default_rng(self.config.seed)
-            self._parameters = rng.integers(0, 2**64, size=self.num_hashes, dtype=np.uint64) | np.uint64(1)
+            a = rng.integers(0, 2**32, size=self.num_hashes, dtype=np.uint32) | np.uint32(1)
+            self._parameters = (a, rng.integers(0, 2**32, size=self.num_hashes, dtype=np.uint32))
         return self._parameters
 
     def get_shingles(self, text: str, seed: int = 0) -> np.ndarray:
         """uint64 hashes of the document's word n-grams (one for a document shorter than n words), repeats kept:
         the signature's minimum does not care, and sorting them would cost more than it saves."""
-        return ngram_hashes(fast_word_hashes(text, seed), self.config.n_grams, short=True)
+        return self.get_shingles_batch([text], [seed])[0]
+
+    def get_shingles_batch(self, texts: list[str], seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``get_shingles`` of several texts at once: their shingles in order, and where each text's start."""
+        return batch_ngram_hashes(*batch_word_hashes(texts, seeds), self.config.n_grams, short=True)
 
     def get_signature(self, shingles: np.ndarray) -> np.ndarray:
-        """Signature of a non-empty shingle array: (num_buckets, hashes_per_bucket) uint64."""
-        a = self.parameters
-        sig = np.full(self.num_hashes, np.iinfo(np.uint64).max, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for start in range(0, len(shingles), _CHUNK_ROWS):
-                np.minimum(sig, (shingles[start : start + _CHUNK_ROWS, None] * a).min(axis=0), out=sig)
-        return (sig >> _SIG_SHIFT).reshape(self.config.num_buckets, self.config.hashes_per_bucket)
+        """Signature of a non-empty shingle array: (num_buckets, hashes_per_bucket) uint64 (values below 2**32)."""
+        return self.get_signatures(shingles, np.array([0, len(shingles)]))[0]
 
+    def get_signatures(self, shingles: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Signatures of several texts' shingles at once (``offsets`` as ``get_shingles_batch`` returns them), one
+        per text with a shingle: (such texts, num_buckets, hashes_per_bucket) uint64. A permutation at a time over
+        all the shingles, its minimum per text by ``reduceat``: no array work per text."""
+        low = shingles.astype(np.uint32)
+        starts = offsets[:-1][np.diff(offsets) > 0]
+        sig = np.empty((self.num_hashes, len(starts)), dtype=np.uint32)
+        if len(starts):
+            permuted = np.empty_like(low)
+            for row, a, b in zip(sig, *self.parameters):
+                np.bitwise_xor(low, b, out=permuted)
+                np.multiply(permuted, a, out=permuted)
+                np.minimum.reduceat(permuted, starts, out=row)
+        return sig.T.astype(np.uint64).reshape(len(starts), self.config.num_buckets, self.config.hashes_per_bucket)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -136,14 +165,14 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (a.size + b.size - inter)
 
 
-def band_keys(signature: np.ndarray) -> np.ndarray:
-    """One uint64 per band of a (bands, rows) signature: equal bands have equal keys (and unequal ones collide
+def band_keys(signatures: np.ndarray) -> np.ndarray:
+    """One uint64 per band of (..., bands, rows) signatures: equal bands have equal keys (and unequal ones collide
     with probability 2**-64), so LSH buckets are one sort of one column."""
     with np.errstate(over="ignore"):
-        acc = signature[:, 0].copy()
-        for k in range(1, signature.shape[1]):
+        acc = signatures[..., 0].copy()
+        for k in range(1, signatures.shape[-1]):
             acc *= PRIME
-            acc += signature[:, k]
+            acc += signatures[..., k]
     return fmix64(acc)
 
 
@@ -152,7 +181,7 @@ class DuplicateSignatures(PipelineStep):
     its shingle set (for the exact-Jaccard check) and its id (to choose which duplicate stays).
 
     Per rank, in ``output_folder``: ``RANK.exact`` (uint64 per document, in reading order), ``RANK.ids`` +
-    ``RANK.idoffsets`` (``id \\0 subset``, UTF-8), and with ``signer``: ``RANK.bands`` (documents x bands uint64),
+    ``RANK.idoffsets`` (``id \\0 subset``, UTF-8), and with ``signer``: ``RANK.bandBBB`` (a uint64 per document),
     ``RANK.hasbands`` (uint8: 0 for a document without a word), ``RANK.shingles`` + ``RANK.offsets`` (its
     shingles' low 32 bits, repeats kept).
     """
@@ -169,46 +198,49 @@ class DuplicateSignatures(PipelineStep):
         self.within_subsets = within_subsets
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1):
-        names = ["exact", "ids", "idoffsets"] + (["bands", "hasbands", "shingles", "offsets"] if self.signer else [])
-        files = {n: self.output_folder.open(f"{rank:05d}.{n}", mode="wb") for n in names}
-        buffers: dict[str, list] = {n: [] for n in names}
-        id_end, shingle_end = 0, 0
-        buffers["idoffsets"].append(np.zeros(1, "<u8"))
+        names = ["exact", "ids", "idoffsets"]
         if self.signer:
-            buffers["offsets"].append(np.zeros(1, "<u8"))
-
-        def flush():
-            for n, parts in buffers.items():
-                if parts:
-                    files[n].write(b"".join(p if isinstance(p, bytes) else p.tobytes() for p in parts))
-                    parts.clear()
-
+            names += ["hasbands", "shingles", "offsets"] + [f"band{b:03d}" for b in range(self.signer.config.num_buckets)]
+        files = {n: self.output_folder.open(f"{rank:05d}.{n}", mode="wb") for n in names}
+        self._ends = {"idoffsets": 0, "offsets": 0}  # bytes of ids and shingles written so far
+        for n in self._ends.keys() & files.keys():
+            files[n].write(np.zeros(1, "<u8").tobytes())
         with self.track_time():
-            for count, doc in enumerate(data if data is not None else (), 1):
-                self.stat_update(StatHints.total)
-                subset = doc.metadata.get("subset", "")
-                buffers["exact"].append(np.asarray([xxh3_64_intdigest(self.exact_content(doc))], "<u8"))
-                key = f"{doc.id}\x00{subset}".encode()
-                id_end += len(key)
-                buffers["ids"].append(key)
-                buffers["idoffsets"].append(np.asarray([id_end], "<u8"))
-                if self.signer:
-                    shingles = self.signer.get_shingles(doc.text, subset_seed(subset) if self.within_subsets else 0)
-                    # 32 bits are plenty for a Jaccard similarity; made a set only if the document is a candidate
-                    shingle_end += len(shingles)
-                    buffers["shingles"].append(shingles.astype("<u4"))
-                    buffers["offsets"].append(np.asarray([shingle_end], "<u8"))
-                    if shingles.size:
-                        buffers["bands"].append(band_keys(self.signer.get_signature(shingles)).astype("<u8"))
-                    else:
-                        self.stat_update("no_shingles")
-                        buffers["bands"].append(np.zeros(self.signer.config.num_buckets, "<u8"))
-                    buffers["hasbands"].append(bytes([shingles.size > 0]))
-                if count % _FLUSH_DOCS == 0:
-                    flush()
-            flush()
+            for batch in text_batches(data if data is not None else (), lambda doc: doc.text):
+                self._write_batch(batch, files)
             for f in files.values():
                 f.close()
+
+    def _write_batch(self, docs: list[Document], files: dict) -> None:
+        self.stat_update(StatHints.total, value=len(docs))
+        subsets = [doc.metadata.get("subset", "") for doc in docs]
+        files["exact"].write(np.fromiter((xxh3_64_intdigest(self.exact_content(doc)) for doc in docs), "<u8",
+                                         count=len(docs)).tobytes())
+        keys = [f"{doc.id}\x00{subset}".encode() for doc, subset in zip(docs, subsets)]
+        files["ids"].write(b"".join(keys))
+        self._write_ends(files, "idoffsets", np.fromiter(map(len, keys), np.uint64, count=len(keys)))
+        if not self.signer:
+            return
+        seeds = [subset_seed(subset) if self.within_subsets else 0 for subset in subsets]
+        shingles, offsets = self.signer.get_shingles_batch([doc.text for doc in docs], seeds)
+        # 32 bits are plenty for a Jaccard similarity; made a set only if the document is a candidate
+        files["shingles"].write(shingles.astype("<u4").tobytes())
+        self._write_ends(files, "offsets", np.diff(offsets).astype(np.uint64))
+        has = np.diff(offsets) > 0
+        bands = np.zeros((len(docs), self.signer.config.num_buckets), "<u8")
+        bands[has] = band_keys(self.signer.get_signatures(shingles, offsets))
+        for b, column in enumerate(bands.T):
+            files[f"band{b:03d}"].write(column.tobytes())
+        files["hasbands"].write(has.astype("u1").tobytes())
+        if not has.all():
+            self.stat_update("no_shingles", value=int((~has).sum()))
+
+    def _write_ends(self, files: dict, name: str, sizes: np.ndarray) -> None:
+        """Appends the running end of each document's entries (after the 0 written first) to ``RANK.<name>``."""
+        ends = np.cumsum(sizes, dtype=np.uint64) + np.uint64(self._ends[name])
+        if len(ends):
+            self._ends[name] = int(ends[-1])
+        files[name].write(ends.astype("<u8").tobytes())
 
 
 class _RankArrays:
@@ -227,6 +259,49 @@ class _RankArrays:
             return np.frombuffer(f.read(), dtype=dtype)
 
 
+class _Signatures:
+    """Every rank's ``DuplicateSignatures`` arrays, its documents numbered across ranks in rank order."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.ranks = sorted(int(f.split(".")[0]) for f in folder.list_files(glob_pattern="*.exact"))
+        self.arrays = {r: _RankArrays(folder, r) for r in self.ranks}
+        self.starts = np.cumsum([0] + [self.arrays[r].load("exact", "<u8").size for r in self.ranks])
+
+    def concat(self, name: str, dtype) -> np.ndarray:
+        parts = [self.arrays[r].load(name, dtype) for r in self.ranks]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+    def locate(self, g: int) -> tuple[int, int]:
+        """(rank, index in the rank) of document number ``g``."""
+        i = int(np.searchsorted(self.starts, g, side="right")) - 1
+        return self.ranks[i], g - int(self.starts[i])
+
+
+class _UnionFind(dict):
+    """Clusters of document numbers: ``self[x]`` is x's parent, for the documents in some pair only."""
+
+    def find(self, x: int) -> int:
+        root = x
+        while self.get(root, root) != root:
+            root = self[root]
+        while x != root:
+            self[x], x = root, self.get(x, x)
+        return root
+
+    def join(self, a: int, b: int) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        self.setdefault(root_a, root_a)
+        self[root_b] = root_a
+
+    def join_exact(self, hashes: np.ndarray) -> int:
+        """Joins the documents with equal exact hashes; returns how many pairs that was."""
+        pairs = _run_pairs(hashes, np.arange(len(hashes)))
+        for a, b in zip(*(x.tolist() for x in pairs)):
+            self.join(a, b)
+        return len(pairs[0])
+
+
 def _run_pairs(values: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (first of a run, other member) of the runs of equal ``values``, as indices from ``index``."""
     order = np.argsort(values, kind="stable")
@@ -238,15 +313,73 @@ def _run_pairs(values: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.nd
     return index[firsts[member]], index[order[member]]
 
 
+class FindNearPairs(PipelineStep):
+    """Near-duplicate pairs over every rank's ``DuplicateSignatures``: documents equal in a MinHash band are
+    candidates, a pair if the exact Jaccard similarity of their shingle sets is >= ``verify_jaccard`` (``None``:
+    every candidate is a pair). Rank ``r`` of ``world_size`` takes bands ``r, r + world_size, ...``, a band at a
+    time in memory (8 bytes per document), so a huge input splits across tasks. Candidates already in one cluster
+    (through equal exact hashes with ``exact``, or pairs verified before) are not verified again.
+    Writes ``RANK.pairs`` (uint64 document numbers, two per pair).
+    """
+
+    type = "🫂 - DEDUP"
+    name = "🪣 LSH pairs"
+
+    def __init__(self, input_folder: DataFolderLike, output_folder: DataFolderLike, num_bands: int,
+                 exact: bool = True, verify_jaccard: float | None = 0.8):
+        super().__init__()
+        self.input_folder = get_datafolder(input_folder)
+        self.output_folder = get_datafolder(output_folder)
+        self.num_bands, self.exact, self.verify_jaccard = num_bands, exact, verify_jaccard
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1):
+        with self.track_time():
+            sigs = _Signatures(self.input_folder)
+            clusters = _UnionFind()
+            if self.exact:
+                clusters.join_exact(sigs.concat("exact", "<u8"))
+            has = sigs.concat("hasbands", "u1").astype(bool)
+            index = np.flatnonzero(has)
+            candidates = set()
+            for band in range(rank, self.num_bands, world_size):
+                first, other = _run_pairs(sigs.concat(f"band{band:03d}", "<u8")[has], index)
+                candidates.update(zip(np.minimum(first, other).tolist(), np.maximum(first, other).tolist()))
+            offsets = {r: sigs.arrays[r].load("offsets", "<u8") for r in sigs.ranks}
+            files = {r: self.input_folder.open(f"{r:05d}.shingles", "rb") for r in sigs.ranks}
+
+            @functools.lru_cache(maxsize=1024)  # pairs come sorted: a document's set is reused from here
+            def shingle_set(g: int) -> np.ndarray:
+                # read, not memory-mapped: mapped pages of every candidate would stay in the RSS
+                r, i = sigs.locate(g)
+                start, end = int(offsets[r][i]), int(offsets[r][i + 1])
+                files[r].seek(4 * start)
+                return np.unique(np.frombuffer(files[r].read(4 * (end - start)), dtype="<u4"))
+
+            pairs = []
+            for a, b in sorted(candidates):
+                self.stat_update("candidate_pairs")
+                if clusters.find(a) == clusters.find(b):
+                    self.stat_update("pairs_already_joined")
+                elif self.verify_jaccard is None or jaccard(shingle_set(a), shingle_set(b)) >= self.verify_jaccard:
+                    self.stat_update("verified_pairs")
+                    clusters.join(a, b)
+                    pairs += (a, b)
+                else:
+                    self.stat_update("rejected_pairs")
+            for f in files.values():
+                f.close()
+            with self.output_folder.open(f"{rank:05d}.pairs", mode="wb") as f:
+                f.write(np.array(pairs, dtype="<u8").tobytes())
+
+
 class FindDuplicates(PipelineStep):
     """Clusters of duplicates over every rank's ``DuplicateSignatures``, and which documents to remove.
 
-    Documents with equal exact hashes are joined (``exact``); documents equal in any MinHash band are candidate
-    pairs, joined if the exact Jaccard similarity of their shingle sets is >= ``verify_jaccard`` (``None``: every
-    candidate is joined). Per cluster the document with the smallest ``(id, subset)`` stays -- a rule of the
-    documents alone, so the same inputs keep the same documents however they are split into ranks. Writes
-    ``RANK.remove`` (records of uint32 document index, uint8 reason: 1 exact, 2 near) for every rank with removals.
-    One task: a band at a time in memory (8 bytes per document).
+    Documents with equal exact hashes are joined (``exact``), and so are the pairs every ``FindNearPairs`` task
+    wrote to ``pairs_folder`` (if given). Per cluster the document with the smallest ``(id, subset)`` stays -- a
+    rule of the documents alone, so the same inputs keep the same documents however they are split into ranks or
+    tasks. Writes ``RANK.remove`` (records of uint32 document index, uint8 reason: 1 exact, 2 near) for every rank
+    with removals. One task: 8 bytes per document (the exact hashes) and the documents in some pair.
     """
 
     type = "🫂 - DEDUP"
@@ -255,102 +388,50 @@ class FindDuplicates(PipelineStep):
     REMOVE_DTYPE = np.dtype([("doc", "<u4"), ("reason", "u1")])
 
     def __init__(self, input_folder: DataFolderLike, output_folder: DataFolderLike, exact: bool = True,
-                 near: bool = True, verify_jaccard: float | None = 0.8):
+                 pairs_folder: DataFolderLike | None = None):
         super().__init__()
         self.input_folder = get_datafolder(input_folder)
         self.output_folder = get_datafolder(output_folder)
-        self.exact, self.near, self.verify_jaccard = exact, near, verify_jaccard
+        self.pairs_folder = get_datafolder(pairs_folder) if pairs_folder else None
+        self.exact = exact
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1):
         with self.track_time():
-            ranks = sorted(int(f.split(".")[0]) for f in self.input_folder.list_files(glob_pattern="*.exact"))
-            arrays = {r: _RankArrays(self.input_folder, r) for r in ranks}
-            exact = {r: arrays[r].load("exact", "<u8") for r in ranks}
-            starts = np.cumsum([0] + [len(exact[r]) for r in ranks])
-            hashes = np.concatenate([exact[r] for r in ranks]) if ranks else np.empty(0, "<u8")
+            sigs = _Signatures(self.input_folder)
+            hashes = sigs.concat("exact", "<u8")
             self.stat_update("documents", value=len(hashes))
-            parent = {}
-
-            def find(x: int) -> int:
-                root = x
-                while parent.get(root, root) != root:
-                    root = parent[root]
-                while x != root:
-                    parent[x], x = root, parent.get(x, x)
-                return root
-
-            def join(a: int, b: int) -> None:
-                root_a, root_b = find(a), find(b)
-                parent.setdefault(root_a, root_a)
-                parent[root_b] = root_a
-
-            def locate(g: int) -> tuple[int, int]:
-                i = int(np.searchsorted(starts, g, side="right")) - 1
-                return ranks[i], g - int(starts[i])
-
+            clusters = _UnionFind()
             if self.exact:
-                for a, b in zip(*(x.tolist() for x in _run_pairs(hashes, np.arange(len(hashes))))):
-                    self.stat_update("exact_pairs")
-                    join(a, b)
-            if self.near and ranks:
-                self._join_near(arrays, ranks, starts, find, join, locate)
-            clusters: dict[int, list[int]] = defaultdict(list)
-            for g in list(parent):
-                clusters[find(g)].append(g)
+                self.stat_update("exact_pairs", value=clusters.join_exact(hashes))
+            if self.pairs_folder:
+                for name in sorted(self.pairs_folder.list_files(glob_pattern="*.pairs")):
+                    with self.pairs_folder.open(name, "rb") as f:
+                        pairs = np.frombuffer(f.read(), dtype="<u8").tolist()
+                    for a, b in zip(pairs[::2], pairs[1::2]):
+                        clusters.join(a, b)
+            members_of: dict[int, list[int]] = defaultdict(list)
+            for g in list(clusters):
+                members_of[clusters.find(g)].append(g)
             remove: dict[int, list[tuple[int, int]]] = defaultdict(list)
-            ids = {r: (arrays[r].load("ids", "u1"), arrays[r].load("idoffsets", "<u8")) for r in ranks}
+            ids = {r: (sigs.arrays[r].load("ids", "u1"), sigs.arrays[r].load("idoffsets", "<u8")) for r in sigs.ranks}
 
             def key(g: int) -> bytes:
-                r, i = locate(g)
+                r, i = sigs.locate(g)
                 data, offsets = ids[r]
                 return data[int(offsets[i]):int(offsets[i + 1])].tobytes()
 
-            for members in clusters.values():
+            for members in members_of.values():
                 keep = min(members, key=key)
                 self.stat_update("clusters")
                 for g in members:
                     if g != keep:
                         reason = self.EXACT if self.exact and hashes[g] == hashes[keep] else self.NEAR
-                        r, i = locate(g)
+                        r, i = sigs.locate(g)
                         remove[r].append((i, reason))
                         self.stat_update("removed")
             for r, rows in remove.items():
                 with self.output_folder.open(f"{r:05d}.remove", mode="wb") as f:
                     f.write(np.array(sorted(rows), dtype=self.REMOVE_DTYPE).tobytes())
-
-    def _join_near(self, arrays, ranks, starts, find, join, locate):
-        bands = {r: arrays[r].load("bands", "<u8") for r in ranks}
-        has = {r: arrays[r].load("hasbands", "u1").astype(bool) for r in ranks}
-        n_bands = next((len(bands[r]) // len(has[r]) for r in ranks if len(has[r])), 0)
-        index = np.concatenate([np.arange(starts[k], starts[k + 1])[has[r]] for k, r in enumerate(ranks)])
-        candidates = set()
-        for b in range(n_bands):
-            column = np.concatenate([bands[r].reshape(-1, n_bands)[has[r], b] for r in ranks])
-            first, other = _run_pairs(column, index)
-            candidates.update(zip(np.minimum(first, other).tolist(), np.maximum(first, other).tolist()))
-        offsets = {r: arrays[r].load("offsets", "<u8") for r in ranks}
-        files = {r: self.input_folder.open(f"{r:05d}.shingles", "rb") for r in ranks}
-
-        @functools.lru_cache(maxsize=1024)  # pairs come sorted: a document's set is reused from here
-        def shingle_set(g: int) -> np.ndarray:
-            # read, not memory-mapped: mapped pages of every candidate would stay in the RSS
-            r, i = locate(g)
-            start, end = int(offsets[r][i]), int(offsets[r][i + 1])
-            files[r].seek(4 * start)
-            return np.unique(np.frombuffer(files[r].read(4 * (end - start)), dtype="<u4"))
-
-        for a, b in sorted(candidates):
-            self.stat_update("candidate_pairs")
-            if find(a) == find(b):
-                self.stat_update("pairs_already_joined")
-                continue
-            if self.verify_jaccard is None or jaccard(shingle_set(a), shingle_set(b)) >= self.verify_jaccard:
-                self.stat_update("verified_pairs")
-                join(a, b)
-            else:
-                self.stat_update("rejected_pairs")
-        for f in files.values():
-            f.close()
 
 
 class DuplicateFilter(BaseFilter):

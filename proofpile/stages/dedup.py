@@ -1,11 +1,12 @@
 """Exact and MinHash near-duplicate removal within (and optionally across) subsets.
 
 Reads the documents of web/, code/, arxiv/ and proofsteps/ and writes dedup/<subset>/ (subset from meta.subset).
-Three datatrove pipelines, each with its own logging dir under logs/dedup/ (``proofpile.dedup.steps``):
+Four datatrove pipelines, each with its own logging dir under logs/dedup/ (``proofpile.dedup.steps``):
 
 1. signatures  read -> check subset -> exact hash, MinHash band keys, shingles and id of each document
-2. clusters    exact-equal or LSH + exact-Jaccard-verified pairs -> clusters; the smallest id of each stays
-3. filter      read -> check subset -> drop the others -> write dedup/<subset>/
+2. pairs       LSH candidates (equal in a band) verified by exact Jaccard; ``pair_tasks`` tasks share the bands
+3. clusters    exact-equal documents and the pairs -> clusters; the smallest id of each stays
+4. filter      read -> check subset -> drop the others -> write dedup/<subset>/
 
 then dedup/summary.json: documents in, dropped per reason, out per subset, LSH pairs verified and rejected.
 """
@@ -27,6 +28,7 @@ from proofpile.dedup.steps import (
     DuplicateFilter,
     DuplicateSignatures,
     FindDuplicates,
+    FindNearPairs,
     MathMinhashSignature,
     SubsetCheck,
     document_text,
@@ -50,6 +52,9 @@ class Config(Section):
     seed: int = 1
     # pairs below this exact Jaccard similarity are not duplicates; null: trust LSH alone
     verify_jaccard: float | None = Field(0.8, gt=0, le=1)
+    # tasks that find the LSH pairs, each taking a share of the bands (a band of every document in memory, 8 bytes
+    # a document): 1 runs in the stage's process; more for an input whose bands do not fit one task's memory
+    pair_tasks: PositiveInt = 1
 
 
 def minhash_config(p: Config) -> MinhashConfig:
@@ -74,18 +79,22 @@ def run(cfg: StageConfig) -> None:
     run_pipeline(cfg, readers(cfg) + [SubsetCheck(), DuplicateSignatures(
         f"{work}/signatures", document_text if p.across_subsets else subset_and_text, signer,
         within_subsets=not p.across_subsets)], name="1-signatures", workers=workers)
-    # one task in this process: no workers to start for the one step that sees every document
-    run_pipeline(cfg, [FindDuplicates(f"{work}/signatures", f"{work}/remove", exact=p.exact, near=p.near,
-                                      verify_jaccard=p.verify_jaccard)], name="2-clusters", tasks=1, workers=1)
+    if p.near:  # one task (the default) runs in this process: no workers to start
+        run_pipeline(cfg, [FindNearPairs(f"{work}/signatures", f"{work}/pairs", p.num_buckets, exact=p.exact,
+                                         verify_jaccard=p.verify_jaccard)], name="2-pairs", tasks=p.pair_tasks,
+                     workers=min(p.pair_tasks, cfg.executor.ranks_at_once))
+    run_pipeline(cfg, [FindDuplicates(f"{work}/signatures", f"{work}/remove", exact=p.exact,
+                                      pairs_folder=f"{work}/pairs" if p.near else None)],
+                 name="3-clusters", tasks=1, workers=1)
     run_pipeline(cfg, readers(cfg) + [SubsetCheck(), DuplicateFilter(f"{work}/remove"), ContractWriter(
-        cfg.stage_dir(), output_filename="${subset}/${rank}" + SHARD_SUFFIX)], name="3-filter", workers=workers)
+        cfg.stage_dir(), output_filename="${subset}/${rank}" + SHARD_SUFFIX)], name="4-filter", workers=workers)
     atomic_write(Path(cfg.stage_dir()) / "summary.json", json.dumps(summary(cfg), indent=1).encode())
 
 
 def summary(cfg: StageConfig) -> dict:
     """Documents in, dropped per reason and step, out per subset (from the pipelines' stats)."""
     logs = Path(cfg.logs_dir())
-    steps = step_totals(logs / "3-filter" / "stats.json")
+    steps = step_totals(logs / "4-filter" / "stats.json")
     writer = steps.get(ContractWriter.name, {})
     dropped = steps.get(DuplicateFilter.name, {})
     out = {
@@ -96,6 +105,6 @@ def summary(cfg: StageConfig) -> dict:
         "documents_out": {k.split("/")[0]: v for k, v in sorted(writer.items()) if k.endswith(SHARD_SUFFIX)},
     }
     if cfg.params.near:
-        clusters = step_totals(logs / "2-clusters" / "stats.json").get(FindDuplicates.name, {})
-        out["lsh_pairs"] = {k: clusters.get(k, 0) for k in ("candidate_pairs", "verified_pairs", "rejected_pairs")}
+        pairs = step_totals(logs / "2-pairs" / "stats.json").get(FindNearPairs.name, {})
+        out["lsh_pairs"] = {k: pairs.get(k, 0) for k in ("candidate_pairs", "verified_pairs", "rejected_pairs")}
     return out

@@ -20,13 +20,15 @@ extraction's math counts in meta, with subset "open-web-math" and source "warc".
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
 from datatrove.utils.logging import logger
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import BeforeValidator, Field, PositiveFloat, PositiveInt, model_validator
 
 from proofpile.config import ConfigPath, Fraction, Section, StageConfig, folder_and_glob, is_url, section
 from proofpile.contract import ContractWriter
 from proofpile.stage import run_pipeline
+from proofpile.web.mathscore import DEFAULT_TRAIN
 
 UPSTREAM = ()
 OUTPUTS = ("web",)
@@ -60,7 +62,8 @@ class Language(Section):
 
 class MathScore(Section):
     model: ConfigPath | None = None  # a fastText .bin, or hf://owner/repo/file.bin; null: train the default
-    train: ConfigPath = "filters/web/mathscore-train.jsonl"  # the default model's training data
+    # the default model's training data (labelled jsonl files, trained on together): generated and real text
+    train: Annotated[list[ConfigPath], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = Field(default_factory=lambda: list(DEFAULT_TRAIN), min_length=1)
     params: dict | None = None  # fastText training parameters of the default model
     label: str = "math"  # the model's positive label (without __label__)
     threshold: Fraction = 0.5  # P(label) to keep a document

@@ -30,10 +30,15 @@ are fenced the same way: a ``\\(`` in a regex stays a ``\\(``.
 
 Around resiliparse: UI elements it keeps (form controls, share widgets, vote buttons) are skipped by CSS selector,
 while the content of forms is kept (forum software wraps whole threads in a ``<form>``); bullet lists without links
-are kept as "- " items (its main-content pass drops every ``<ul>``, formulas and all), and so are figures that hold
-math; a page without a heading starts with its title; a pathologically deep DOM is extracted without the
-main-content pass (quadratic in depth), and after extraction whole lines that are UI boilerplate ("Share", "Log in",
-cookie notices) are dropped. The selectors and line lists are data in ``filters/web/``.
+are kept with resiliparse's bullets (its main-content pass drops a ``<ul>`` near ``<body>``, formulas and all), and
+so are figures that hold math; a page without a heading starts with its title; a pathologically deep DOM is
+extracted without the main-content pass (quadratic in depth), and after extraction whole lines that are UI
+boilerplate ("Share", "Log in", cookie notices) are dropped. The selectors and line lists are data in
+``filters/web/``.
+
+Cost: one Hyperscan pass over the page's bytes says which kinds of math markup, skip selectors and raw-page tests
+apply to it, so a page is queried only for the markup it holds (none at all on most pages); resiliparse's own
+extraction is most of the rest (``proofpile/bench/web_extract.py``).
 
 Measured on real pages by ``proofpile/bench/web_devset.py`` (the development set in ../shared/fixtures/html/dev).
 
@@ -70,15 +75,9 @@ SOURCES = ("mathjax", "katex", "mathml", "math_container", "img_alt", "img_url",
 # Math and code are fenced in the DOM by private-use characters, so that nothing after extraction (delimiter
 # normalisation, line filters) touches them: MATH_OPEN + one source char + "$..$" + MATH_CLOSE.
 MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003"
-LIST_MARK = "\ue006ul"  # the last item of a bullet list turned into an <ol> (see _keep_list)
 _SOURCE_CHAR = {name: chr(0xE010 + i) for i, name in enumerate(SOURCES)}
 _CHAR_SOURCE = {char: name for name, char in _SOURCE_CHAR.items()}
 _SENTINELS = (MATH_OPEN, MATH_CLOSE, CODE_OPEN, CODE_CLOSE)
-# The page is searched for all of them but MATH_OPEN: in a UCS-2 string its low byte is 0, which CPython's search
-# (memchr of the low byte) meets at every ASCII character, so it costs as much as the rest together. A page's own
-# MATH_OPEN cannot open a fence anyway (a fence needs a source char after it, and a page with one is cleaned), never
-# reaches a formula (see _math_node), and one left in prose or code is stripped there
-_PAGE_SENTINELS = (MATH_CLOSE, CODE_OPEN, CODE_CLOSE, *_SOURCE_CHAR.values())
 _FENCED = re.compile("\ue000([" + "".join(_SOURCE_CHAR.values()) + "])(.*?)\ue001|\ue002(.*?)\ue003", re.S)
 _STRAY = re.compile("[\ue000-\ue003\ue010-\ue01f]")
 
@@ -112,20 +111,92 @@ _LATEX_IMG_WEAK_CLASSES = ("math", "equation", "formula", "mathtex")
 # class="mathjax")
 _MATHJAX_RENDERED_CLASSES = frozenset({"MathJax_Preview", "MathJax", "MathJax_Display", "MathJax_SVG",
                                        "MathJax_SVG_Display", "MathJax_CHTML", "MathJax_MathML", "mjx-chtml"})
-# everything the rewrites look at, in one selector (class substrings cost lexbor less than class lists; the classes
-# are checked exactly in Python). lexbor pays for every element and every selector of the list, so alternatives
-# that share a test are grouped in one :is(): a third cheaper than listing them
-_MATH_SELECTOR = ", ".join(
-    ['script:is([type^="math/" i], [type^="text/tex" i])', "math", "mjx-container", "d-math", "dt-math",
-     '[class]:is([class*="katex"], [class*="math-container"], [class*="MathJax"], [class*="mjx-chtml"], .math, '
-     '.mjx-math)',
-     # TeX held in attributes: KaTeX-HTML-only (data-math), katex.org (data-expr), AMP/Bento (data-formula)...
-     ":is([data-math], [data-expr], [data-formula])",
-     # only images that may carry LaTeX: building a Python node for every image on a page costs more than this
-     'img:is([src*="tex"], [src*="TeX"], [src*="cht=tx"], [class*="tex"], [class*="math"], [class*="equation"], '
-     '[class*="formula"], [class*="ql-img"])',
-     "ul:not(:has(a))"]  # see _keep_list
-)
+# what the rewrites look at, one selector per kind of markup (class substrings cost lexbor less than class lists; the
+# classes are checked exactly in Python). lexbor pays for every element and every selector of the list, so
+# alternatives that share a test are grouped in one :is(), and a page is queried only for the kinds whose marker
+# its raw bytes hold (see _PAGE_MARKERS): a page without math markup costs no math query at all
+_MATH_PARTS = {
+    "script": 'script:is([type^="math/" i], [type^="text/tex" i])',
+    "math": "math",
+    "mjx": "mjx-container",
+    "dmath": "d-math, dt-math",
+    "class": '[class]:is([class*="katex"], [class*="math-container"], [class*="MathJax"], [class*="mjx-chtml"], '
+             '.math, .mjx-math)',
+    # TeX held in attributes: KaTeX-HTML-only (data-math), katex.org (data-expr), AMP/Bento (data-formula)...
+    "data": ":is([data-math], [data-expr], [data-formula])",
+    # only images that may carry LaTeX: building a Python node for every image on a page costs more than this
+    "img": 'img:is([src*="tex"], [src*="TeX"], [src*="cht=tx"], [class*="tex"], [class*="math"], [class*="equation"], '
+           '[class*="formula"], [class*="ql-img"])',
+    # bullet lists without links that resiliparse's main-content pass drops for being shallow (see _keep_list)
+    # (three selectors: lexbor takes them faster than one :is() of the three)
+    "ul": "body > ul:not(:has(a)), body > * > ul:not(:has(a)), body > * > * > ul:not(:has(a))",
+}
+# Each kind's marker in the raw page, a necessary condition for its selector to match anything (matched
+# case-insensitively, like the selectors' tag names and their `i` flags; lexbor matches classes case-insensitively
+# in quirks mode): literals, or a regex that stays inside one tag. Besides the selectors' kinds: the raw-page tests
+# of extract_math_text (a heading, figures, MS Word's MathML comments, the renderers that give some markup its
+# meaning, the page's own private-use characters). The skip selectors' markers join them (see _skip_elements).
+_IN_TAG = r"""(?:[^>"']|"[^"]*"|'[^']*')*(?:"[^"]*|'[^']*)?"""  # inside a tag, up to the next match
+_PAGE_MARKERS = {
+    "script": (r"math/", r"text/tex"),
+    "math": (r"<math",),
+    "mjx": (r"<mjx-container",),
+    "dmath": (r"<d-math", r"<dt-math"),
+    "class": (r"""\bclass\s*=\s*(?:"[^"]*|'[^']*|[^\s"'>]*)(?:katex|math|mjx-chtml)""",),
+    "data": (r"data-math", r"data-expr", r"data-formula"),
+    "img": (r"<img\b" + _IN_TAG + r"(?:tex|math|equation|formula|ql-img|cht=tx)",),
+    "ul": (r"<ul",),
+    "h1": (r"<h1",),
+    "figure": (r"<figure",),
+    "word_mathml": (r"<!--\[if (?:gte )?mathML\]>",),
+    # the renderers whose markup is only read when the page loads them: AsciiMath back-ticks, jsMath's .math
+    "asciimath": (r"asciimath",),
+    "jsmath": (r"jsmath",),
+    # the private-use characters of our fences (U+E000-E003, U+E010-E01F in UTF-8): a page's own must not fake one
+    "sentinel": (r"\xee\x80[\x80-\x83\x90-\x9f]",),
+}
+
+
+class _MarkerScan:
+    """One Hyperscan pass over a page's UTF-8 bytes: the set of marker kinds it holds (each pattern reported once;
+    ~1 GB/s on the benchmark's pages for all of them, about what one ``str.__contains__`` costs on a non-ASCII
+    page)."""
+
+    def __init__(self, markers: dict[str, tuple[str, ...]]):
+        import hyperscan
+
+        self.kinds = [kind for kind, patterns in markers.items() for _ in patterns]
+        expressions = [p.encode() for patterns in markers.values() for p in patterns]  # (UTF-8, matched bytewise)
+        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
+        self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self.db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                        flags=[flags] * len(expressions))
+        self.scratch = hyperscan.Scratch(self.db)
+
+    def kinds_in(self, page: bytes) -> set[str]:
+        found: set[int] = set()
+        self.db.scan(page, match_event_handler=_collect, context=found, scratch=self.scratch)
+        return {self.kinds[i] for i in found}
+
+
+def _collect(pattern_id, start, end, flags, found):
+    found.add(pattern_id)
+
+
+@functools.lru_cache(maxsize=8)
+def _marker_scan(skip_elements: str = str(SKIP_ELEMENTS)) -> _MarkerScan:
+    """The scan of ``_PAGE_MARKERS`` and of the markers of the skip selectors of ``skip_elements`` (kinds
+    ``skip <n>``, n their index in ``_skip_elements``)."""
+    skip = {f"skip {i}": tuple(map(re.escape, markers))
+            for i, (_, markers) in enumerate(_skip_elements(skip_elements)) if markers}
+    return _MarkerScan({**_PAGE_MARKERS, **skip})
+
+
+@functools.lru_cache(maxsize=256)
+def _selector(kinds: frozenset[str]) -> str:
+    return ", ".join(part for kind, part in _MATH_PARTS.items() if kind in kinds)
+
+
 # MS Word's "save as web page": MathML (with an mml: prefix) only inside <!--[if mathML]>...<![endif]-->
 _CONDITIONAL_MATHML = re.compile(r"<!--\[if (?:gte )?mathML\]>(.*?)<!\[endif\]-->", re.S | re.I)
 _MML_PREFIX = re.compile(r"<(/?)mml:")
@@ -143,10 +214,12 @@ _MATH_WRAPPER_CLASSES = _MATHJAX_RENDERED_CLASSES | {"mwe-math-element", "katex-
                                                      "mwe-math-mathml-display"}
 _OUTER_WRAPPER_CLASSES = frozenset({"mwe-math-element", "katex-display", "MathJax_Display", "MathJax_SVG_Display"})
 _WRAPPER_LEVELS = 4
+# resiliparse's main-content pass drops a <ul> fewer elements than this below <body> (see _keep_list)
+_MAIN_CONTENT_LIST_DEPTH = 4
 # resiliparse's main-content pass is quadratic in the DOM's depth (0.05 s at 2,000, 2 s at 10,000, minutes at
 # 100,000): a page with this many opening tags in a row is extracted without it
 _DEEP_DOM_TAGS = 2000
-_DEEP_DOM = re.compile(r"(?:<[A-Za-z][^<>]*>[^<]*){%d}" % _DEEP_DOM_TAGS)
+_DEEP_DOM = re.compile(rb"(?:<[A-Za-z][^<>]*>[^<]*){%d}" % _DEEP_DOM_TAGS)
 # TeX that typesets nothing: Stack Exchange wraps every post in $\\begingroup$ ... $\\endgroup$ to scope macros
 _NOT_MATH = frozenset({"\\begingroup", "\\endgroup", "\\relax"})
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
@@ -160,10 +233,11 @@ _LINE_PUNCTUATION = " \t|•·»«<>:;,.!?-–—_*#()[]{}\"'↑↓←→"
 class Boilerplate:
     """Drops whole lines that are UI boilerplate: exact short labels, or short lines matching a pattern.
 
-    Patterns are matched at the start of a line (one ``re.match`` of their alternation, case-insensitive), so a
-    normal line costs a few character comparisons. Patterns written ``.*x`` match anywhere in a line: each ``x`` is
-    searched once in the lowercased text (write them in lowercase, starting with a literal, which ``re`` finds
-    fast), and only the lines it finds are looked at.
+    Patterns are matched at the start of a line, case-insensitively. Patterns written ``.*x`` match anywhere in a
+    line: each ``x`` is searched once in the lowercased text (write them in lowercase). A text is not tested line
+    by line in Python: one Hyperscan pass over it finds the lines that may be a label or start with a pattern, and
+    which anywhere patterns may match (a superset: the patterns compiled in its prefilter mode, caseless, with
+    Unicode classes like ``re``'s); only those lines and patterns are tested, by ``re``.
     """
 
     MAX_PATTERN_LINE = 200
@@ -172,11 +246,16 @@ class Boilerplate:
         self.lines = frozenset(line.lower().strip(_LINE_PUNCTUATION) for line in read_list(lines_file))
         self.max_label = max((len(line) for line in self.lines), default=0) + 8  # room for punctuation around it
         patterns = read_list(patterns_file)
-        at_start = [p for p in patterns if not p.startswith(".*")]
-        self.at_start = re.compile(r"\s*(?:" + "|".join(f"(?:{p})" for p in at_start) + ")", re.I) if at_start else None
+        self.start_patterns = [p for p in patterns if not p.startswith(".*")]
+        self.at_start = re.compile(r"\s*(?:" + "|".join(f"(?:{p})" for p in self.start_patterns) + ")", re.I) \
+            if self.start_patterns else None
         self.anywhere = [re.compile(p[2:]) for p in patterns if p.startswith(".*")]
         # (whether an empty line is dropped, known once: a third of all lines are empty)
         self.drops_empty = "" in self.lines or (self.at_start is not None and self.at_start.match("") is not None)
+        self._db = self._scratch = None  # compiled on first use (not picklable)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_db": None, "_scratch": None}
 
     def is_boilerplate(self, line: str) -> bool:
         n = len(line)
@@ -189,23 +268,59 @@ class Boilerplate:
         low = line.lower()
         return any(p.search(low) for p in self.anywhere)
 
+    def _compile(self) -> None:
+        import hyperscan
+
+        punctuation = "[" + "".join("\\" + c if c in "\\]-^[" else c for c in _LINE_PUNCTUATION) + "]*"
+        labels = [f"^{punctuation}(?:{'|'.join(map(re.escape, sorted(self.lines)))}){punctuation}$"] \
+            if self.lines - {""} else []
+        self._anywhere_ids = len(labels) + len(self.start_patterns)  # ids from here on: the anywhere patterns
+        expressions = [e.encode() for e in labels + [rf"^[^\S\n]*(?:{p})" for p in self.start_patterns]
+                       + [p.pattern for p in self.anywhere]]
+        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_UTF8 | \
+            hyperscan.HS_FLAG_UCP | hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        try:
+            db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                       flags=[flags] * len(expressions))
+        except hyperscan.error as e:
+            raise ValueError(f"boilerplate patterns: one of them is not a pattern Hyperscan takes ({e})") from None
+        self._db, self._scratch = db, hyperscan.Scratch(db)
+
+    def _candidates(self, text: str) -> tuple[list[int], list[re.Pattern]]:
+        """Numbers of the lines that may be labels or start with a pattern, ascending (a line's own match lies
+        within it, so it ends on it), and the anywhere patterns that may match."""
+        if self._db is None:
+            self._compile()
+        data = text.encode("utf-8", "replace")
+        matches: list[tuple[int, int]] = []
+        self._db.scan(data, match_event_handler=_append_match, context=matches, scratch=self._scratch)
+        first = self._anywhere_ids
+        anywhere = [self.anywhere[k - first] for k in sorted({k for k, _ in matches if k >= first})]
+        lines, line, pos = [], 0, 0
+        for end in sorted({end for k, end in matches if k < first}):
+            line += data.count(b"\n", pos, end)
+            pos = end
+            if not lines or lines[-1] != line:
+                lines.append(line)
+        return lines, anywhere
+
     def clean(self, text: str, keep_first: bool = False, keep_last: bool = False) -> str:
         """``text`` without its boilerplate lines; ``keep_first``/``keep_last`` spare a partial first/last line."""
         lines = text.split("\n")
         labels, max_label, max_line = self.lines, self.max_label, self.MAX_PATTERN_LINE
         at_start = self.at_start.match if self.at_start is not None else lambda line: None
-        drops_empty = self.drops_empty
-        # a comprehension, not a loop of drop.add(): this runs on every line of every page
+        candidates, anywhere = (range(len(lines)), self.anywhere) if self.drops_empty else self._candidates(text)
         drop = {
-            i for i, line in enumerate(lines)
-            if (line or drops_empty) and len(line) <= max_line and (
-                (len(line) <= max_label and line.lower().strip(_LINE_PUNCTUATION) in labels)
-                or at_start(line) is not None
+            i for i in candidates
+            if (lines[i] or self.drops_empty) and len(lines[i]) <= max_line and (
+                (len(lines[i]) <= max_label and lines[i].lower().strip(_LINE_PUNCTUATION) in labels)
+                or at_start(lines[i]) is not None
             )
         }
-        if self.anywhere:
+        if anywhere:
             low = text.lower()
-            for pattern in self.anywhere:
+            for pattern in anywhere:
                 for m in pattern.finditer(low):
                     i = low.count("\n", 0, m.start())
                     if len(lines[i]) <= self.MAX_PATTERN_LINE:
@@ -219,56 +334,77 @@ class Boilerplate:
         return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 
 
+def _append_match(pattern_id, start, end, flags, matches):
+    matches.append((pattern_id, end))
+
+
 @functools.lru_cache(maxsize=8)
 def _boilerplate(lines_file: str, patterns_file: str) -> Boilerplate:
     return Boilerplate(lines_file, patterns_file)
 
 
 # one attribute test ([class*="share"], [role="button"]) or one class (.x): grouped by attribute, see _skip_elements
-_ONE_ATTRIBUTE = re.compile(r'\[(?P<attr>[\w-]+)(?:[*^$~|]?=(?:"[^"]*"|[\w-]+)(?:\s+[iIsS])?)?\]|\.[\w-]+')
+_ONE_ATTRIBUTE = re.compile(r'\[(?P<attr>[\w-]+)(?:[*^$~|]?=(?:"(?P<quoted>[^"]*)"|(?P<bare>[\w-]+))(?:\s+[iIsS])?)?\]'
+                            r'|\.(?P<cls>[\w-]+)')
+_TAG = re.compile(r"[A-Za-z][\w-]*(?![\w-])")
 
 
 @functools.lru_cache(maxsize=8)
-def _skip_elements(path: str) -> tuple[str, ...]:
-    """The selectors of ``path``, those that test one attribute grouped as ``[attr]:is(...)``: resiliparse matches
-    every element against every selector, and an element without the attribute fails the group at once (same
-    elements, a quarter of the cost)."""
+def _skip_elements(path: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The selectors of ``path``, those that test one attribute grouped as ``[attr]:is(...)`` (resiliparse matches
+    every element against every selector, and an element without the attribute fails the group at once: same
+    elements, a quarter of the cost), each with the markers one of which a page must hold for it to match anything
+    (its attribute values, class names, ``<tag``; none: it is always applied). A page is extracted with only the
+    selectors whose markers it holds (see ``_PAGE_MARKERS``)."""
     groups: dict[str, list[str]] = {}
     for selector in read_list(path):
         m = _ONE_ATTRIBUTE.fullmatch(selector)
         key = (m.group("attr") or "class") if m else selector
         groups.setdefault(key, []).append(selector)
     return tuple(
-        f"[{key}]:is({', '.join(selectors)})" if len(selectors) > 1 else selectors[0]
+        (f"[{key}]:is({', '.join(selectors)})" if len(selectors) > 1 else selectors[0], _skip_markers(selectors))
         for key, selectors in groups.items()
     )
 
 
-def _looks_deep(html: str) -> bool:
-    """Whether the page nests ``_DEEP_DOM_TAGS`` opening tags without a closing tag between them: the shape of a
-    pathologically deep DOM. The run must lie in the longest stretch without '</' (a heuristic: a deep DOM that
-    interleaves closing tags is left to the timeout), found first: that costs less than counting the page's '<'."""
-    start, end = _longest_stretch(html)
-    return html.count("<", start, end) >= _DEEP_DOM_TAGS and _DEEP_DOM.search(html, start, end) is not None
+def _skip_markers(selectors: list[str]) -> tuple[str, ...]:
+    markers = []
+    for selector in selectors:
+        m, tag = _ONE_ATTRIBUTE.fullmatch(selector), _TAG.match(selector)
+        marker = (m.group("quoted") or m.group("bare") or m.group("cls") or m.group("attr")) if m else \
+            f"<{tag.group()}" if tag else None
+        if not marker:  # (an empty value) nothing every matching page must hold
+            return ()
+        markers.append(marker)
+    return tuple(dict.fromkeys(markers))
 
 
-# _DEEP_DOM needs at least this many characters ("<a>" per tag)
+def _looks_deep(page: bytes) -> bool:
+    """Whether the page (its UTF-8 bytes) nests ``_DEEP_DOM_TAGS`` opening tags without a closing tag between them:
+    the shape of a pathologically deep DOM. The run must lie in the longest stretch without '</' (a heuristic: a deep
+    DOM that interleaves closing tags is left to the timeout), found first: that costs less than counting the page's
+    '<'."""
+    start, end = _longest_stretch(page)
+    return page.count(b"<", start, end) >= _DEEP_DOM_TAGS and _DEEP_DOM.search(page, start, end) is not None
+
+
+# _DEEP_DOM needs at least this many bytes ("<a>" per tag)
 _DEEP_DOM_MIN_CHARS = 3 * _DEEP_DOM_TAGS
 
 
-def _longest_stretch(html: str) -> tuple[int, int]:
-    """The span of ``max(html.split("</"), key=len)`` if it is ``_DEEP_DOM_MIN_CHARS`` long, else a shorter one, without
-    splitting the page (on a non-ASCII page that costs ten times more). A stretch that long without "</" holds a
-    whole aligned block of half its length, so only blocks with no "</" are looked at, and the stretch around each."""
+def _longest_stretch(page: bytes) -> tuple[int, int]:
+    """The span of ``max(page.split(b"</"), key=len)`` if it is ``_DEEP_DOM_MIN_CHARS`` long, else a shorter one,
+    without splitting the page. A stretch that long without "</" holds a whole aligned block of half its length, so
+    only blocks with no "</" are looked at, and the stretch around each."""
     block = _DEEP_DOM_MIN_CHARS // 2
-    longest, k, n = (0, 0), 0, len(html)
+    longest, k, n = (0, 0), 0, len(page)
     while k < n:
-        if html.find("</", k, k + block + 1) != -1:
+        if page.find(b"</", k, k + block + 1) != -1:
             k += block
             continue
-        start = html.rfind("</", 0, k + 1)
+        start = page.rfind(b"</", 0, k + 1)
         start = 0 if start == -1 else start + 2
-        end = html.find("</", k)
+        end = page.find(b"</", k)
         end = n if end == -1 else end
         if end - start > longest[1] - longest[0]:
             longest = (start, end)
@@ -284,17 +420,36 @@ def _uncomment_mathml(m: re.Match) -> str:
     return _MML_PREFIX.sub(r"<\1", m.group(1))
 
 
-# how pages spell the renderers whose markup is only read when the page loads them (a case-insensitive search of a
-# non-ASCII page costs as much as the extraction: these spellings are searched as they are)
-_ASCIIMATH_NAMES = ("asciimath", "AsciiMath", "ASCIIMath", "ASCIIMATH", "Asciimath")
-_JSMATH_NAMES = ("jsMath",)  # the library writes its name so: jsMath/load.js, jsMath2jax
-
-
 def _has_delimiters(text: str) -> bool:
     """Whether ``text`` may hold math the text pass rewrites (``\\(..\\)``, ``\\[..\\]``, BBCode, ``##..##``), by
     one-character searches first (several times faster on non-ASCII). ``$..$`` and ``$$..$$`` stay as written."""
     return ("\\" in text and _has(text, "\\(", "\\[", "\\begin{")) or ("[/" in text and _BBCODE_TAG.search(text) is not None) \
         or ("##" in text)
+
+
+def _parse(html: str, skip_elements: str = str(SKIP_ELEMENTS)) -> tuple[HTMLTree, str, set[str]]:
+    """The page's DOM, the page as parsed, and the marker kinds its raw bytes hold (``_PAGE_MARKERS``, ``skip <n>``
+    of the skip selectors, and ``deep``: see ``_looks_deep``). The bytes are scanned after parsing (the parser leaves
+    the page's UTF-8 cached in the str, so encoding it again is a copy); a page that the raw-text rewrites change (its
+    own private-use characters, MS Word's MathML comments: rare) is parsed again."""
+    try:
+        tree = HTMLTree.parse(html)
+    except UnicodeEncodeError:  # lone surrogates (a str decoded with surrogateescape): lexbor takes UTF-8 only
+        html = html.encode("utf-8", "replace").decode("utf-8")
+        tree = HTMLTree.parse(html)
+    page = html.encode("utf-8")
+    kinds = _marker_scan(skip_elements).kinds_in(page)
+    if "sentinel" in kinds or "word_mathml" in kinds:
+        if "sentinel" in kinds:  # the page's own private-use characters must not fake a fence
+            html = _STRAY.sub("", html)
+        if "word_mathml" in kinds:
+            html = _CONDITIONAL_MATHML.sub(_uncomment_mathml, html)
+        tree = HTMLTree.parse(html)
+        page = html.encode("utf-8")
+        kinds = _marker_scan(skip_elements).kinds_in(page)
+    if _looks_deep(page):
+        kinds.add("deep")
+    return tree, html, kinds
 
 
 def empty_counts() -> dict:
@@ -318,30 +473,22 @@ def extract_math_text(
     counts = empty_counts()
     if not isinstance(html, str) or not html or html.isspace():
         return "", counts
-    if not html.isascii() and _has(html, *_PAGE_SENTINELS):  # the page's own private-use chars must not fake a fence
-        html = _STRAY.sub("", html)
-    if "<!--[if" in html and "athML]>" in html:
-        html = _CONDITIONAL_MATHML.sub(_uncomment_mathml, html)
-    try:
-        tree = HTMLTree.parse(html)
-    except UnicodeEncodeError:  # lone surrogates (a str decoded with surrogateescape): lexbor takes UTF-8 only
-        html = html.encode("utf-8", "replace").decode("utf-8")
-        tree = HTMLTree.parse(html)
+    tree, html, kinds = _parse(html, str(skip_elements))
     root = tree.document
     if root is None or tree.body is None:
         return "", counts
 
-    if _rewrite_math(tree, root, html) and "<figure" in html:
+    if _rewrite_math(tree, root, kinds) and "figure" in kinds:
         _keep_math_figures(tree, root)
-    deep = _looks_deep(html)
     options = dict(
-        main_content=main_content and not deep,
+        main_content=main_content and "deep" not in kinds,
         alt_texts=False,
         links=False,
         form_fields=False,
         noscript=False,
         comments=True,
-        skip_elements=list(_skip_elements(str(skip_elements))),
+        skip_elements=[selector for i, (selector, markers) in enumerate(_skip_elements(str(skip_elements)))
+                       if not markers or f"skip {i}" in kinds],
     )
     text = extract_plain_text(tree, **options)
     # Code must reach the text verbatim, but normalising \( \) would rewrite a regex in a <pre>: when the text has
@@ -351,14 +498,12 @@ def extract_math_text(
     if delimited and _fence_code(tree, root):
         text = extract_plain_text(tree, **options)
     boilerplate = _boilerplate(str(boilerplate_lines), str(boilerplate_patterns))
-    backticks = "`" in text and _BACKTICK.search(text) is not None and _has(html, *_ASCIIMATH_NAMES)
+    backticks = "asciimath" in kinds and "`" in text and _BACKTICK.search(text) is not None
     text = _unfence(text, counts, delimited, boilerplate, backticks)
-    if LIST_MARK in text:
-        text = _bullet_lists(text)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if not text:
         return "", empty_counts()
-    if "<h1" not in html and "<H1" not in html:  # a page without a heading: its title is its heading
+    if "h1" not in kinds:  # a page without a heading: its title is its heading
         title = " ".join((tree.title or "").split())
         if title and not text.startswith(title) and not boilerplate.is_boilerplate(title):
             text = f"{title}\n\n{text}"
@@ -376,15 +521,17 @@ def _math_node(tree, tex: str, display: bool, source: str):
     return tree.create_text_node(f"{MATH_OPEN}{_SOURCE_CHAR[source]}{delim}{tex}{delim}{MATH_CLOSE}")
 
 
-def _rewrite_math(tree, root, html: str = "") -> bool:
-    """Every DOM rewrite from one walk of the DOM (one CSS query costs about as much as ten substring tests of the
-    raw page), grouped by kind and applied in an order where wrappers go before what they wrap. ``html`` is the raw
-    page, searched for the renderers that give some markup its meaning (jsMath) only when that markup is there.
-    Returns whether the page had math markup."""
-    jsmath = None
+def _rewrite_math(tree, root, kinds: set[str]) -> bool:
+    """Every DOM rewrite from one CSS query (of the markup ``kinds`` the raw page holds; none when it holds none),
+    grouped by kind and applied in an order where wrappers go before what they wrap. Returns whether the page had
+    math markup."""
+    selector = _selector(frozenset(kinds.intersection(_MATH_PARTS)))
+    if not selector:
+        return False
+    jsmath = "jsmath" in kinds
     scripts, katex, maths, rendered, containers, images, lists = [], [], [], [], [], [], []
     attributed, tex_elements, labelled = [], [], []
-    for node in root.query_selector_all(_MATH_SELECTOR).values():
+    for node in root.query_selector_all(selector).values():
         tag = node.tag
         if tag == "script":
             scripts.append(node)
@@ -410,11 +557,8 @@ def _rewrite_math(tree, root, html: str = "") -> bool:
                 labelled.append(node)
             elif classes & _MATHJAX_RENDERED_CLASSES:
                 rendered.append(node)
-            elif classes & _JSMATH_CLASSES:
-                if jsmath is None:
-                    jsmath = _has(html, *_JSMATH_NAMES)
-                if jsmath:
-                    tex_elements.append(node)
+            elif jsmath and classes & _JSMATH_CLASSES:
+                tex_elements.append(node)
     for node in attributed:  # before KaTeX: the attribute holds the TeX of the rendering inside
         if root.contains(node):
             _rewrite_tex_attribute(tree, node)
@@ -457,57 +601,20 @@ def _keep_math_figures(tree, root) -> None:
 
 
 def _keep_list(tree, ul) -> None:
-    """resiliparse's main-content pass drops every <ul> (it keeps <ol>), and with them theorem lists, case
-    analyses and formulas in bullets. A list without links is content, not navigation: it becomes an <ol>, with a
-    last item holding ``LIST_MARK`` so that the text pass can write its items as "- " bullets instead of the numbers
-    an <ol> gets, which are not on the page (a DOM rewrite of every item costs a fifth of the extraction)."""
-    if ul.parent is None:
+    """resiliparse's main-content pass drops a <ul> less than ``_MAIN_CONTENT_LIST_DEPTH`` elements below <body>
+    (and one that is mostly links), and with it theorem lists, case analyses and formulas in bullets. A shallow
+    list without links (the only ones queried) is content, not navigation: it is moved down into that many plain
+    <div>s, where resiliparse keeps it with its own bullets, like every deeper list."""
+    depth, parent = 1, ul.parent
+    while parent is not None and parent.type == 1 and parent.tag != "body":
+        depth, parent = depth + 1, parent.parent
+    if parent is None or depth >= _MAIN_CONTENT_LIST_DEPTH:
         return
-    ol = tree.create_element("ol")
-    ol.append(*ul.child_nodes.values())
-    mark = tree.create_element("li")
-    mark.append(tree.create_text_node(LIST_MARK))
-    ol.append(mark)
-    ul.replace_with(ol)
-
-
-_LIST_ITEM = re.compile(r"([ \t]*)(\d+)\. ")
-_LIST_MARK_ALONE = re.compile(r"[ \t]*(?:\d+\. )?\ue006ul[ \t]*$")
-
-
-def _bullet_lists(text: str) -> str:
-    """Each list _keep_list marked: its numbers ("  1. ") back to the page's bullets ("  - "), its mark gone. One
-    pass with a stack of the open numbered lists by indentation (a page of lists nested 3,000 deep stays linear)."""
-    lines = text.split("\n")
-    stack: list[tuple[int, list[tuple[int, int]]]] = []  # (indentation, [(line, end of its "N. ")]), innermost last
-    marks = []
-    for j, line in enumerate(lines):
-        body = line.lstrip(" \t")
-        if not body:
-            continue
-        depth = len(line) - len(body)
-        while stack and stack[-1][0] > depth:  # a line less indented than a list closes it
-            stack.pop()
-        item = _LIST_ITEM.match(line)
-        if item is None:
-            continue
-        number = int(item.group(2))
-        if stack and stack[-1][0] == depth and len(stack[-1][1]) == number - 1:
-            if body.startswith(f"{number}. {LIST_MARK}"):  # the mark closes a list we made from a <ul>
-                for k, end in stack.pop()[1]:
-                    lines[k] = lines[k][:depth] + "- " + lines[k][end:]
-                marks.append(j)
-            else:
-                stack[-1][1].append((j, item.end()))
-        elif number == 1:
-            if stack and stack[-1][0] == depth:
-                stack.pop()
-            stack.append((depth, [(j, item.end())]))
-    drop = set(marks)
-    # a mark whose list did not come out as numbered (never seen; a page's own text) is dropped, never shown
-    lines = [line if LIST_MARK not in line else line.replace(LIST_MARK, "")
-             for j, line in enumerate(lines) if j not in drop and not _LIST_MARK_ALONE.match(line)]
-    return "\n".join(lines)
+    outer = inner = tree.create_element("div")
+    for _ in range(_MAIN_CONTENT_LIST_DEPTH - depth - 1):
+        inner = inner.append_child(tree.create_element("div"))
+    ul.replace_with(outer)
+    inner.append_child(ul)
 
 
 def _script_kind(script) -> tuple[str, bool]:
@@ -825,8 +932,10 @@ def _prose(text: str, counts: dict, delimited: bool, boilerplate: Boilerplate, a
     last line and ``at_end``): only whole lines are boilerplate candidates."""
     if not text:
         return text
-    # a fence that lost its other half (never seen), or the page's own MATH_OPEN: never let one through
-    if not text.isascii() and _has(text, *_SENTINELS):
+    # a fence that lost its other half (never seen: each is one text node; the page's own were removed in _parse):
+    # never let one through. MATH_OPEN is not searched: alone it is no fence half, and in a UCS-2 string its low
+    # byte 0 makes CPython's search stop at every ASCII character
+    if not text.isascii() and _has(text, *_SENTINELS[1:]):
         text = _STRAY.sub("", text)
     if "\n" in text or (at_start and at_end):
         text = boilerplate.clean(text, keep_first=not at_start, keep_last=not at_end)
@@ -914,6 +1023,7 @@ class MathExtractor(BaseExtractor):
         self.boilerplate_lines = str(boilerplate_lines)
         self.boilerplate_patterns = str(boilerplate_patterns)
         self.skip_elements = str(skip_elements)
+        _boilerplate(self.boilerplate_lines, self.boilerplate_patterns).clean("")  # a bad list fails here, not per page
 
     def extract(self, text: str) -> tuple[str, dict]:
         return extract_math_text(

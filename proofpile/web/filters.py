@@ -78,28 +78,40 @@ class LanguageIdFilter(BaseFilter):
     def predict(self, text: str) -> tuple[str, float]:
         """(language, score) of the prose of ``text``; ``("und", 0.0)`` for fewer than ``min_prose_words`` words
         (a title and a formula: too little for lid.176, which calls "jsMath2jax Test" Chinese)."""
-        prose = " ".join(strip_math(text).split())
-        if len(_WORD_RE.findall(prose)) < self.min_prose_words:
+        return self._predict(*_prose(text)[:2])
+
+    def _predict(self, prose: str, words: int) -> tuple[str, float]:
+        if words < self.min_prose_words:
             return "und", 0.0
         labels, scores = self.model.get().predict(prose, k=1)
         return labels[0].removeprefix("__label__"), float(scores[0])
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        lang, score = self.predict(doc.text)
+        prose, words, formulas = _prose(doc.text)  # the math found once, for every test below
+        lang, score = self._predict(prose, words)
         doc.metadata["lang"] = lang
         doc.metadata["lang_score"] = round(score, 4)
         if lang == "und":  # nothing but math is in no other language: MathScore and quality judge it
-            return mathspans.has_math(doc.text) or (False, "no_prose")
+            return formulas > 0 or (False, "no_prose")
         if self.languages and lang not in self.languages:
             return False, "language"
-        if score < self.threshold and not self.is_math_dense(doc.text):
+        if score < self.threshold and not self._math_dense(words, formulas):
             return False, "language_score"
         return True
 
     def is_math_dense(self, text: str) -> bool:
-        formulas = sum(1 for _ in mathspans.find(text))
-        words = len(_WORD_RE.findall(strip_math(text)))
+        _, words, formulas = _prose(text)
+        return self._math_dense(words, formulas)
+
+    def _math_dense(self, words: int, formulas: int) -> bool:
         return formulas >= 2 and formulas >= self.math_dense * words
+
+
+def _prose(text: str) -> tuple[str, int, int]:
+    """The prose of ``text`` on one line (its math spans removed), its words, and its number of formulas."""
+    prose, formulas = mathspans.prose_and_count(text)
+    prose = " ".join(prose.split())
+    return prose, len(_WORD_RE.findall(prose)), formulas
 
 
 class MathScoreFilter(BaseFilter):
@@ -149,13 +161,13 @@ class QualityFilter(BaseFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         text = doc.text.strip()
         min_chars, min_words = self.min_chars, self.min_words
-        if len(text) < min_chars or len(text.split()) < min_words:
-            formulas = sum(1 for _ in mathspans.find(text)) if self.min_formulas else 0
-            if self.min_formulas and formulas >= self.min_formulas:
+        words = len(text.split())
+        if (len(text) < min_chars or words < min_words) and self.min_formulas:
+            if sum(1 for _ in mathspans.find(text)) >= self.min_formulas:
                 min_chars, min_words = self.min_chars_with_math, self.min_words_with_math
         if len(text) < min_chars:
             return False, "too_short"
-        if len(text.split()) < min_words:
+        if words < min_words:
             return False, "too_few_words"
         if accented_ratio(text) > self.max_accented_ratio:
             return False, "accented_chars"

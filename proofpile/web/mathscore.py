@@ -10,8 +10,9 @@ with a lower learning rate and fewer epochs. Put the version in the file name (`
 including datatrove's, are keyed by path, and a model only works with the ``normalize`` it was trained with.
 
 The web stage uses ``web.mathscore.model`` when set: a local ``.bin``, or a Hub file as ``hf://owner/repo/file.bin``
-(resolved with huggingface_hub, from its cache when offline). Unset, it uses the default model trained from
-``web.mathscore.train``: trained once per machine into a content-addressed cache (``$PROOFPILE_CACHE``, else
+(resolved with huggingface_hub, from its cache when offline). Unset, it uses the default model trained from the
+files of ``web.mathscore.train`` together (``DEFAULT_TRAIN``: the generated set and real text, see
+filters/web/README.md): trained once per machine into a content-addressed cache (``$PROOFPILE_CACHE``, else
 ``$XDG_CACHE_HOME/proofpile`` or ``~/.cache/proofpile``), keyed by the training data, the settings and the trainer,
 and copied into ``<data_root>/models/``, so a fresh data root costs a copy, not a training.
 """
@@ -22,6 +23,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -35,6 +37,9 @@ from proofpile.lazy_model import load_fasttext
 from proofpile.scratch import scratch_folder, scratch_path
 
 LABELS = ("math", "other")
+FILTERS_DIR = Path(__file__).resolve().parents[2] / "filters" / "web"
+# the default model's training data: generated pages, and real text (docstrings; sources in filters/web/README.md)
+DEFAULT_TRAIN = ("filters/web/mathscore-train.jsonl", "filters/web/mathscore-real.jsonl")
 DEFAULT_PARAMS = {"epoch": 25, "lr": 0.5, "dim": 16, "wordNgrams": 2, "minn": 0, "maxn": 0, "bucket": 1 << 16,
                   "minCount": 1, "loss": "softmax", "seed": 1234}
 MAX_CHARS = 20_000  # MathScore reads the start of a document: enough to judge it, bounded cost
@@ -195,7 +200,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "proofpile"
 
 
-def _training_digest(train_file: str, params: dict) -> str:
+def _training_digest(train_files: list[str], params: dict) -> str:
     """What determines the default model's bytes: the data, the settings, the text preparation and the trainer."""
     from importlib.metadata import PackageNotFoundError, version
 
@@ -203,19 +208,27 @@ def _training_digest(train_file: str, params: dict) -> str:
         trainer = version("fasttext-numpy2-wheel")
     except PackageNotFoundError:
         trainer = "unknown"
-    key = (Path(train_file).read_bytes() + json.dumps(params, sort_keys=True).encode()
+    data = b"".join(hashlib.sha256(Path(f).read_bytes()).digest() for f in train_files)  # order matters, as in training
+    key = (data + json.dumps(params, sort_keys=True).encode()
            + f"normalize-v{NORMALIZE_VERSION}".encode() + f"fasttext-{trainer}".encode() + _FIT_SCRIPT.encode())
     return hashlib.sha256(key).hexdigest()
 
 
-def ensure_default_model(train_file: str, output: str | Path, params: dict | None = None) -> str:
-    """``output`` trained from ``train_file`` with ``params``: kept if it was trained from the same data and
+def default_train_files() -> list[str]:
+    """``DEFAULT_TRAIN`` as paths in this checkout."""
+    return [str(FILTERS_DIR.parents[1] / f) for f in DEFAULT_TRAIN]
+
+
+def ensure_default_model(train_files: str | list[str], output: str | Path, params: dict | None = None) -> str:
+    """``output`` trained from the examples of ``train_files`` (one or more labelled jsonl files, in order) with
+    ``params``: kept if it was trained from the same data and
     settings (recorded in ``<output>.json``), else copied from the cache, else trained into the cache first (when
     the cache cannot be written, straight into ``output``). Deterministic, so two fresh machines build the same
     file."""
     output = Path(output)
+    train_files = [train_files] if isinstance(train_files, (str, os.PathLike)) else list(train_files)
     params = {**DEFAULT_PARAMS, **(params or {})}
-    digest = _training_digest(train_file, params)
+    digest = _training_digest(train_files, params)
     sidecar = output.with_name(output.name + ".json")
     if output.exists() and sidecar.exists():
         try:
@@ -231,9 +244,11 @@ def ensure_default_model(train_file: str, output: str | Path, params: dict | Non
             target = cached
         except OSError:  # no writable cache: train for this data root only
             target = output
-        examples = read_examples(train_file)
+        examples = [example for f in train_files for example in read_examples(f)]
+        if len(train_files) > 1:  # interleaved: fastText reads in order as its learning rate decays
+            random.Random(0).shuffle(examples)
         model = train(examples, target, params)
-        info = {"sha256": digest, "train": os.path.basename(train_file), "params": params,
+        info = {"sha256": digest, "train": [os.path.basename(f) for f in train_files], "params": params,
                 **evaluate(model, examples)}
         info_text = json.dumps(info, indent=1, sort_keys=True) + "\n"
         if target == output:
