@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from datatrove.io import DataFolder, get_datafolder
-from datatrove.utils.stats import PipelineStats
+from datatrove.utils.stats import MetricStats, PipelineStats, Stats
 
 # per-document measurements, not counts of documents (their totals are sums of lengths)
 MEASUREMENTS = ("doc_len", "doc_len_tokens")
@@ -94,3 +95,15 @@ def totals(location: str | Path) -> dict[str, float]:
         for key, value in counters.items():
             out[key] = out.get(key, 0) + value
     return out
+
+
+def add_metric(stats: Stats, label: str, values: np.ndarray) -> None:
+    """``stat_update(label, value=v)`` for every v of ``values`` at once (one merge instead of a call per document;
+    the mean and variance may differ from per-value updates in the last bits; counting ones gives the same
+    counter, written as the same plain number)."""
+    if len(values):
+        values = np.asarray(values, dtype=np.float64)
+        mean = float(values.mean())
+        stats[label] = stats[label] + MetricStats(
+            total=int(values.sum()), n=len(values), mean=mean, min=int(values.min()), max=int(values.max()),
+            _running_variance=float(((values - mean) ** 2).sum()))

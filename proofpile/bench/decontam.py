@@ -7,8 +7,10 @@
   ``html/dev/`` (text extracted with resiliparse) and the arXiv fixture's paragraphs, which should be none;
 - ``decontam_recall``: 200 random test problems (seeded), each rewrapped, re-cased and set between paragraphs of
   unrelated real math prose (the arXiv fixture): share removed;
-- ``decontam_throughput``: documents/s of reading contract shards and running the n-gram tier, as a ratio to
-  plain reading of the same shards with the same reader (1.0 would mean decontamination is free);
+- ``decontam_throughput``: documents/s of reading contract shards and running the n-gram tier as a task of the
+  stage does (index found in a warm cache, loaded, every document checked), as a ratio to plain reading of the
+  same shards with the same reader (1.0 would mean decontamination is free); the detail also gives the cold
+  figure, whose first run builds the index into an empty cache;
 - ``decontam_vs_datatrove``: the same against datatrove's ``NGramsDecontFilter`` (13-grams, a Python dict lookup
   per n-gram string hash; our regex words plugged in for its spaCy tokenizer) with an index of the same MATH items
   built by datatrove's own ``compute_hashes``.
@@ -18,6 +20,7 @@ Needs ../shared/fixtures/benchmarks/ (math-test, gsm8k-test, math-train, gsm8k-t
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from pathlib import Path
@@ -29,10 +32,10 @@ import zstandard
 from datatrove.pipeline.decont.n_grams import NGramsDecontConfig, NGramsDecontFilter, NGramsDecontIndexer
 from datatrove.utils.hashing import create_hash_func
 
-from proofpile.bench import best_of, figure
+from proofpile.bench import figure, timer
 from proofpile.contract import ContractReader
 from proofpile.decontam.benchmarks import Benchmark, load_items
-from proofpile.decontam.ngrams import NGramDecontamination, build_index
+from proofpile.decontam.ngrams import NGramDecontamination, build_index, ensure_index
 from proofpile.dedup.evaluate import planted_corpus
 from proofpile.dedup.steps import MathWordTokenizer
 
@@ -84,6 +87,7 @@ def run(workdir: Path) -> list[dict]:
     index = str(workdir / "index")
     summary = build_index(TEST_SETS, index)
     step = NGramDecontamination(index, str(workdir / "hits"))
+    speed = throughput(workdir)  # first, while the process holds little: both of its sides meet the same heap
     figures = []
 
     # precision: the train sets as documents, and real pages / paper paragraphs that quote no benchmark
@@ -115,8 +119,20 @@ def run(workdir: Path) -> list[dict]:
                           "200 random MATH/GSM8K test problems, rewrapped, re-cased and set in real math prose "
                           "(target >= 0.98)", planted=len(planted), removed=sum(recall_flags)))
 
-    figures += throughput(workdir)
+    figures += speed
     return figures
+
+
+def medians_alternating(*fns, repeat: int = 5) -> list[float]:
+    """The median time of each function over ``repeat`` rounds that run each once in turn: on a machine shared
+    with other work, both sides of a ratio meet the same load."""
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, spent in zip(fns, times):
+            with timer() as t:
+                fn()
+            spent.append(t())
+    return [sorted(spent)[repeat // 2] for spent in times]
 
 
 def throughput(workdir: Path) -> list[dict]:
@@ -127,17 +143,27 @@ def throughput(workdir: Path) -> list[dict]:
     shard.write_bytes(zstandard.ZstdCompressor().compress(b"".join(orjson.dumps(r) + b"\n" for r in records)))
     mbytes = sum(len(t.encode()) for _, t in docs) / 1e6
     math_only = TEST_SETS[:1]
-    build_index(math_only, str(workdir / "math-index"))
+    cache = workdir / "cache"
 
     def read():
         for _ in ContractReader(str(workdir / "docs")).run():
             pass
 
     def decontaminate():
-        step = NGramDecontamination(str(workdir / "math-index"), str(workdir / "tp-hits"))
-        step._load()  # the index is loaded once per task; time the documents
+        # what the stage does: the index made (found in the cache when warm), loaded, every document checked
+        index, _ = ensure_index(math_only, workdir / "index")
+        step = NGramDecontamination(index, str(workdir / "tp-hits"))
         for _ in step.run(ContractReader(str(workdir / "docs")).run()):
             pass
+
+    previous = os.environ.get("PROOFPILE_CACHE")
+    os.environ["PROOFPILE_CACHE"] = str(cache)  # this benchmark's own cache: cold means cold
+    try:
+        with timer() as cold:
+            decontaminate()  # builds the index into the empty cache
+        t_read, t_decont = medians_alternating(read, decontaminate)
+    finally:
+        os.environ.pop("PROOFPILE_CACHE") if previous is None else os.environ.__setitem__("PROOFPILE_CACHE", previous)
 
     # datatrove's filter, with an index from its own hashing code (its indexer class needs lighteval)
     dt_config = NGramsDecontConfig(n_grams=13, find_query_ngrams=True)
@@ -156,13 +182,14 @@ def throughput(workdir: Path) -> list[dict]:
         for _ in step.run(ContractReader(str(workdir / "docs")).run()):
             pass
 
-    t_read, t_decont = best_of(read), best_of(decontaminate)
-    t_dt = best_of(datatrove_decontaminate, repeat=2)
+    t_dt, = medians_alternating(datatrove_decontaminate, repeat=3)
+    detail = {"docs": len(docs), "mbytes": round(mbytes, 2), "index": "MATH test, 5,000 items",
+              "decontam_docs_per_s": round(len(docs) / t_decont, 1), "decontam_mb_per_s": round(mbytes / t_decont, 2),
+              "read_docs_per_s": round(len(docs) / t_read, 1)}
     return [figure("decontam_vs_datatrove", t_dt / t_decont, "x", "datatrove NGramsDecontFilter (13-gram, same "
-                   "MATH index, our words plugged in)", docs=len(docs), mbytes=round(mbytes, 2),
-                   decontam_docs_per_s=round(len(docs) / t_decont, 1),
-                   datatrove_docs_per_s=round(len(docs) / t_dt, 1)),
+                   "MATH index, our words plugged in)", **detail, datatrove_docs_per_s=round(len(docs) / t_dt, 1)),
             figure("decontam_throughput", t_read / t_decont, "ratio", "plain reading of the same shards "
-                   "(ContractReader; target >= 0.2)", docs=len(docs), mbytes=round(mbytes, 2),
-                   index="MATH test, 5,000 items", decontam_docs_per_s=round(len(docs) / t_decont, 1),
-                   decontam_mb_per_s=round(mbytes / t_decont, 2), read_docs_per_s=round(len(docs) / t_read, 1))]
+                   "(ContractReader; the index found in a warm cache and loaded in every run; target >= 0.2)",
+                   **detail, cold_ratio=round(t_read / cold(), 4), cold_s=round(cold(), 2),
+                   note="cold: the first run, which builds the index into an empty cache (a fixed cost per "
+                        "benchmark set and settings, once per machine)")]

@@ -1,4 +1,4 @@
-"""Benchmark hygiene in the code stage: ``minif2f_leak``.
+"""Benchmark hygiene in the code stage: ``minif2f_leak`` and ``proofnet_leak``.
 
 A source tree holds the 488 miniF2F statements as real-world files: Lean 4 (one file per theorem, Mathlib
 header, as in miniF2F-lean4 ``MiniF2F/Test/*.lean``), Lean 3 (``test.lean`` / ``valid.lean`` with every theorem,
@@ -7,7 +7,12 @@ bundled Lean and Isabelle samples, and ordinary theorems inside the miniF2F file
 over it; the figure is the number of miniF2F statements still in its output (target 0) and the detail says how many
 ordinary theorems were kept (target: all) and what the hygiene step counted.
 
-Needs ../shared/fixtures/benchmarks/minif2f-statements.jsonl; absent, no figure (said so).
+``proofnet_leak`` does the same with ProofNet's book files as ProofNet ships them (Lean 3: one
+``benchmark/formal/<Book>.lean`` per textbook, ``import .common``, ``begin ... end`` proofs) and as its Lean 4 port
+does (``formal/<Book>.lean``, Mathlib header, ``sorry``), the statements taken from
+``filters/decontam/formal/proofnet.statements.jsonl`` and ordinary theorems set between them.
+
+miniF2F needs ../shared/fixtures/benchmarks/minif2f-statements.jsonl; absent, no miniF2F figure (said so).
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from proofpile.bench import figure
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "benchmarks" / "minif2f-statements.jsonl"
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "code"
 LEAN4_HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n"
+PROOFNET_HEADERS = {"lean3": "import .common\n\nopen real complex\nopen_locale big_operators\nnoncomputable theory\n\n",
+                    "lean4": "import Mathlib\n\nopen Filter Real Function\nopen scoped BigOperators\nnoncomputable section\n\n"}
+PROOFS = {"lean3": " :=\nbegin\n  sorry,\nend\n", "lean4": " :=\nsorry\n"}
 
 
 def ordinary(i: int, system: str) -> tuple[str, str]:
@@ -70,28 +78,66 @@ def make_tree(root: Path) -> tuple[list[str], list[str]]:
     return bench_names, ordinary_names
 
 
+def make_proofnet_tree(root: Path) -> list[str]:
+    """ProofNet's book files in Lean 3 and Lean 4, an ordinary theorem after every 8th statement; returns the
+    ordinary theorem names."""
+    from proofpile.decontam.formal import FORMAL_DIR
+
+    books: dict[tuple[str, str], list[str]] = {}
+    ordinary_names = []
+    for k, line in enumerate((FORMAL_DIR / "proofnet.statements.jsonl").read_bytes().splitlines()):
+        r = orjson.loads(line)
+        name, extra = ordinary(k, r["system"]) if k % 8 == 0 else (None, "")
+        books.setdefault((r["system"], r["name"].split("|")[0]), []).append(
+            r["statement"] + PROOFS[r["system"]] + "\n" + extra)
+        if name:
+            ordinary_names.append(name)
+    for (system, book), blocks in books.items():
+        folder = root / ("ProofNet/benchmark/formal" if system == "lean3" else "ProofNet-lean4/formal")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{book}.lean").write_text(PROOFNET_HEADERS[system] + "\n".join(blocks))
+    return ordinary_names
+
+
+def leaks(rows: list[dict], text: str) -> list[str]:
+    """The statements still in ``text`` (whitespace aside): a check independent of the hygiene step's own
+    normalisation."""
+    flat = re.sub(r"\s+", "", text)
+    return sorted({f"{r['system']}:{r['name']}" for r in rows if re.sub(r"\s+", "", r["statement"]) in flat})
+
+
 def run(workdir: Path) -> list[dict]:
-    if not FIXTURE.is_file():
-        print("  skipped: ../shared/fixtures/benchmarks/minif2f-statements.jsonl is absent")
-        return []
     from proofpile.bench.code import run_stage_steps
     from proofpile.config import StageConfig
     from proofpile.contract import ContractReader
+    from proofpile.decontam.formal import FORMAL_DIR
 
     tree = workdir / "tree"
-    _, ordinary_names = make_tree(tree)
+    minif2f = FIXTURE.is_file()
+    if not minif2f:
+        print("  skipped miniF2F: ../shared/fixtures/benchmarks/minif2f-statements.jsonl is absent")
+    ordinary_names = make_tree(tree / "minif2f")[1] if minif2f else []
+    proofnet_ordinary = make_proofnet_tree(tree / "proofnet")
     project = Path(__file__).resolve().parents[2]
     cfg = StageConfig.load("code", project / "pipelines" / "code.yaml", data_root=workdir / "root",
                            overrides={"code": {"sources": [{"kind": "dir", "path": str(tree), "name": "bench"}]}})
     run_stage_steps(cfg, workdir / "out")
     text = "\n".join(d.text for d in ContractReader(str(workdir / "out" / "code")).run())
-    # a statement is kept if its text (whitespace aside) is still in the output: a check independent of the
-    # hygiene step's own normalisation
-    flat = re.sub(r"\s+", "", text)
-    rows = [orjson.loads(line) for line in FIXTURE.read_bytes().splitlines() if line.strip()]
-    leaked = sorted({f"{r['system']}:{r['name']}" for r in rows if re.sub(r"\s+", "", r["statement"]) in flat})
     declared = set(re.findall(r"(?:theorem|lemma)\s+([^\s:(\[{]+)", text))
-    kept = sum(n in declared for n in ordinary_names)
-    return [figure("minif2f_leak", len(leaked), "statements kept", "488 miniF2F statements x 3 systems in a code "
-                   "tree (target 0; every ordinary theorem kept)", leaked=leaked[:20], ordinary_theorems=len(
-                       ordinary_names), ordinary_kept=kept, files=sum(1 for p in tree.rglob("*") if p.is_file()))]
+    figures = []
+    if minif2f:
+        rows = [orjson.loads(line) for line in FIXTURE.read_bytes().splitlines() if line.strip()]
+        leaked = leaks(rows, text)
+        figures.append(figure("minif2f_leak", len(leaked), "statements kept", "488 miniF2F statements x 3 systems "
+                              "in a code tree (target 0; every ordinary theorem kept)", leaked=leaked[:20],
+                              ordinary_theorems=len(ordinary_names),
+                              ordinary_kept=sum(n in declared for n in ordinary_names),
+                              files=sum(1 for p in (tree / "minif2f").rglob("*") if p.is_file())))
+    rows = [orjson.loads(line) for line in (FORMAL_DIR / "proofnet.statements.jsonl").read_bytes().splitlines()]
+    leaked = leaks(rows, text)
+    figures.append(figure("proofnet_leak", len(leaked), "statements kept", f"{len(rows)} ProofNet statements (Lean 3 "
+                          "and a Lean 4 port) in their book files in a code tree (target 0; every ordinary theorem "
+                          "kept)", leaked=leaked[:20], ordinary_theorems=len(proofnet_ordinary),
+                          ordinary_kept=sum(n in declared for n in proofnet_ordinary),
+                          files=sum(1 for p in (tree / "proofnet").rglob("*") if p.is_file())))
+    return figures

@@ -57,7 +57,8 @@ def parse_benchmarks(value, resolve=lambda p: p) -> list[Benchmark]:
     return out
 
 
-def _local_path(path: str) -> str:
+def local_path(path: str) -> str:
+    """A local file for ``path``: itself, or an ``hf://`` file fetched into (or found in) the Hub cache."""
     if not path.startswith("hf://"):
         return path
     rest = path.removeprefix("hf://")
@@ -100,7 +101,7 @@ def _records(path: str):
 
 def load_items(bench: Benchmark) -> tuple[list[dict], int]:
     """The benchmark's items as ``[{"index": i, field: text, ...}]`` and how many lacked a field."""
-    path = _local_path(bench.path)
+    path = local_path(bench.path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"benchmark {bench.name}: no file {path}")
     items, incomplete = [], 0

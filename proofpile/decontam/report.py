@@ -104,7 +104,9 @@ def markdown(report: dict) -> str:
                      f"{r['paraphrase_reported']} | {r[f'documents_overlap_{rn}gram']} | "
                      f"{r[f'items_overlap_{rn}gram']} |")
     for bench, top in report["most_matched_items"].items():
-        lines += ["", f"## Most-matched {bench} items", ""]
+        lines += ["", f"## Most-matched {bench} items", "",
+                  "An n-gram span is the matched words as that tier compares them: lower case, TeX spacing and the "
+                  "braces after `^`/`_` removed.", ""]
         for x in top:
             span = (x.get("span") or "").replace("\n", " ").replace("|", "\\|")[:160]
             lines.append(f"- {bench} #{x['item']}: {x['documents']} document(s), e.g. `{x['doc_id']}` "

@@ -7,8 +7,10 @@ lowercased (NFKC first when not ASCII). TeX spellings that do not change the for
 ``\\dfrac`` for ``\\frac``, ``\\text{}`` wrappers -- are read as one (``filters/decontam/tex-variants.yaml``).
 
 No Python code runs per word: a batch of documents is one UTF-8 byte array; a byte table says which bytes are in
-words and which start one (``\\ ^ _``); a word's hash is a window of a polynomial hash over the bytes, and an
-n-gram's a window of a polynomial hash over the word hashes. A window hash comes from one prefix sum: the hash of
+words and which start one (``\\ ^ _``), and a word starts where a word byte follows a separator or at ``\\ ^ _``
+(one comparison of the byte classes with their predecessors); a word's hash is a window of a polynomial hash over
+the bytes, where separators weigh nothing, so a word's window runs to the next word's start (no search for word
+ends), and an n-gram's a window of a polynomial hash over the word hashes. A window hash comes from one prefix sum: the hash of
 the n items at ``i`` is ``(S[i+n] - S[i]) * R^-i`` (mod 2^64), ``S`` the prefix sums of ``h[j] * R^j``, so every n
 costs two vector operations, and n-grams of several sizes cost little more than one.
 """
@@ -39,6 +41,7 @@ for _c in range(256):
         _BYTE_CLASS[_c] = _IN_WORD  # non-ASCII: parts of UTF-8 letters (Unicode punctuation is replaced first)
     elif chr(_c) in "\\^_":
         _BYTE_CLASS[_c] = _STARTS_WORD
+_BYTE_WEIGHT = np.where(_BYTE_CLASS != _SEPARATOR, np.arange(256), 0).astype(np.uint8)  # a separator adds nothing
 
 
 class Powers:
@@ -72,13 +75,17 @@ def _fmix(h: np.ndarray) -> np.ndarray:
 
 
 _SPACE, _OPEN, _CARET, _UNDERSCORE = (np.uint8(ord(c)) for c in " {^_")
+_CLASS_TABLE, _WEIGHT_TABLE = _BYTE_CLASS.tobytes(), _BYTE_WEIGHT.tobytes()  # for bytes.translate: one C pass
 
 
-def _attach_scripts(a: np.ndarray) -> np.ndarray:
+def _attach_scripts(buf: bytes) -> bytes:
     """The bytes without the space after ``{``, ``^`` or ``_`` and the ``{`` after ``^`` or ``_`` (once spaces are
     gone): ``x^ { 2}`` -> ``x^2}``. The same as ``.replace("{ ", "{").replace("^ ", "^").replace("_ ", "_")
     .replace("^{", "^").replace("_{", "_")``, as masks (a deleted byte never makes a new pair: it follows one of
     ``{^_``, which are never deleted, so the byte before a kept byte is at most two back)."""
+    if b"^" not in buf and b"_" not in buf:
+        return buf  # a space after "{" alone separates nothing that was not separated
+    a = np.frombuffer(buf, dtype=np.uint8)
     before = np.empty_like(a)
     before[0], before[1:] = 0, a[:-1]
     script_before = (before == _CARET) | (before == _UNDERSCORE)
@@ -86,7 +93,18 @@ def _attach_scripts(a: np.ndarray) -> np.ndarray:
     script_two_before = np.zeros_like(script_before)
     script_two_before[1:] = script_before[:-1] & dropped_space[:-1]  # "^ {": the space between is gone
     dropped_open = (a == _OPEN) & (script_before | script_two_before)
-    return a[~(dropped_space | dropped_open)]
+    return a[~(dropped_space | dropped_open)].tobytes()
+
+
+def _separators(buf: bytes, count: int) -> list[int] | None:
+    """Where the ``count`` NULs of ``buf`` are (``bytes.find``: a memchr per text); None if it holds more."""
+    found, at = [], -1
+    for _ in range(count):
+        at = buf.find(b"\0", at + 1)
+        if at < 0:
+            return None
+        found.append(at)
+    return found if buf.find(b"\0", at + 1) < 0 else None
 
 
 def normalize(text: str) -> str:
@@ -99,15 +117,32 @@ def tex_variants(path: str = str(TEX_VARIANTS)) -> tuple[frozenset, dict]:
     return frozenset(data["drop"]), dict(data["same"])
 
 
+def _word_starts(cls: np.ndarray) -> np.ndarray:
+    """Where words start, from the byte classes: a word byte after a separator, or ``\\ ^ _`` anywhere (the
+    class ``_STARTS_WORD`` is above both ``False`` and ``True``, ``_IN_WORD`` only above ``False``)."""
+    starts = np.empty(cls.size, dtype=bool)
+    if cls.size:
+        starts[0] = cls[0] != _SEPARATOR
+        np.greater(cls[1:], cls[:-1] != _SEPARATOR, out=starts[1:])
+    return np.flatnonzero(starts)
+
+
 class Batch:
     """The words of a batch of texts: ``hashes`` (kept words, all texts in order) and, per text ``t``, its words
     ``hashes[first[t]:first[t + 1]]``; ``span(a, b)`` is the normalised text from kept word a to word b."""
 
-    def __init__(self, buf: bytes, hashes: np.ndarray, first: np.ndarray, starts: np.ndarray, ends: np.ndarray):
-        self.buf, self.hashes, self.first, self.starts, self.ends = buf, hashes, first, starts, ends
+    def __init__(self, buf: bytes, hashes: np.ndarray, first: np.ndarray, starts: np.ndarray):
+        self.buf, self.hashes, self.first, self.starts = buf, hashes, first, starts
+
+    def end(self, b: int) -> int:
+        """Where kept word b ends (found only for the few spans shown: the hot path never needs it)."""
+        end = int(self.starts[b]) + 1
+        while end < len(self.buf) and _BYTE_CLASS[self.buf[end]] == _IN_WORD:
+            end += 1
+        return end
 
     def span(self, a: int, b: int) -> str:
-        return self.buf[self.starts[a]: self.ends[b]].decode("utf-8", errors="replace")
+        return self.buf[self.starts[a]: self.end(b)].decode("utf-8", errors="replace")
 
     def words(self, t: int) -> list[str]:
         return [self.span(i, i) for i in range(self.first[t], self.first[t + 1])]
@@ -121,6 +156,8 @@ class WordHasher:
         drop, same = tex_variants(variants)
         names = sorted(drop | {"\\"} | set(same))
         got = self._word_hashes([n.encode() for n in names])
+        if got.size != len(names):
+            raise ValueError(f"{variants}: every entry must be one word (a TeX command), got {names}")
         to = [0 if n in drop or n == "\\" else self._word_hashes([same[n].encode()])[0] for n in names]
         order = np.argsort(got)
         self._from = got[order]
@@ -130,56 +167,54 @@ class WordHasher:
 
     def _word_hashes(self, words: list[bytes]) -> np.ndarray:
         """Hashes of whole words (for the variant table)."""
-        buf = b" ".join(words)
-        a = np.frombuffer(buf, dtype=np.uint8)
-        starts = np.array([0] + list(np.cumsum([len(w) + 1 for w in words])[:-1]), dtype=np.int64)
-        ends = starts + np.array([len(w) for w in words], dtype=np.int64)
-        return self._hash_spans(a, starts, ends)
+        return self._hash_words(b" ".join(words))[0]
 
-    def _hash_spans(self, a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        pw, inv = self._bytes.get(a.size + 1)
-        prefix = np.empty(a.size + 1, dtype=np.uint64)
+    def _hash_words(self, buf: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """(hash of every word of ``buf``, where each starts)."""
+        starts = _word_starts(np.frombuffer(buf.translate(_CLASS_TABLE), dtype=np.uint8))
+        if not starts.size:
+            return np.empty(0, np.uint64), starts
+        size = len(buf)
+        pw, inv = self._bytes.get(size + 1)
+        prefix = np.empty(size + 1, dtype=np.uint64)
         prefix[0], terms = 0, prefix[1:]
-        np.add(a, np.uint64(1), out=terms)  # (in place: these are the hot path's largest arrays)
-        terms *= pw[: a.size]
+        # (in place: these are the hot path's largest arrays; a cast, then a same-type product, beats a mixed one)
+        terms[:] = np.frombuffer(buf.translate(_WEIGHT_TABLE), dtype=np.uint8)
+        terms *= pw[:size]
         np.cumsum(terms, out=terms)
-        return _fmix((prefix[ends] - prefix[starts]) * inv[starts]) | np.uint64(1)  # never 0: 0 means dropped
+        # separators weigh nothing: a word's window may run up to the next word's start
+        at = prefix[np.append(starts, size)]
+        hashes = np.subtract(at[1:], at[:-1], out=at[:-1])
+        hashes *= inv[starts]
+        return _fmix(hashes) | np.uint64(1), starts  # never 0: 0 marks a dropped word
 
     def batch(self, texts: list[str]) -> Batch:
-        # one string for the whole batch, texts separated by NUL (a separator byte): each normalisation below is
-        # one C-level pass, not one per text
-        joined = "\0".join(texts)
-        if joined.count("\0") != max(len(texts) - 1, 0):  # a NUL inside a text: normalise text by text
-            joined = "\0".join(t.replace("\0", " ") for t in texts)
-        joined = normalize(joined)
-        if not joined.isascii():
-            joined = joined.translate(_UNICODE_PUNCTUATION)
-        buf = joined.encode("utf-8")
-        a = np.frombuffer(buf, dtype=np.uint8)
-        if b"^" in buf or b"_" in buf:
-            a = _attach_scripts(a)
-            buf = a.tobytes()
-        cls = _BYTE_CLASS[a]
-        word = cls != _SEPARATOR
-        before = np.concatenate([[False], word[:-1]])
-        after = np.concatenate([word[1:], [False]])
-        starts_word = cls == _STARTS_WORD
-        next_starts = np.concatenate([starts_word[1:], [False]])
-        starts = np.flatnonzero(word & (~before | starts_word))
-        ends = np.flatnonzero(word & (~after | next_starts)) + 1
-        hashes = self._hash_spans(a, starts, ends) if starts.size else np.empty(0, np.uint64)
+        # one string for the whole batch, texts separated by NUL (a separator byte, never deleted): each
+        # normalisation below is one C-level pass, not one per text
+        buf = _attach_scripts(self._joined(texts))
+        nuls = _separators(buf, len(texts) - 1)
+        if nuls is None:  # a NUL inside a text: replaced by a space, then as above
+            buf = _attach_scripts(self._joined([t.replace("\0", " ") for t in texts]))
+            nuls = _separators(buf, len(texts) - 1)
+        hashes, starts = self._hash_words(buf)
         maybe = np.flatnonzero(self._variant_present[hashes >> _TOP16]) if hashes.size else hashes
         if maybe.size:
             at = np.minimum(np.searchsorted(self._from, hashes[maybe]), self._from.size - 1)
             variant = self._from[at] == hashes[maybe]
             if variant.any():
-                hashes = hashes.copy()
                 hashes[maybe[variant]] = self._to[at[variant]]
                 keep = hashes != 0
-                hashes, starts, ends = hashes[keep], starts[keep], ends[keep]
-        text_starts = np.concatenate([[0], np.flatnonzero(a == 0) + 1]) if texts else np.zeros(0, np.int64)
+                hashes, starts = hashes[keep], starts[keep]
+        text_starts = np.array([0] + [p + 1 for p in nuls], dtype=np.int64)[: len(texts)]
         first = np.append(np.searchsorted(starts, text_starts), starts.size).astype(np.int64)
-        return Batch(buf, hashes, first, starts, ends)
+        return Batch(buf, hashes, first, starts)
+
+    @staticmethod
+    def _joined(texts: list[str]) -> bytes:
+        joined = normalize("\0".join(texts))
+        if not joined.isascii():
+            joined = joined.translate(_UNICODE_PUNCTUATION)
+        return joined.encode("utf-8")
 
     def hashes(self, text: str) -> np.ndarray:
         return self.batch([text]).hashes

