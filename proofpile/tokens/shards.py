@@ -55,9 +55,10 @@ from proofpile.scratch import remove_stale, scratch_path
 STATS_FORMAT = "proofpile-tokenized/1"
 STATS_FILE = "stats.json"
 RANKS_DIR = ".ranks"
-# rows are appended to an open shard file as record batches of about this many tokens (8 MB of uint16): bounds
-# memory per stream, and is the unit a lazy reader (polars.scan_ipc, pyarrow.dataset) loads at a time
-BATCH_TOKENS = 1 << 22
+# rows are appended to an open shard file as record batches of about this many tokens (2 MB of uint16): bounds
+# memory per stream, and is the unit a lazy reader (polars.scan_ipc, pyarrow.dataset) loads at a time. (At 4M tokens
+# the buffer and its concatenation, held while the next batch is encoded, added ~25 MB to a rank's peak RSS.)
+BATCH_TOKENS = 1 << 20
 
 
 def token_type(dtype: np.dtype | str) -> pa.DataType:

@@ -39,20 +39,26 @@ class TokenizeDocuments(PipelineStep):
         # The pool thread runs only the tokenizer's native encoding (without the GIL, on all its threads); this
         # thread turns batch k's result into numpy (``frame``, the GIL-bound part), passes it downstream and reads
         # the next batch while batch k+1 is encoded: past the first batch, the tokenizer's threads do not wait
-        # for Python.
+        # for Python. Batch k's native result (``tokenizers``' Encodings: ~100 bytes a token) is let go as soon as
+        # it is framed, before its documents go downstream, where a shard write may be under way: only one batch's
+        # result is held at a time, however long the run.
         with rayon_env(self.threads), ThreadPoolExecutor(max_workers=1) as pool:
             pending = None
             for batch in batched(data, self.batch_size):
                 encoded = pool.submit(encoder.encode, [doc.text for doc in batch])
                 if pending:
-                    yield from self._attach(encoder, *pending)
+                    framed, pending = self._frame(encoder, *pending), None
+                    yield from self._attach(*framed)
                 pending = (batch, encoded)
             if pending:
-                yield from self._attach(encoder, *pending)
+                framed, pending = self._frame(encoder, *pending), None
+                yield from self._attach(*framed)
 
-    def _attach(self, encoder: Encoder, batch, encoded) -> DocumentsPipeline:
+    def _frame(self, encoder: Encoder, batch, encoded) -> tuple:
         with self.track_time(unit="batch"):
-            flat, lengths = encoder.frame(encoded.result())
+            return batch, *encoder.frame(encoded.result())
+
+    def _attach(self, batch, flat: np.ndarray, lengths: np.ndarray) -> DocumentsPipeline:
         add_metric(self.stats, "tokens", lengths)
         ends = np.cumsum(lengths).tolist()
         start = 0

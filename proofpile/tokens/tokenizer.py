@@ -30,7 +30,6 @@ import os
 import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -210,7 +209,7 @@ class Encoder:
         self.bos_id = self._post_bos if self._post_bos is not None else tok.token_to_id("<s>")
         encode = getattr(tok, "encode_batch_fast", tok.encode_batch)  # no offsets: what we do not need, we skip
         self._encode = lambda texts: encode(texts, add_special_tokens=False)
-        self._ids = lambda encodings: [e.ids for e in encodings]
+        self._ids = lambda encoding: encoding.ids
 
     # -- sentencepiece ---------------------------------------------------------------------------------------
     def _init_sentencepiece(self):
@@ -244,14 +243,22 @@ class Encoder:
         return self._encode(texts)
 
     def frame(self, encoded) -> tuple[np.ndarray, np.ndarray]:
-        """The Python half of ``encode_batch``: ``encode``'s result -> (flat framed tokens, per-document counts)."""
-        ids = self._ids(encoded)
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        """The Python half of ``encode_batch``: ``encode``'s result -> (flat framed tokens, per-document counts).
+
+        ``tokenizers`` hands out a document's ids as a list of Python ints only when asked: they are asked for one
+        document at a time and copied into the flat array, so a batch's million int objects are never alive at
+        once -- held together they fragmented the allocator's arenas, and a rank's resident memory crept up with
+        the length of its run."""
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         lengths += len(self.prefix) + len(self.suffix)
-        pieces = []
-        for doc in ids:
-            pieces += (self.prefix, doc, self.suffix)
-        flat = np.fromiter(chain.from_iterable(pieces), dtype=self.dtype, count=int(lengths.sum()))
+        flat = np.empty(int(lengths.sum()), dtype=self.dtype)
+        head, eos = len(self.prefix), self.suffix[0]
+        end = 0
+        for item, n in zip(encoded, lengths.tolist()):
+            start, end = end, end + n
+            flat[start:start + head] = self.prefix
+            flat[start + head:end - 1] = self._ids(item)
+            flat[end - 1] = eos
         return flat, lengths
 
     def description(self) -> dict:
