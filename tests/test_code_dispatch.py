@@ -73,12 +73,18 @@ def test_any_match_answers_as_re_search_does():
     import pickle
     import random
     import re
+    from re import _parser
 
     from proofpile.code.data import LanguageTable
-    from proofpile.code.filters import AnyMatch, CoqFilter, HaskellFilter, LeanFilter, MatlabFilter, PythonFilter, \
-        required_texts
-
-    from re import _parser
+    from proofpile.code.filters import (
+        AnyMatch,
+        CoqFilter,
+        HaskellFilter,
+        LeanFilter,
+        MatlabFilter,
+        PythonFilter,
+        required_texts,
+    )
 
     assert required_texts(_parser.parse(r"x(ab|cd)+y").data) == {"ab", "cd"}
     assert required_texts(_parser.parse(r"[ab]?c*").data) is None

@@ -205,7 +205,8 @@ class AnyMatch:
 
 def _alternatives(pattern: re.Pattern, flags: int) -> list | None:
     """[(required texts or None, match at the start or None, search)] per top-level alternative of ``pattern``."""
-    from re import _compiler, _constants as c, _parser
+    from re import _compiler, _parser
+    from re import _constants as c
 
     parsed = _parser.parse(pattern.pattern, flags)
     if parsed.state.flags & re.I:  # literals that match in any case: no required texts
