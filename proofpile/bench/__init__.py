@@ -7,9 +7,13 @@ in the same process on the same data. A benchmark that is not built yet is absen
 
 from __future__ import annotations
 
+import resource
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
+PROJECT = Path(__file__).resolve().parents[2]
+SHARED = PROJECT.parent / "shared" / "fixtures"  # real public data beside the project; absent, figures say so
 FIGURE_KEYS = ("name", "value", "unit", "baseline", "detail")
 
 
@@ -46,3 +50,10 @@ def best_of_alternating(fns, repeat: int = 5) -> list[float]:
             fn()
             spent.append(time.perf_counter() - start)
     return [min(spent) for spent in times]
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children: on a machine shared with other work,
+    wall time measures the neighbours as much as the code."""
+    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF,
+                                                                          resource.RUSAGE_CHILDREN)))

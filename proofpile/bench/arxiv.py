@@ -32,7 +32,7 @@ from pathlib import Path
 
 from proofpile.arxiv.archive import Limits, open_paper
 from proofpile.arxiv.latex import collect_macros, expand_macros
-from proofpile.bench import best_of, best_of_alternating, figure
+from proofpile.bench import PROJECT, best_of, best_of_alternating, figure
 
 WORDS = ("ring ideal module prime field integral closure local the of is and a we let be an that for every which "
          "finite group order element subgroup normal proof lemma").split()
@@ -105,7 +105,7 @@ def _read_every_member(path: Path) -> int:
 def _stage_config(folder: Path, root: Path):
     from proofpile.config import StageConfig
 
-    project = Path(__file__).resolve().parents[2]
+    project = PROJECT
     return StageConfig.load("arxiv", project / "pipelines" / "arxiv.yaml", data_root=root,
                             overrides={"arxiv": {"sources": [str(folder)], "redpajama": []}})
 
@@ -145,7 +145,7 @@ def _paper_path():
     from proofpile.arxiv.clean import ArxivBodyFilter, LatexMacroExpander, load_cleaning
     from proofpile.arxiv.readers import ArxivSourceReader
 
-    rules, protected = load_cleaning(str(Path(__file__).resolve().parents[2] / "filters/arxiv/cleaning.yaml"))
+    rules, protected = load_cleaning(str(PROJECT / "filters/arxiv/cleaning.yaml"))
     reader, expander, body = ArxivSourceReader("."), LatexMacroExpander(protected_commands=protected), \
         ArxivBodyFilter(rules)
 

@@ -32,14 +32,14 @@ import zstandard
 from datatrove.pipeline.decont.n_grams import NGramsDecontConfig, NGramsDecontFilter, NGramsDecontIndexer
 from datatrove.utils.hashing import create_hash_func
 
-from proofpile.bench import figure, timer
+from proofpile.bench import SHARED, figure, timer
 from proofpile.contract import ContractReader
 from proofpile.decontam.benchmarks import Benchmark, load_items
 from proofpile.decontam.ngrams import NGramDecontamination, build_index, ensure_index
 from proofpile.dedup.evaluate import planted_corpus
 from proofpile.dedup.steps import MathWordTokenizer
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = SHARED
 BENCHMARKS = FIXTURES / "benchmarks"
 TEST_SETS = [Benchmark("math", str(BENCHMARKS / "math-test.jsonl"), ("problem", "solution")),
              Benchmark("gsm8k", str(BENCHMARKS / "gsm8k-test.jsonl"), ("question", "answer"))]

@@ -17,14 +17,12 @@ from datasketch import MinHash
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
 from datatrove.utils.text import TextNormConfig
 
-from proofpile.bench import best_of, figure
+from proofpile.bench import PROJECT, best_of, figure
 from proofpile.config import StageConfig
 from proofpile.dedup.evaluate import lsh_pairs, planted_corpus, precision_recall, shingle_sets, true_pairs
 from proofpile.dedup.steps import MathMinhashSignature, MathWordTokenizer, text_batches
 from proofpile.dedup.text import words
 from proofpile.stages.dedup import minhash_config
-
-PROJECT = Path(__file__).resolve().parents[2]
 
 
 def _stage_params():

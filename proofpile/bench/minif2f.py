@@ -22,9 +22,9 @@ from pathlib import Path
 
 import orjson
 
-from proofpile.bench import figure
+from proofpile.bench import PROJECT, SHARED, figure
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "benchmarks" / "minif2f-statements.jsonl"
+FIXTURE = SHARED / "benchmarks" / "minif2f-statements.jsonl"
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "code"
 LEAN4_HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n"
 PROOFNET_HEADERS = {"lean3": "import .common\n\nopen real complex\nopen_locale big_operators\nnoncomputable theory\n\n",
@@ -118,7 +118,7 @@ def run(workdir: Path) -> list[dict]:
         print("  skipped miniF2F: ../shared/fixtures/benchmarks/minif2f-statements.jsonl is absent")
     ordinary_names = make_tree(tree / "minif2f")[1] if minif2f else []
     proofnet_ordinary = make_proofnet_tree(tree / "proofnet")
-    project = Path(__file__).resolve().parents[2]
+    project = PROJECT
     cfg = StageConfig.load("code", project / "pipelines" / "code.yaml", data_root=workdir / "root",
                            overrides={"code": {"sources": [{"kind": "dir", "path": str(tree), "name": "bench"}]}})
     run_stage_steps(stage_pipelines(cfg, workdir / "out"), workdir / "out")

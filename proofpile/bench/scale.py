@@ -62,10 +62,9 @@ from pathlib import Path
 import orjson
 import zstandard
 
-from proofpile.bench import figure
+from proofpile.bench import PROJECT, SHARED, cpu_seconds, figure
 
-PROJECT = Path(__file__).resolve().parents[2]
-FIXTURES = PROJECT.parent / "shared" / "fixtures"
+FIXTURES = SHARED
 BENCHMARKS = FIXTURES / "benchmarks"
 LLAMA2 = FIXTURES / "tokenizers" / "llama2-tokenizer.json"
 SCALES = (1, 2, 4)
@@ -141,15 +140,10 @@ def write_documents(root: Path, records: list[dict]) -> None:
 
 def write_warcs(folder: Path, n_pages: int) -> dict:
     """Crawl-like WARCs: real pages without math, a demo math page every 100th record, distinct URLs."""
-    from proofpile.bench.web import DEMO, _pages, _write_warc
-    from proofpile.config import read_list
-    from proofpile.web.prefilter import MarkerMatcher
+    from proofpile.bench.web import _pages, _write_warc, demo_pages, marker_matcher
 
-    filters = PROJECT / "filters" / "web"
-    matcher = MarkerMatcher(read_list(filters / "math-markers.txt"), read_list(filters / "latex-commands.txt"))
-    demo = _pages(DEMO)
-    math = [p for p in demo if matcher.first(p[1].decode("utf-8", "replace")) and "example.fr" not in p[0]
-            and "people.example.edu" not in p[0] and "blocked" not in p[0]]
+    matcher = marker_matcher()
+    math, _ = demo_pages(matcher)
     crawl, marked = [], []
     for name in ("cc-main-2020-34-excerpt.warc.gz", "cc-main-2024-22-one-page.warc.gz", "homepages-mathjax.warc.gz"):
         for page in _pages(FIXTURES / "warc" / name):
@@ -401,21 +395,14 @@ def _child(argv: list[str]) -> None:
         cfg = StageConfig.load(what, PROJECT / "pipelines" / f"{what}.yaml", data_root=root, overrides=over)
         run = lambda: run_stage(cfg, force=True)  # noqa: E731
     base_kb = _peak_rss_kb()
-    cpu_before = _cpu_seconds()
+    cpu_before = cpu_seconds()
     start = time.perf_counter()
     run()
     wall = time.perf_counter() - start
     peak_kb = max(_peak_rss_kb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print("SCALE-RESULT " + json.dumps({"seconds": _cpu_seconds() - cpu_before, "wall_seconds": wall,
+    print("SCALE-RESULT " + json.dumps({"seconds": cpu_seconds() - cpu_before, "wall_seconds": wall,
                                         "peak_rss_mb": peak_kb / 1024, "rss_after_imports_mb": base_kb / 1024}),
           flush=True)
-
-
-def _cpu_seconds() -> float:
-    """User + system CPU time of this process and its finished children: on a machine shared with other work,
-    wall time measures the neighbours as much as the stage."""
-    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF,
-                                                                          resource.RUSAGE_CHILDREN)))
 
 
 def _peak_rss_kb() -> int:

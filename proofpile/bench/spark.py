@@ -15,9 +15,8 @@ import time
 import zlib
 from pathlib import Path
 
-from proofpile.bench import figure
+from proofpile.bench import PROJECT, figure
 
-PROJECT = Path(__file__).resolve().parents[2]
 DEMO_WARC = PROJECT / "proofpile" / "samples" / "web" / "demo.warc.gz"
 FILES = 8
 COPIES = 160

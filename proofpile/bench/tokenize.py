@@ -27,10 +27,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from proofpile.bench import best_of, figure
+from proofpile.bench import SHARED, best_of, figure
 
-PROJECT = Path(__file__).resolve().parents[2]
-LLAMA2 = PROJECT.parent / "shared" / "fixtures" / "tokenizers" / "llama2-tokenizer.json"
+LLAMA2 = SHARED / "tokenizers" / "llama2-tokenizer.json"
 BATCH = 1000
 PER_SPLIT = {"train": 3200}  # per subset: ~10 MB of text in all
 

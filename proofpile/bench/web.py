@@ -19,10 +19,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from proofpile.bench import figure, timer
+from proofpile.bench import PROJECT, SHARED, cpu_seconds, figure, timer
 
-PROJECT = Path(__file__).resolve().parents[2]
-FIXTURES = PROJECT.parent / "shared" / "fixtures" / "warc"
+FIXTURES = SHARED / "warc"
 DEMO = PROJECT / "proofpile" / "samples" / "web" / "demo.warc.gz"
 FILTERS = PROJECT / "filters" / "web"
 N_PAGES, N_MATH = 1000, 10
@@ -47,16 +46,28 @@ def _pages(path: Path) -> list[tuple[str, bytes]]:
     return out
 
 
-def build_mix(out: Path) -> dict:
-    """Write the mixed WARC; returns what it holds."""
+def marker_matcher():
     from proofpile.config import read_list
     from proofpile.web.prefilter import MarkerMatcher
 
-    matcher = MarkerMatcher(read_list(FILTERS / "math-markers.txt"), read_list(FILTERS / "latex-commands.txt"))
+    return MarkerMatcher(read_list(FILTERS / "math-markers.txt"), read_list(FILTERS / "latex-commands.txt"))
+
+
+def demo_pages(matcher) -> tuple[list, list]:
+    """The demo WARC's (math pages the stage keeps, pages without a math marker): its French page, its
+    blocked-domain page and its home page that only loads MathJax are in neither."""
     demo = _pages(DEMO)
-    math = [p for p in demo if matcher.first(p[1].decode("utf-8", "replace")) and "example.fr" not in p[0]
+    math = [p for p in demo if matcher.first(p[1]) and "example.fr" not in p[0]
             and "people.example.edu" not in p[0] and "blocked" not in p[0]]
-    plain, marked = [p for p in demo if not matcher.first(p[1].decode("utf-8", "replace"))], []
+    return math, [p for p in demo if not matcher.first(p[1])]
+
+
+def build_mix(out: Path) -> dict:
+    """Write the mixed WARC; returns what it holds."""
+
+    matcher = marker_matcher()
+    math, plain = demo_pages(matcher)
+    marked = []
     for name in ("cc-main-2020-34-excerpt.warc.gz", "cc-main-2024-22-one-page.warc.gz", "homepages-mathjax.warc.gz"):
         if (FIXTURES / name).exists():
             for page in _pages(FIXTURES / name):
@@ -94,16 +105,12 @@ def _write_warc(out: Path, pages: list[tuple[str, bytes]], first_id: int = 0) ->
 def build_crawl_mix(folder: Path, files: int = CRAWL_FILES, per_file: int = CRAWL_FILE_PAGES) -> dict:
     """``files`` WARCs of ``per_file`` pages each: the real Common Crawl excerpt pages cycled (every URL distinct), one
     of the demo's math pages in every 100."""
-    from proofpile.config import read_list
-    from proofpile.web.prefilter import MarkerMatcher
 
-    matcher = MarkerMatcher(read_list(FILTERS / "math-markers.txt"), read_list(FILTERS / "latex-commands.txt"))
-    demo = _pages(DEMO)
-    math = [p for p in demo if matcher.first(p[1]) and "example.fr" not in p[0]
-            and "people.example.edu" not in p[0] and "blocked" not in p[0]]
+    matcher = marker_matcher()
+    math, demo_plain = demo_pages(matcher)
     crawl = [p for name in ("cc-main-2020-34-excerpt.warc.gz", "cc-main-2024-22-one-page.warc.gz")
              if (FIXTURES / name).exists() for p in _pages(FIXTURES / name)]
-    crawl = [p for p in crawl if not matcher.first(p[1])] or [p for p in demo if not matcher.first(p[1])]
+    crawl = [p for p in crawl if not matcher.first(p[1])] or demo_plain
     folder.mkdir(parents=True, exist_ok=True)
     html = 0
     for k in range(files):
@@ -179,15 +186,6 @@ def run(workdir: Path) -> list:
     ), _read_floor(workdir / "crawl", model), _prefilter_vs_regex(workdir)]
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and its finished children (the extractor's sandbox is one)."""
-    import resource
-    import time
-
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
-
-
 def _read_floor(folder: Path, model: str, repeat: int = 3) -> dict:
     """The stage against FastWARC iterating the same files' response records and reading their payloads, each run
     ``repeat`` times, interleaved. Both are single-core CPU work, so the figure compares CPU seconds (what a
@@ -215,10 +213,10 @@ def _read_floor(folder: Path, model: str, repeat: int = 3) -> dict:
     wall = {"stage": [], "floor": []}
     for _ in range(repeat):
         for name, fn in (("stage", stage), ("floor", floor)):
-            start_cpu, start = _cpu_seconds(), time.perf_counter()
+            start_cpu, start = cpu_seconds(), time.perf_counter()
             fn()
             wall[name].append(time.perf_counter() - start)
-            cpu[name].append(_cpu_seconds() - start_cpu)
+            cpu[name].append(cpu_seconds() - start_cpu)
     stage_pps, floor_pps = mix["pages"] / min(cpu["stage"]), mix["pages"] / min(cpu["floor"])
     passed = prefilter.stats.stats["forwarded"].total // (repeat + 1)
     return figure(

@@ -25,9 +25,8 @@ import json
 import re
 from pathlib import Path
 
-from proofpile.bench import figure
+from proofpile.bench import PROJECT, SHARED, figure
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 DEV = SHARED / "html" / "dev"
 
 _WRAPPER = re.compile(r"\{\\(?:display|text)style")
@@ -164,7 +163,7 @@ def stage_steps(workdir: Path) -> list:
     from proofpile.config import StageConfig
     from proofpile.stages import web
 
-    root = Path(__file__).resolve().parents[2]
+    root = PROJECT
     cfg = StageConfig.load("web", root / "pipelines" / "web.yaml", data_root=workdir)
     return web.build_steps(cfg, web.mathscore_model(cfg))
 

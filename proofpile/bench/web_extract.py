@@ -21,9 +21,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from proofpile.bench import figure
+from proofpile.bench import SHARED, figure
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 TARGET_BYTES = 8_000_000
 ROUNDS = 5
 

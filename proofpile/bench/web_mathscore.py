@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from proofpile.bench import figure
-from proofpile.bench.web_devset import SHARED, manifest, read_page
+from proofpile.bench import SHARED, figure
+from proofpile.bench.web_devset import manifest, read_page
 
 THRESHOLD = 0.5
 
