@@ -177,9 +177,9 @@ def required_text(pattern: str) -> str:
 class AnyMatch:
     """``bool(pattern.search(text))``, computed faster and always with the same answer. re tries a pattern that does
     not start with a literal at every position of the text, so each top-level alternative is searched on its own
-    (the alternation matches where one of them does), only when the text holds a piece of text every match of it
-    contains (``required_texts``), and an alternative anchored at line starts (``^`` under ``re.M``) is tried at the
-    text's start and then searched with a leading newline, which re finds with a fast scan for one character.
+    (the alternation matches where one of them does): an alternative anchored at line starts (``^`` under ``re.M``) is
+    tried at the text's start and then searched with a leading newline, which re finds with a fast scan for one
+    character; another only when the text holds a piece of text every match of it contains (``required_texts``).
     Patterns the split cannot handle (case-insensitive ones; another Python's ``re`` internals) are searched whole."""
 
     def __init__(self, pattern: str, flags: int = 0):
@@ -216,12 +216,11 @@ def _alternatives(pattern: re.Pattern, flags: int) -> list | None:
     compile_ = lambda data: _compiler.compile(_parser.SubPattern(parsed.state, list(data)), flags)  # noqa: E731
     parts = []
     for data in alts:
-        needles = required_texts(data)
-        if data and data[0] == (c.AT, c.AT_BEGINNING) and flags & re.M:
+        if data and data[0] == (c.AT, c.AT_BEGINNING) and flags & re.M:  # the newline scan is as fast as a check
             rest = compile_(data[1:])
-            parts.append((needles, rest.match, compile_([(c.LITERAL, 10)] + list(data[1:])).search))
+            parts.append((None, rest.match, compile_([(c.LITERAL, 10)] + list(data[1:])).search))
         else:
-            parts.append((needles, None, compile_(data).search))
+            parts.append((required_texts(data), None, compile_(data).search))
     return parts
 
 
