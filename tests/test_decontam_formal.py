@@ -26,6 +26,10 @@ def test_statement_key_ignores_names_spacing_and_comments():
     assert statement_key('lemma a: "x = (1::nat)" by simp', "isabelle") == statement_key(
         'theorem b :\n  "x = (1::nat)"\n  sorry', "isabelle")
     assert statement_key("def f := 1", "lean4") is None
+    # a proof keyword inside a quoted term is part of the statement; the first one outside ends it
+    assert statement_key('lemma a: "p by q" "r" \\<open>s using t\\<close> using u by simp', "isabelle") == \
+        '"pbyq""r"\\<open>susingt\\<close>'
+    assert statement_key('lemma a:\u00a0"x"\u2003\x1c by simp', "isabelle") == '"x"'  # every Unicode space goes
 
 
 def test_benchmark_blocks_are_removed_and_the_rest_of_the_file_is_kept():

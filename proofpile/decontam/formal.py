@@ -63,9 +63,12 @@ def statement_key(text: str, system: str) -> str | None:
         if not head:
             return None
         body = text[head.end():]
-        quoted = [m.span() for m in _QUOTED.finditer(body)]
+        quoted = _QUOTED.finditer(body)  # in text order, apart: read only as far as the keywords looked at
+        term = next(quoted, None)
         for m in _ISABELLE_PROOF.finditer(body):  # the first proof keyword outside the quoted terms
-            if not any(a <= m.start() < b for a, b in quoted):
+            while term is not None and term.end() <= m.start():
+                term = next(quoted, None)
+            if term is None or m.start() < term.start():
                 body = body[: m.start()]
                 break
     else:
@@ -75,7 +78,7 @@ def statement_key(text: str, system: str) -> str | None:
             return None
         body = text[head.end():].split(":=", 1)[0].split("\nbegin", 1)[0]
         body = re.split(r"(?m)^\s*\|", body, maxsplit=1)[0]  # equation-compiler arms
-    key = _SPACE.sub("", body)
+    key = "".join(body.split())  # what _SPACE.sub("", body) gives (both split at str.isspace), faster
     return key or None
 
 
