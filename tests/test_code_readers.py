@@ -272,3 +272,31 @@ def test_empty_git_repo_is_counted(tmp_path):
     _git(repo, "init", "-q")
     result, stats, _ = outcomes(code_config(tmp_path, [{"kind": "git", "path": str(repo)}]))
     assert result == {} and stats["dropped_git_unreadable_repo"] == 1
+
+
+def test_a_directory_swapped_for_a_symlink_after_listing_is_not_read_outside(tmp_path):
+    """The listing is done before the reads: a directory replaced by a symlink in between is resolved again (one
+    pointing outside the root is a counted drop, one inside is read), and so is every file below it."""
+    import shutil
+
+    from proofpile.code.readers import CodeReader
+
+    src, outside = tmp_path / "src", tmp_path / "outside"
+    for d in (src / "a" / "deep" / "er", src / "b" / "deep", src / "c", outside / "deep"):
+        d.mkdir(parents=True)
+    for f in (src / "a" / "deep" / "er" / "x.py", src / "b" / "deep" / "y.py", src / "c" / "z.py",
+              outside / "deep" / "y.py"):
+        f.write_text(MATH_PY)
+    reader = CodeReader(_dir_source(src), languages=PROJECT_FILTERS / "languages.yaml",
+                        vendored_dirs=PROJECT_FILTERS / "vendored-dirs.txt", licenses=PROJECT_FILTERS / "licenses.yaml")
+    items = list(reader.list_dir(0, _dir_source(src)[0], True))
+    shutil.rmtree(src / "b")
+    (src / "b").symlink_to(outside, target_is_directory=True)  # b/deep/y.py is now outside
+    shutil.rmtree(src / "a")
+    (src / "a").symlink_to(src / "c", target_is_directory=True)  # inside: a/deep/er/x.py is gone, no escape
+    (src / "c" / "deep" / "er").mkdir(parents=True)
+    (src / "c" / "deep" / "er" / "x.py").write_text(MATH_PY)
+    root, safe = os.path.realpath(src), {}
+    docs = {item.key: reader.read_dir_file(_dir_source(src)[0], item, root, safe) for item in items}
+    assert docs["b/deep/y.py"] is None and reader.stats["dropped_symlink_outside_root"].total == 1
+    assert docs["a/deep/er/x.py"].text == MATH_PY and docs["c/z.py"].text == MATH_PY

@@ -106,6 +106,25 @@ def _within(root: str, path: str) -> bool:
     return os.path.commonpath([root, path]) == root
 
 
+def _safe_dir(root: str, path: str, safe: dict[str, bool]) -> bool:
+    """Whether the real path of a directory listed under ``root`` is still inside it (one swapped for a symlink since
+    may not be), remembered in ``safe``. A directory that is not a symlink, in a safe one, is safe: one ``lstat``
+    instead of ``realpath``'s one per component from ``/``; any other is resolved. (A loop, not recursion: a deep
+    tree must not exceed Python's recursion limit.)"""
+    unknown = []
+    while path != root and path not in safe and len(path) > len(root):
+        unknown.append(path)
+        path = os.path.dirname(path)
+    ok = path == root or safe.get(path, False)
+    for d in reversed(unknown):  # from the top down
+        try:
+            plain = not stat.S_ISLNK(os.lstat(d).st_mode)
+        except OSError:
+            plain = False
+        ok = safe[d] = (ok and plain) or _within(root, os.path.realpath(d))
+    return ok
+
+
 def read_regular_file(path: str, max_bytes: int) -> tuple[bytes | None, str | None]:
     """At most ``max_bytes + 1`` bytes of a regular file that is not a symlink -> (bytes, None) or (None, reason)."""
     try:
@@ -341,9 +360,7 @@ class CodeReader(PipelineStep):
     def read_dir_file(self, source: dict, item: Item, root: str, safe_dirs: dict[str, bool]) -> Document | None:
         path = os.path.join(root, item.key)
         parent = os.path.dirname(path)
-        if parent not in safe_dirs:  # listed inside the root; a directory swapped for a symlink since is not
-            safe_dirs[parent] = _within(root, os.path.realpath(parent))
-        if not safe_dirs[parent]:
+        if not _safe_dir(root, parent, safe_dirs):
             self.stat_update("dropped_symlink_outside_root")
             return None
         data, reason = read_regular_file(path, self._cap(item.key))
