@@ -3,6 +3,7 @@ and from proof-step text by their statement (names differ and proof steps have n
 
 import json
 
+import pytest
 from datatrove.data import Document
 
 from proofpile.decontam.formal import FORMAL_DIR, FormalBenchmarkHygiene, goal_key, statement_key
@@ -14,8 +15,8 @@ ORDINARY_LEAN3 = "theorem my_add_zero (n : ℕ) : n + 0 = n :=\nbegin\n  simp,\n
 ORDINARY_ISABELLE = 'lemma my_add_zero: "(n::nat) + 0 = n"\n  by simp\n'
 
 
-def run(docs):
-    step = FormalBenchmarkHygiene()
+def run(docs, step_class=FormalBenchmarkHygiene):
+    step = step_class()
     out = list(step.run(iter(Document(text=t, id=i, metadata={"lang": lang}) for i, lang, t in docs)))
     return {d.id: d.text for d in out}, step.stats
 
@@ -32,7 +33,14 @@ def test_statement_key_ignores_names_spacing_and_comments():
     assert statement_key('lemma a:\u00a0"x"\u2003\x1c by simp', "isabelle") == '"x"'  # every Unicode space goes
 
 
-def test_benchmark_blocks_are_removed_and_the_rest_of_the_file_is_kept():
+def _code_stage_hygiene():
+    from proofpile.code.filters import FormalHygiene  # the code stage's: the same step, tallied bookkeeping
+
+    return FormalHygiene()
+
+
+@pytest.mark.parametrize("step_class", [FormalBenchmarkHygiene, _code_stage_hygiene])
+def test_benchmark_blocks_are_removed_and_the_rest_of_the_file_is_kept(step_class):
     lean4 = ("import Mathlib\nopen Real\n\n" + ORDINARY_LEAN4 + "\n/-- from a contest -/\n"
              + ROWS[("lean4", "aime_1983_p2")] + " := by\n  sorry\n\n" + ORDINARY_LEAN4.replace("my_", "your_"))
     lean3 = ("import data.real.basic\n\n" + ROWS[("lean3", "mathd_algebra_10")] + " :=\nbegin\n  norm_num,\nend\n\n"
@@ -41,15 +49,16 @@ def test_benchmark_blocks_are_removed_and_the_rest_of_the_file_is_kept():
                 + "\n  sorry\n\nend\n")
     only = "import Mathlib\n\n" + ROWS[("lean4", "mathd_algebra_10")] + " := by\n  norm_num\n"
     kept, stats = run([("l4", "Lean", lean4), ("l3", "Lean", lean3), ("thy", "Isabelle", isabelle),
-                       ("only", "Lean", only), ("py", "Python", ROWS[("lean4", "mathd_algebra_10")])])
+                       ("only", "Lean", only), ("py", "Python", ROWS[("lean4", "mathd_algebra_10")])], step_class)
     assert set(kept) == {"l4", "l3", "thy", "py"}
     assert "aime_1983_p2" not in kept["l4"] and "my_add_zero" in kept["l4"] and "your_add_zero" in kept["l4"]
     assert "mathd_algebra_10" not in kept["l3"] and kept["l3"].endswith(ORDINARY_LEAN3)
     assert "amc12a_2011_p18" not in kept["thy"] and ORDINARY_ISABELLE in kept["thy"] and kept["thy"].endswith("end\n")
     assert stats["removed_minif2f"].total == 4 and stats["dropped_only_benchmark_theorems"].total == 1
+    assert stats["total"].total == 5 and stats["forwarded"].total == 4 and stats["dropped"].total == 1
     # a changed statement is a different theorem
     changed = ROWS[("lean4", "aime_1983_p2")].replace("15 ≤ f x", "16 ≤ f x") + " := by\n  sorry\n"
-    assert run([("c", "Lean", changed)])[0] == {"c": changed}
+    assert run([("c", "Lean", changed)], step_class)[0] == {"c": changed}
 
 
 def test_proofstep_goals_of_benchmark_theorems_are_removed():

@@ -14,6 +14,7 @@ from datatrove.utils.stats import MetricStats
 
 from proofpile import mathspans
 from proofpile.config import read_list
+from proofpile.decontam.formal import FormalBenchmarkHygiene
 from proofpile.lazy_model import LazyModel, lid176_path
 
 _XML_HEAD = re.compile(r"^\s*<(\?xml|!DOCTYPE|[A-Za-z][\w:-]*[\s>])")
@@ -541,3 +542,11 @@ class TeXFilter(LanguageFilter):
             return "no_sectioning"
         if self.english(doc.text) < self.min_english:
             return "not_english"
+
+
+class FormalHygiene(CodeFilter, FormalBenchmarkHygiene):
+    """Benchmark hygiene (``FormalBenchmarkHygiene``: miniF2F/ProofNet theorem blocks out of Lean and Isabelle
+    files) with the code filters' tallied bookkeeping: datatrove's per-document counters and timer cost more than the
+    step itself on the files of other languages, which it passes untouched."""
+
+    filter = FormalBenchmarkHygiene.filter

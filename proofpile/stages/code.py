@@ -31,7 +31,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from proofpile.atomic import atomic_write
 from proofpile.config import ConfigError, ConfigPath, Section, StageConfig
 from proofpile.contract import ContractWriter
-from proofpile.decontam.formal import FORMAL_DIR, FormalBenchmarkHygiene
+from proofpile.decontam.formal import FORMAL_DIR
 from proofpile.stage import run_pipeline
 from proofpile.stats import totals
 
@@ -122,6 +122,7 @@ def filter_steps(cfg: StageConfig) -> list:
         CoqFilter,
         CppFilter,
         DigitDensityFilter,
+        FormalHygiene,
         HaskellFilter,
         IsabelleFilter,
         JuliaFilter,
@@ -165,7 +166,7 @@ def filter_steps(cfg: StageConfig) -> list:
             IsabelleFilter(f("isabelle-keywords.txt")),
             MatlabFilter(),
         ),
-        FormalBenchmarkHygiene(),  # miniF2F/ProofNet theorem blocks out of Lean and Isabelle files
+        FormalHygiene(),  # miniF2F/ProofNet theorem blocks out of Lean and Isabelle files
     ]
 
 
