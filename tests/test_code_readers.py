@@ -300,3 +300,15 @@ def test_a_directory_swapped_for_a_symlink_after_listing_is_not_read_outside(tmp
     docs = {item.key: reader.read_dir_file(_dir_source(src)[0], item, root, safe) for item in items}
     assert docs["b/deep/y.py"] is None and reader.stats["dropped_symlink_outside_root"].total == 1
     assert docs["a/deep/er/x.py"].text == MATH_PY and docs["c/z.py"].text == MATH_PY
+
+
+def test_a_larger_read_cap_applies_to_its_extension_only(tmp_path):
+    from proofpile.code.readers import CodeReader
+
+    for name in ("a.ipynb", "B.IPYNB", "c.py", "d.ipynb.py"):
+        (tmp_path / name).write_text("x" * 500)
+    reader = CodeReader(_dir_source(tmp_path), languages=PROJECT_FILTERS / "languages.yaml",
+                        vendored_dirs=PROJECT_FILTERS / "vendored-dirs.txt", licenses=PROJECT_FILTERS / "licenses.yaml",
+                        max_bytes=100, max_bytes_by_ext={"ipynb": 1000})
+    assert sorted(d.metadata["path"] for d in reader.run(None, 0, 1)) == ["B.IPYNB", "a.ipynb"]
+    assert reader.stats["dropped_too_large"].total == 2

@@ -188,10 +188,13 @@ class CodeReader(PipelineStep):
         self.licenses = LicenseDetector(licenses)
         self.max_bytes = max_bytes
         self.max_bytes_by_ext = dict(max_bytes_by_ext or {})
+        self._capped_endings = tuple(f".{ext}" for ext in self.max_bytes_by_ext)
         self.cutoff = cutoff
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _cap(self, path: str) -> int:
+        if not path.lower().endswith(self._capped_endings):  # none of those extensions: no need to look it up
+            return self.max_bytes
         return self.max_bytes_by_ext.get(self.table.extension_of(path), self.max_bytes)
 
     def _source_name(self, source: dict) -> str:
