@@ -114,3 +114,24 @@ def test_proofnet_list_holds_every_formal_statement_once_per_system():
     assert {name.split("|")[0] for _, name in PROOFNET} == {
         "Artin", "Axler", "Cambridge-Tripos", "Dummit-Foote", "Herstein", "Ireland-Rosen", "Munkres", "Pugh",
         "Putnam", "Rudin", "Shakarchi"}
+
+
+def test_theorem_block_starts_are_found_as_finditer_finds_them():
+    """``LineStarts`` (a newline-led search) gives the match starts of ``finditer`` for the four block patterns, on
+    random texts of keywords, attributes, comments and line breaks (blank lines, ``\\r\\n``, a match at 0)."""
+    import random
+    import re
+
+    from proofpile.decontam import formal
+
+    pieces = ["\n", "\n\n", "  ", "\t", "theorem", "lemma", "example", "@[simp]", "@[simp]\n", "private ",
+              "noncomputable ", "def", "end", "end x", "#eval", "/-", "/--", "-/", "x", ":", "corollary", "text",
+              "ML", "section", "\r\n", "é", "import", "schematic_goal"]
+    rnd = random.Random(0)
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30))) for _ in range(5000)]
+    for pattern in (formal.LEAN_DECL, formal.LEAN_TOP, formal.ISABELLE_DECL, formal.ISABELLE_TOP):
+        starts = formal.LineStarts(pattern)
+        for text in texts:
+            assert starts(text) == [m.start() for m in pattern.finditer(text)], (pattern.pattern, text)
+    with pytest.raises(ValueError, match="line starts"):
+        formal.LineStarts(re.compile(r"theorem\b", re.M))

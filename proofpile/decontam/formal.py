@@ -153,11 +153,33 @@ def load_statements(folder: str = str(FORMAL_DIR)) -> tuple[dict, dict]:
     return keys, goals
 
 
+class LineStarts:
+    """``[m.start() for m in pattern.finditer(text)]`` for a ``^``-led multiline pattern whose matches never end
+    right after a newline (each of the four above ends with a keyword or a delimiter), faster: re tries such a
+    pattern at every position, but the same pattern led by a newline is found by a scan for that one character.
+    The match at the very start is tried apart."""
+
+    def __init__(self, pattern: re.Pattern):
+        if not pattern.pattern.startswith("^") or not pattern.flags & re.M:
+            raise ValueError(f"not a pattern anchored at line starts: {pattern.pattern}")
+        self.pattern = pattern
+        self.after_newline = re.compile("\n(?:" + pattern.pattern[1:] + ")", pattern.flags)
+
+    def __call__(self, text: str) -> list[int]:
+        first = self.pattern.match(text)
+        starts = [0] if first else []
+        starts += [m.start() + 1 for m in self.after_newline.finditer(text, first.end() if first else 0)]
+        return starts
+
+
+_BLOCK_PATTERNS = {"lean": (LineStarts(LEAN_DECL), LineStarts(LEAN_TOP)),
+                   "isabelle": (LineStarts(ISABELLE_DECL), LineStarts(ISABELLE_TOP))}
+
+
 def theorem_blocks(text: str, system: str) -> list[tuple[int, int]]:
     """(start, end) character spans of the theorem blocks of a source file."""
-    decl, top = (ISABELLE_DECL, ISABELLE_TOP) if _system(system) == "isabelle" else (LEAN_DECL, LEAN_TOP)
-    starts = [m.start() for m in decl.finditer(text)]
-    tops = [m.start() for m in top.finditer(text)]
+    decl, top = _BLOCK_PATTERNS[_system(system)]
+    starts, tops = decl(text), top(text)
     # a block ends where the next top-level command starts (both lists are in text order)
     return [(s, tops[i] if (i := bisect.bisect_right(tops, s)) < len(tops) else len(text)) for s in starts]
 
