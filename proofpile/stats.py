@@ -97,13 +97,38 @@ def totals(location: str | Path) -> dict[str, float]:
     return out
 
 
-def add_metric(stats: Stats, label: str, values: np.ndarray) -> None:
-    """``stat_update(label, value=v)`` for every v of ``values`` at once (one merge instead of a call per document;
-    the mean and variance may differ from per-value updates in the last bits; counting ones gives the same
-    counter, written as the same plain number)."""
+def add_values(stats: Stats, label: str, values) -> None:
+    """``stat_update(label, value=v)`` for every v of ``values`` (a list or an array) with one merge instead of a
+    call per document: the same total, count, min and max (integers stay integers), and mean and variance up to
+    the last bits."""
     if len(values):
-        values = np.asarray(values, dtype=np.float64)
-        mean = float(values.mean())
-        stats[label] = stats[label] + MetricStats(
-            total=int(values.sum()), n=len(values), mean=mean, min=int(values.min()), max=int(values.max()),
-            _running_variance=float(((values - mean) ** 2).sum()))
+        stats[label] = stats[label] + _summary(np.asarray(values))
+
+
+def add_counts(stats: Stats, tally: dict[str, int]) -> None:
+    """``stat_update(label)`` ``n`` times for each ``label: n`` of ``tally``, with one merge each: a counter of
+    ones has total = n = count, mean, min and max 1, variance 0 (written as the same plain number)."""
+    for label, n in tally.items():
+        if n > 0:
+            stats[label] = stats[label] + MetricStats(total=n, n=n, mean=1.0, min=1, max=1)
+
+
+def add_times(stats: Stats, times) -> None:
+    """``stats.time_stats`` as if each of ``times`` had been timed by ``track_time()`` (one document each)."""
+    if not len(times):
+        return
+    timing = stats.time_stats
+    merged = _summary(np.asarray(times))
+    if timing.n:  # already timed by other code
+        merged = MetricStats(**{k: getattr(timing, k) for k in _SUMMARY_FIELDS}) + merged
+    for k in _SUMMARY_FIELDS:
+        setattr(timing, k, getattr(merged, k))
+
+
+_SUMMARY_FIELDS = ("total", "n", "mean", "min", "max", "_running_variance")
+
+
+def _summary(values: np.ndarray) -> MetricStats:
+    mean = float(values.mean())
+    return MetricStats(total=values.sum().item(), n=len(values), mean=mean, min=values.min().item(),
+                       max=values.max().item(), _running_variance=float(((values - mean) ** 2).sum()))

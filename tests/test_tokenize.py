@@ -148,23 +148,6 @@ def test_a_tokenizer_without_eos_needs_one_named(tmp_path):
     assert Encoder(resolve_tokenizer({"source": str(path), "eos_token": "a"})).eos_id == 1
 
 
-def test_batched_stats_match_per_document_updates():
-    from datatrove.utils.stats import Stats
-
-    from proofpile.tokens.steps import add_metric
-
-    values = [7, 3, 3, 120, 1, 58]
-    one_by_one, batched = Stats("a"), Stats("a")
-    for v in values:
-        one_by_one["tokens"].update(v)
-    add_metric(batched, "tokens", np.array(values[:2]))
-    add_metric(batched, "tokens", np.array(values[2:]))
-    add_metric(batched, "tokens", np.array([], dtype=np.int64))  # an empty batch changes nothing
-    assert batched["tokens"].to_dict() == pytest.approx(one_by_one["tokens"].to_dict())
-    add_metric(batched, "documents", np.ones(4))
-    assert batched["documents"].to_dict() == 4  # a count stays a plain count, as with stat_update("documents")
-
-
 # -- the stage ---------------------------------------------------------------------------------------------------
 def test_stage_writes_arrow_shards_per_subset_and_split(tmp_path):
     root = tmp_path / "root"

@@ -24,7 +24,7 @@ import shutil
 from collections import deque
 from pathlib import Path
 
-from proofpile.bench import best_of, best_of_alternating, figure
+from proofpile.bench import PROJECT, best_of, best_of_alternating, figure
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "code"
 N_FILES = 3000
@@ -115,7 +115,7 @@ def measure(workdir: Path, target_bytes: int) -> dict:
 
     tree = workdir / "tree"
     n = make_tree(tree, target_bytes=target_bytes)
-    project = Path(__file__).resolve().parents[2]
+    project = PROJECT
     cfg = StageConfig.load("code", project / "pipelines" / "code.yaml", data_root=workdir / "root",
                            overrides={"code": {"sources": [{"kind": "dir", "path": str(tree), "name": "bench"}]}})
     files, size = walk_and_read(tree)  # warms the page cache for both

@@ -16,8 +16,8 @@ from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
-from proofpile.code.filters import add_counts, add_values
 from proofpile.contract import ContractReader, iter_lines, scratch_adapter
+from proofpile.stats import add_counts, add_values
 
 BUCKET_KEY = "_dedup_bucket"
 HASH_KEY = "_content_hash"

@@ -10,12 +10,13 @@ import time
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
-from datatrove.utils.stats import MetricStats
 
 from proofpile import mathspans
+from proofpile.batches import sized_batches
 from proofpile.config import read_list
 from proofpile.decontam.formal import FormalBenchmarkHygiene
 from proofpile.lazy_model import LazyModel, lid176_path
+from proofpile.stats import add_counts, add_times
 
 _XML_HEAD = re.compile(r"^\s*<(\?xml|!DOCTYPE|[A-Za-z][\w:-]*[\s>])")
 
@@ -50,7 +51,7 @@ class CodeFilter(BaseFilter):
         clock = time.perf_counter
         language = self.language
         try:
-            for batch in _batches(data):
+            for batch in sized_batches(data, 64, 4 << 20):  # a filter's code and data stay in cache
                 results = []
                 for doc in batch:
                     if language is not None and doc.metadata.get("lang") != language:
@@ -83,59 +84,6 @@ class CodeFilter(BaseFilter):
     def reason(self, doc: Document) -> str | None:
         """None to keep the document, else why it is dropped."""
         raise NotImplementedError
-
-
-def _batches(data, size: int = 64, chars: int = 4 << 20):
-    """Lists of up to ``size`` documents and about ``chars`` characters: a filter works through a batch before the
-    next step does (its code and data stay in cache), holding a bounded number of documents."""
-    batch, held = [], 0
-    for doc in data:
-        batch.append(doc)
-        held += len(doc.text)
-        if len(batch) >= size or held >= chars:
-            yield batch
-            batch, held = [], 0
-    if batch:
-        yield batch
-
-
-def add_counts(stats, tally: dict[str, int]) -> None:
-    """``stat_update(label)`` ``n`` times for each ``label: n`` of ``tally``, with one update per label: a counter
-    updated only by ones has total = n = count, mean, min and max 1, variance 0 (merged into what is there with
-    datatrove's own ``MetricStats`` sum)."""
-    for label, n in tally.items():
-        if n > 0:
-            stats[label] = stats[label] + MetricStats(total=n, n=n, mean=1.0, min=1, max=1)
-
-
-def add_values(stats, label: str, values: list[float]) -> None:
-    """``stat_update(label, value=v)`` for each of ``values``, with one update."""
-    if values:
-        stats[label] = stats[label] + _summary(values)
-
-
-def add_times(stats, times: list[float]) -> None:
-    """``stats.time_stats`` as if each of ``times`` had been timed by ``track_time()`` (one document each)."""
-    timing = stats.time_stats
-    if not times:
-        return
-    merged = _summary(times)
-    if timing.n:  # already timed by other code
-        merged = MetricStats(**{k: getattr(timing, k) for k in _SUMMARY_FIELDS}) + merged
-    for k in _SUMMARY_FIELDS:
-        setattr(timing, k, getattr(merged, k))
-    if timing.n_tasks == 1:
-        timing.global_mean = timing.global_min = timing.global_max = timing.total
-
-
-_SUMMARY_FIELDS = ("total", "n", "mean", "min", "max", "_running_variance")
-
-
-def _summary(values: list[float]) -> MetricStats:
-    n, total = len(values), sum(values)
-    mean = total / n
-    return MetricStats(total=total, n=n, mean=mean, min=min(values), max=max(values),
-                       _running_variance=sum((v - mean) ** 2 for v in values))
 
 
 def _starts_like_data(text: str, chars: str) -> bool:

@@ -27,9 +27,9 @@ from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
 from proofpile.code.data import LanguageTable
-from proofpile.code.filters import add_counts, add_times
 from proofpile.code.licenses import LicenseDetector
 from proofpile.config import read_list
+from proofpile.stats import add_counts, add_times
 
 SUBSET = "algebraic-stack"
 _PARQUET_COLUMNS = frozenset((

@@ -40,7 +40,7 @@ from proofpile.decontam.benchmarks import Benchmark, load_items, local_path
 from proofpile.decontam.tier import DecontaminationTier
 from proofpile.decontam.words import TEX_VARIANTS, NgramHasher, WordHasher
 from proofpile.scratch import scratch_folder
-from proofpile.stats import add_metric
+from proofpile.stats import add_counts
 
 PROBLEM, SPANNING, SOLUTION = 1, 2, 4  # what an index n-gram came from (bit flags)
 ITEMS_FILE = "items.json"  # next to one <array>.npy per index array (np.load reads them without a zip's CRC pass)
@@ -462,8 +462,7 @@ class NGramDecontamination(DecontaminationTier):
             if flagged or overlap:
                 results[t] = self._result(batch[t], subsets[t], self.actions.get(subsets[t], self.action), flagged,
                                           overlap)
-        for subset, count in Counter(subsets).items():
-            add_metric(self.stats, f"checked/{subset}", np.ones(count))  # as if counted one by one
+        add_counts(self.stats, {f"checked/{subset}": count for subset, count in Counter(subsets).items()})
         return results
 
     def _result(self, doc: Document, subset: str, action: str, flagged: list[dict], overlap: list[int]):

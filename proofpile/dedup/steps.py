@@ -33,6 +33,7 @@ from datatrove.utils.typeshelper import StatHints
 from datatrove.utils.word_tokenizers import WordTokenizer
 from xxhash import xxh3_64_intdigest
 
+from proofpile.batches import sized_batches
 from proofpile.contract import SUBSETS
 from proofpile.dedup.text import PRIME, WORD_PATTERN, batch_ngram_hashes, batch_word_hashes, fmix64, words
 
@@ -43,15 +44,7 @@ T = TypeVar("T")
 
 def text_batches(items: Iterable[T], text_of: Callable[[T], str]) -> Iterator[list[T]]:
     """Consecutive batches of ``items``, hashed together: up to ``_BATCH_DOCS`` items or ``_BATCH_CHARS`` of text."""
-    batch, chars = [], 0
-    for item in items:
-        batch.append(item)
-        chars += len(text_of(item))
-        if len(batch) == _BATCH_DOCS or chars >= _BATCH_CHARS:
-            yield batch
-            batch, chars = [], 0
-    if batch:
-        yield batch
+    return sized_batches(items, _BATCH_DOCS, _BATCH_CHARS, text_of)
 
 
 class SubsetCheck(BaseFilter):

@@ -14,7 +14,7 @@ from datatrove.utils.batching import batched
 from proofpile.atomic import atomic_json
 from proofpile.contract import SUBSETS
 from proofpile.names import SPLITS
-from proofpile.stats import add_metric
+from proofpile.stats import add_counts, add_values
 from proofpile.tokens.shards import ShardStream, rank_file
 from proofpile.tokens.tokenizer import Encoder, TokenizerInfo, rayon_env
 
@@ -59,7 +59,7 @@ class TokenizeDocuments(PipelineStep):
             return batch, *encoder.frame(encoded.result())
 
     def _attach(self, batch, flat: np.ndarray, lengths: np.ndarray) -> DocumentsPipeline:
-        add_metric(self.stats, "tokens", lengths)
+        add_values(self.stats, "tokens", lengths)
         ends = np.cumsum(lengths).tolist()
         start = 0
         for doc, end in zip(batch, ends):
@@ -118,9 +118,8 @@ class ArrowShardWriter(PipelineStep):
                 subset_tokens.setdefault(subset, []).append(n_tokens)  # the stats, added once at the end
                 yield doc
             for subset, lengths in subset_tokens.items():
-                add_metric(self.stats, "documents", np.ones(len(lengths)))
-                add_metric(self.stats, f"documents_{subset}", np.ones(len(lengths)))
-                add_metric(self.stats, f"tokens_{subset}", np.array(lengths))
+                add_counts(self.stats, {"documents": len(lengths), f"documents_{subset}": len(lengths)})
+                add_values(self.stats, f"tokens_{subset}", lengths)
             parts = []
             for key in sorted(streams):
                 parts += streams[key].close()
