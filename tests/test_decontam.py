@@ -339,6 +339,40 @@ def test_index_is_built_once_per_cache_and_again_when_its_inputs_change(tmp_path
     assert folder == str(tmp_path / "own") and summary["math"]["items"] == fresh["math"]["items"] - 1
 
 
+def _ensure_index_after(barrier, benchmarks, fallback, out):
+    from proofpile.decontam.ngrams import ensure_index
+
+    barrier.wait()  # every process builds at once
+    folder, summary = ensure_index(benchmarks, fallback)
+    out.put((folder, summary))
+
+
+def test_processes_building_the_same_index_at_once_share_one(tmp_path, monkeypatch):
+    """Tasks of one stage start together on a cold cache: each may build the index; one copy lands whole, every
+    task reads an index equal to a fresh build, and no half-built folder is left."""
+    import multiprocessing
+
+    monkeypatch.setenv("PROOFPILE_CACHE", str(tmp_path / "cache"))
+    benchmarks = [Benchmark("math", str(SAMPLES / "math-test.jsonl"), ("problem", "solution"))]
+    fresh = build_index(benchmarks, str(tmp_path / "fresh"))
+    context = multiprocessing.get_context("fork")
+    barrier, out = context.Barrier(4), context.Queue()
+    workers = [context.Process(target=_ensure_index_after, args=(barrier, benchmarks, tmp_path / f"own{i}", out))
+               for i in range(4)]
+    for w in workers:
+        w.start()
+    results = [out.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(timeout=60)
+        assert w.exitcode == 0
+    assert len({folder for folder, _ in results}) == 1 and all(summary == fresh for _, summary in results)
+    folder = Path(results[0][0])
+    assert [p.name for p in (tmp_path / "cache" / "decontam-index").iterdir()] == [folder.name]
+    for path in (tmp_path / "fresh").iterdir():
+        assert (folder / path.name).read_bytes() == path.read_bytes()
+    assert not any((tmp_path / f"own{i}").exists() for i in range(4))
+
+
 def test_a_benchmark_of_statements_without_answers(tmp_path):
     # ProofNet's natural-language statements are items with one field: problem n-grams only, short ones whole
     statements = tmp_path / "statements.jsonl"
