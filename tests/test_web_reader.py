@@ -1,5 +1,6 @@
 """The web stage's WARC reader: real Common Crawl WARCs, clipped files, bad payloads, and streaming over HTTP."""
 
+import contextlib
 import gzip
 import io
 import os
@@ -203,11 +204,19 @@ def http_crawl(tmp_path):
     listing = root / "crawl-data" / "CC-MAIN-2099-01" / "warc.paths.gz"
     listing.write_bytes(gzip.compress(("\n".join(paths) + "\n").encode(), mtime=0))
 
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
+    with serve(root) as url:
+        yield url
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve(folder):
+    """``folder`` served over HTTP on 127.0.0.1 (a real server, ranged reads included); yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -375,21 +384,9 @@ def test_bad_records_in_a_warc_streamed_over_http(tmp_path):
     data, good_urls = _bad_warc()
     (tmp_path / "bad.warc.gz").write_bytes(data)
 
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+    with serve(tmp_path) as url:
         reader = HtmlWarcReader(url, paths_file=_listing(tmp_path, ["bad.warc.gz"]))
         docs = list(reader.run())
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
     assert [d.metadata["url"] for d in docs] == good_urls
     assert all(d.text == _page(i).decode() for i, d in enumerate(docs))
     assert count(reader.stats.stats, "dropped_bad_content_length") == 3

@@ -100,24 +100,13 @@ class _Parser:
 
     def intermediate(self) -> tuple[str, tuple | None]:
         base, grouped = self.simple()
-        if self.peek() == "_":
-            self.next()
-            sub, sub_grouped = self.simple()
-            base = f"{base}_{{{_ungroup(sub, sub_grouped)}}}"
+        scripts = {"_", "^"}  # a subscript and a superscript, each at most once, in either order
+        while self.peek() in scripts:
+            mark = self.next()
+            scripts.discard(mark)
+            script, script_grouped = self.simple()
+            base = f"{base}{mark}{{{_ungroup(script, script_grouped)}}}"
             grouped = None
-            if self.peek() == "^":
-                self.next()
-                sup, sup_grouped = self.simple()
-                base = f"{base}^{{{_ungroup(sup, sup_grouped)}}}"
-        elif self.peek() == "^":
-            self.next()
-            sup, sup_grouped = self.simple()
-            base = f"{base}^{{{_ungroup(sup, sup_grouped)}}}"
-            grouped = None
-            if self.peek() == "_":
-                self.next()
-                sub, sub_grouped = self.simple()
-                base = f"{base}_{{{_ungroup(sub, sub_grouped)}}}"
         return base, grouped
 
     def simple(self) -> tuple[str, tuple | None]:
