@@ -472,16 +472,37 @@ def _blank_tex_specials(text: str) -> str:
 
 
 class TeXFilter(LanguageFilter):
-    name, language, slug = "📜 TeX", "TeX", "tex"
+    """TeX documents: ``.tex`` files, not gnuplot's figures, with a sectioning command, whose prose is English.
 
-    def __init__(self, sectioning: str, min_english: float = 0.5, lid_model: str | None = None):
+    The English check reads the prose from the first sectioning command on (the preamble, title and author block
+    before it are package names, macro definitions and proper names, not prose: on a real paper they pulled English
+    below the threshold) and judges its first ``prose_chars`` characters (lid.176 is reliable on a kilobyte of prose;
+    its cost grows with the length). The prose is built from a window of the text that grows until it holds that
+    much, so a long file costs what a short one does."""
+
+    name, language, slug = "📜 TeX", "TeX", "tex"
+    _WINDOWS = (2048, 8192, 20000)  # characters of text read for the prose, tried in turn
+
+    def __init__(self, sectioning: str, min_english: float = 0.5, lid_model: str | None = None,
+                 prose_chars: int = 1000):
         super().__init__()
         self.sectioning = re.compile(rf"\\(?:{_words(read_list(sectioning))})\*?\s*[\[{{]")
         self.min_english = min_english
+        self.prose_chars = prose_chars
         self.lid = LazyModel(lid_model or lid176_path())
 
-    def english(self, text: str) -> float:
-        prose = " ".join(_blank_tex_specials(_TEX_COMMAND.sub(" ", mathspans.strip(text[:20000]))).split())
+    def prose(self, text: str, start: int = 0) -> str:
+        """At most ``prose_chars`` characters of the prose of ``text`` from ``start`` on (math, commands and TeX's
+        special characters removed)."""
+        for size in self._WINDOWS:
+            window = text[start:start + size]
+            prose = " ".join(_blank_tex_specials(_TEX_COMMAND.sub(" ", mathspans.strip(window))).split())
+            if len(prose) >= self.prose_chars or start + size >= len(text):
+                break
+        return prose[: self.prose_chars]
+
+    def english(self, text: str, start: int = 0) -> float:
+        prose = self.prose(text, start)
         if not prose:
             return 0.0
         labels, probs = self.lid.get().predict(prose, k=3)
@@ -493,9 +514,10 @@ class TeXFilter(LanguageFilter):
         head = doc.text[:4096]
         if "GNUPLOT" in head or "gnuplot" in head:  # gnuplot's epslatex/tikz terminals write .tex figures
             return "gnuplot"
-        if not self.sectioning.search(doc.text):
+        section = self.sectioning.search(doc.text)
+        if section is None:
             return "no_sectioning"
-        if self.english(doc.text) < self.min_english:
+        if self.english(doc.text, section.start()) < self.min_english:
             return "not_english"
 
 
