@@ -14,7 +14,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from proofpile import mathspans
 from proofpile.batches import sized_batches
 from proofpile.config import read_list
-from proofpile.decontam.formal import FormalBenchmarkHygiene
+from proofpile.decontam.formal import SYSTEM_OF_LANG, FormalBenchmarkHygiene
 from proofpile.lazy_model import LazyModel, lid176_path
 from proofpile.stats import add_counts, add_times
 
@@ -35,7 +35,8 @@ class CodeFilter(BaseFilter):
     to (another language) pass straight through, uncounted. Documents are filtered a batch at a time (``_batches``),
     in order."""
 
-    language: str | None = None  # None: applies to every document
+    language: str | None = None  # None: applies to every document (unless ``languages`` says which)
+    languages: frozenset[str] | None = None  # the languages of a filter that applies to several
     _tally: dict[str, int] | None = None  # while ``run`` runs: its counts, not yet in the stats
 
     def count(self, label: str) -> None:
@@ -49,12 +50,12 @@ class CodeFilter(BaseFilter):
         self._tally = tally = {"total": 0}
         times: list[float] = []
         clock = time.perf_counter
-        language = self.language
+        languages = self.languages or (frozenset((self.language,)) if self.language else None)
         try:
             for batch in sized_batches(data, 64, 4 << 20):  # a filter's code and data stay in cache
                 results = []
                 for doc in batch:
-                    if language is not None and doc.metadata.get("lang") != language:
+                    if languages is not None and doc.metadata.get("lang") not in languages:
                         results.append(True)
                         continue
                     start = clock()
@@ -126,9 +127,10 @@ def required_text(pattern: str) -> str:
 class AnyMatch:
     """``bool(pattern.search(text))``, computed faster and always with the same answer. re tries a pattern that does
     not start with a literal at every position of the text, so each top-level alternative is searched on its own
-    (the alternation matches where one of them does): an alternative anchored at line starts (``^`` under ``re.M``) is
-    tried at the text's start and then searched with a leading newline, which re finds with a fast scan for one
-    character; another only when the text holds a piece of text every match of it contains (``required_texts``).
+    (the alternation matches where one of them does), only when the text holds a piece of text every match of it
+    contains (``required_texts``, when one is known): an alternative anchored at line starts (``^`` under ``re.M``)
+    is tried at the text's start and then searched with a leading newline, which re finds with a fast scan for one
+    character; another is searched as it is.
     Patterns the split cannot handle (case-insensitive ones; another Python's ``re`` internals) are searched whole."""
 
     def __init__(self, pattern: str, flags: int = 0):
@@ -165,9 +167,9 @@ def _alternatives(pattern: re.Pattern, flags: int) -> list | None:
     compile_ = lambda data: _compiler.compile(_parser.SubPattern(parsed.state, list(data)), flags)  # noqa: E731
     parts = []
     for data in alts:
-        if data and data[0] == (c.AT, c.AT_BEGINNING) and flags & re.M:  # the newline scan is as fast as a check
+        if data and data[0] == (c.AT, c.AT_BEGINNING) and flags & re.M:
             rest = compile_(data[1:])
-            parts.append((None, rest.match, compile_([(c.LITERAL, 10)] + list(data[1:])).search))
+            parts.append((required_texts(data[1:]), rest.match, compile_([(c.LITERAL, 10)] + list(data[1:])).search))
         else:
             parts.append((required_texts(data), None, compile_(data).search))
     return parts
@@ -314,6 +316,7 @@ class LanguageFilters(CodeFilter):
         self.rules = {rule.language: rule for rule in rules}
         if len(self.rules) != len(rules):
             raise ValueError("LanguageFilters: two rules for one language")
+        self.languages = frozenset(self.rules)
 
     def reason(self, doc: Document):
         rule = self.rules.get(doc.metadata.get("lang"))
@@ -526,4 +529,5 @@ class FormalHygiene(CodeFilter, FormalBenchmarkHygiene):
     files) with the code filters' tallied bookkeeping: datatrove's per-document counters and timer cost more than the
     step itself on the files of other languages, which it passes untouched."""
 
+    languages = frozenset(SYSTEM_OF_LANG)
     filter = FormalBenchmarkHygiene.filter
