@@ -76,20 +76,26 @@ def test_any_match_answers_as_re_search_does():
         required_texts,
     )
 
-    assert required_texts(_parser.parse(r"x(ab|cd)+y").data) == {"ab", "cd"}
-    assert required_texts(_parser.parse(r"[ab]?c*").data) is None
+    assert required_texts(_parser.parse(r"x(ab|cd)+y").data) == [{"x"}, {"ab", "cd"}, {"y"}]
+    assert required_texts(_parser.parse(r"[ab]?c*").data) == []
+    # a literal alternation after a literal multiplies out; a run ends at anything else
+    assert required_texts(_parser.parse(r"\s*(#import\b|@(end|class)\b)").data) == [{"#import", "@end", "@class"}]
+    assert required_texts(_parser.parse(r":-\s*(module|func)\b").data) == [{":-"}, {"module", "func"}]
     table = LanguageTable.load(FILTERS / "languages.yaml")
     patterns = [r.pattern for rules in table.disambiguation.values() for r in rules if r.pattern is not None]
     patterns += [PythonFilter(FILTERS / "python-math-imports.txt").pattern,
                  HaskellFilter(FILTERS / "haskell-math-imports.txt").pattern,
                  CoqFilter(FILTERS / "coq-keywords.txt").pattern, LeanFilter(FILTERS / "lean-keywords.txt").pattern,
-                 MatlabFilter._c_like.pattern, re.compile(r"(?i)^abc|def", re.M), re.compile(r"^ab", 0)]
+                 MatlabFilter._c_like.pattern, re.compile(r"(?i)^abc|def", re.M), re.compile(r"^ab", 0),
+                 re.compile(r"^\s*th\u00e9or\u00e8me\b|\u2200 x|(\ud800|x)y", re.M)]  # pieces beyond ASCII
     samples = Path(__file__).resolve().parents[1] / "proofpile" / "samples" / "code"
     texts = [p.read_text("utf-8", "replace") for p in sorted(samples.rglob("*")) if p.is_file()]
     pieces = list("ab:-=;() \n\t#@<>[]_GMTXYZ0123.`/*") + [
         "module", "endmodule", "class ", "std::", "grammar", "od;", "gap> ", "START_TEST(", "#import", "@end",
         "#include <vector>", "TEMPLATE=", "pro x,", "my $", "function ", ":- m", "f(x) :-", "import numpy",
-        "theorem", "Lemma", "@[simp]", "private ", "int main(", "DEF", "Abc"]
+        "theorem", "Lemma", "@[simp]", "private ", "int main(", "DEF", "Abc", "@interface", "@ end", ":-module",
+        "#include <iostream>", "# include<boost/", "f[x_]:=", "(*", "from numpy import", "import os, sympy", "as np",
+        "th\u00e9or\u00e8me", "\u00e9", "\u2200 x", "\u2200", "\ud800", "y"]
     rnd = random.Random(0)
     texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 25))) for _ in range(3000)]
     for pattern in patterns:

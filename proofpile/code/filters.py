@@ -127,18 +127,27 @@ def required_text(pattern: str) -> str:
 class AnyMatch:
     """``bool(pattern.search(text))``, computed faster and always with the same answer. re tries a pattern that does
     not start with a literal at every position of the text, so each top-level alternative is searched on its own
-    (the alternation matches where one of them does), only when the text holds a piece of text every match of it
-    contains (``required_texts``, when one is known): an alternative anchored at line starts (``^`` under ``re.M``)
+    (the alternation matches where one of them does), only when the text holds the pieces of text every match of it
+    contains (``required_texts``, when some are known): an alternative anchored at line starts (``^`` under ``re.M``)
     is tried at the text's start and then searched with a leading newline, which re finds with a fast scan for one
-    character; another is searched as it is.
-    Patterns the split cannot handle (case-insensitive ones; another Python's ``re`` internals) are searched whole."""
+    character; another is searched as it is. Which pieces the text holds is found by one Hyperscan scan for all of
+    them as literals (exact: the UTF-8 of a text holds the UTF-8 of a piece where the text holds the piece; ``in``
+    cost a scan of the text per piece). Patterns the split cannot handle (case-insensitive ones; another Python's
+    ``re`` internals) are searched whole."""
 
     def __init__(self, pattern: str, flags: int = 0):
         self.pattern = re.compile(pattern, flags)
         try:
-            self.parts = _alternatives(self.pattern, flags)
+            parts = _alternatives(self.pattern, flags)
         except Exception:  # another Python's internals: no shortcut, the pattern is still searched
-            self.parts = None
+            parts = None
+        self.pieces = sorted({t for needed, _, _ in parts or () for texts in needed for t in texts})
+        number = {t: i for i, t in enumerate(self.pieces)}
+        # per alternative: [set of piece numbers, one of each set needed], match at the start or None, search
+        self.parts = None if parts is None else [
+            ([frozenset(number[t] for t in texts) for texts in needed], at_start, search)
+            for needed, at_start, search in parts]
+        self._db = self._scratch = None
 
     def __reduce__(self):  # the parts are compiled from parse trees, which re cannot pickle: built again
         return AnyMatch, (self.pattern.pattern, self.pattern.flags)
@@ -146,16 +155,36 @@ class AnyMatch:
     def __call__(self, text: str) -> bool:
         if self.parts is None:
             return self.pattern.search(text) is not None
-        for needles, at_start, search in self.parts:
-            if needles is not None and not any(n in text for n in needles):
+        held = self.pieces_in(text) if self.pieces else frozenset()
+        for needed, at_start, search in self.parts:
+            if any(held.isdisjoint(numbers) for numbers in needed):
                 continue
             if (at_start is not None and at_start(text)) or search(text):
                 return True
         return False
 
+    def pieces_in(self, text: str) -> set[int]:
+        """The numbers of the pieces (``self.pieces``) that ``text`` holds."""
+        if self._db is None:
+            import hyperscan
+
+            from proofpile.hyperscan_db import compile_database
+
+            literals = [b"".join(b"\\x%02x" % byte for byte in t.encode("utf-8", "surrogatepass"))
+                        for t in self.pieces]
+            self._db, self._scratch = compile_database(literals, hyperscan.HS_FLAG_SINGLEMATCH)
+        held: set[int] = set()
+        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=_add_id, context=held,
+                      scratch=self._scratch)
+        return held
+
+
+def _add_id(pattern_id, start, end, flags, held):
+    held.add(pattern_id)
+
 
 def _alternatives(pattern: re.Pattern, flags: int) -> list | None:
-    """[(required texts or None, match at the start or None, search)] per top-level alternative of ``pattern``."""
+    """[(required texts, match at the start or None, search)] per top-level alternative of ``pattern``."""
     from re import _compiler, _parser
     from re import _constants as c
 
@@ -175,33 +204,60 @@ def _alternatives(pattern: re.Pattern, flags: int) -> list | None:
     return parts
 
 
-def required_texts(data) -> set[str] | None:
-    """Texts one of which every match of the parsed pattern ``data`` contains, or None when none are known: runs of
-    literals in sequence, the union over a branch's alternatives, the body of a group or of a repeat done at least
-    once. The set whose shortest text is longest is kept."""
+_MAX_TEXTS = 64  # texts a literal alternation may expand to (``@(interface|end)`` -> ``@interface``, ``@end``)
+
+
+def _literal_texts(data) -> set[str] | None:
+    """The texts the parsed pattern ``data`` matches when it is made of literals only (in sequence, groups and
+    branches), or None."""
     from re import _constants as c
 
-    best: set[str] | None = None
-    run = ""
-
-    def better(a, b):
-        if not b or "" in b:
-            return a
-        return b if a is None or (min(map(len, b)), -len(b)) > (min(map(len, a)), -len(a)) else a
-
+    texts = {""}
     for op, arg in data:
         if op is c.LITERAL:
-            run += chr(arg)
-            continue
-        best, run = better(best, {run} if run else None), ""
-        if op is c.SUBPATTERN and not arg[1] & re.I:
-            best = better(best, required_texts(arg[3].data))
+            sub = {chr(arg)}
+        elif op is c.SUBPATTERN and not arg[1] & re.I:
+            sub = _literal_texts(arg[3].data)
         elif op is c.BRANCH:
-            subs = [required_texts(alt.data) for alt in arg[1]]
-            best = better(best, None if None in subs else set().union(*subs))
+            subs = [_literal_texts(alt.data) for alt in arg[1]]
+            sub = None if None in subs else set().union(*subs)
+        else:
+            return None
+        if sub is None or len(texts) * len(sub) > _MAX_TEXTS:
+            return None
+        texts = {a + b for a in texts for b in sub}
+    return texts
+
+
+def required_texts(data) -> list[set[str]]:
+    """Sets of texts such that every match of the parsed pattern ``data`` contains one text of each set: the texts
+    of each run of literals in sequence (a literal alternation multiplies them out), the sets of a group's body and
+    of the body of a repeat done at least once, and for a branch the union over its alternatives (of each one's set
+    whose shortest text is longest). A text that lacks one text of every set cannot match."""
+    from re import _constants as c
+
+    sets: list[set[str]] = []
+    run = {""}
+    for op, arg in data:
+        texts = _literal_texts([(op, arg)])
+        if texts is not None and len(run) * len(texts) <= _MAX_TEXTS:
+            run = {a + b for a in run for b in texts}
+            continue
+        if "" not in run:
+            sets.append(run)
+        run = {""}
+        if op is c.SUBPATTERN and not arg[1] & re.I:
+            sets += required_texts(arg[3].data)
+        elif op is c.BRANCH:
+            best = [max(required_texts(alt.data), key=lambda t: (min(map(len, t)), -len(t)), default=None)
+                    for alt in arg[1]]
+            if None not in best:
+                sets.append(set().union(*best))
         elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and arg[0] >= 1:
-            best = better(best, required_texts(arg[2].data))
-    return better(best, {run} if run else None)
+            sets += required_texts(arg[2].data)
+    if "" not in run:
+        sets.append(run)
+    return sets
 
 
 # the non-ASCII letters re.IGNORECASE matches to ASCII ones (Kelvin sign, long s, dotted and dotless i): mapped
