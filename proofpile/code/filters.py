@@ -87,6 +87,14 @@ class CodeFilter(BaseFilter):
         raise NotImplementedError
 
 
+def utf8_size_above(text: str, limit: int) -> bool:
+    """Whether ``text`` is more than ``limit`` bytes in UTF-8; encoded only when its length does not say (a character
+    is 1 to 4 bytes)."""
+    if len(text) > limit:
+        return True
+    return len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit
+
+
 def _starts_like_data(text: str, chars: str) -> bool:
     stripped = text.lstrip()
     return bool(stripped) and stripped[0] in chars
@@ -102,7 +110,7 @@ class SizeFilter(CodeFilter):
         self.max_bytes = max_bytes
 
     def reason(self, doc: Document):
-        if len(doc.text) > self.max_bytes or len(doc.text.encode("utf-8")) > self.max_bytes:
+        if utf8_size_above(doc.text, self.max_bytes):
             return "too_large"
 
 
@@ -488,7 +496,7 @@ class MapleFilter(LanguageFilter):
         self.max_bytes = max_bytes
 
     def check(self, doc):
-        if len(doc.text.encode("utf-8")) > self.max_bytes:
+        if utf8_size_above(doc.text, self.max_bytes):
             return "too_large"
         if _XML_HEAD.match(doc.text):  # .mw worksheets are XML
             return "xml"
@@ -505,7 +513,7 @@ class JuliaFilter(LanguageFilter):
     def check(self, doc):
         if _starts_like_data(doc.text, "%{["):
             return "data_like"
-        if len(doc.text.encode("utf-8")) > self.large_bytes and \
+        if utf8_size_above(doc.text, self.large_bytes) and \
                 len(re.findall(r"^\s*@test\b", doc.text, re.M)) < self.min_tests:
             return "large_not_tests"
 
