@@ -146,3 +146,14 @@ def test_line_search_finds_what_re_search_finds():
             pos = rng.randint(0, len(text))
             want, got = pattern.search(text, pos), search(text, pos)
             assert (want and want.span()) == (got and got.span()), (marker, text, pos)
+
+
+def test_utf8_size_above_is_the_encoded_size():
+    """The size rules (Size, Maple, Julia) measure UTF-8 bytes; the length decides when it can (1 to 4 bytes a
+    character), else the text is encoded."""
+    from proofpile.code.filters import utf8_size_above
+
+    for text in ("", "a" * 10, "é" * 5, "é" * 6, "𝔸" * 3, "a𝔸é" * 2, "\ud800" * 3):
+        size = len(text.encode("utf-8", "surrogatepass"))
+        for limit in range(0, 30):
+            assert utf8_size_above(text, limit) == (size > limit), (text, limit)
