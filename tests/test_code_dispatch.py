@@ -81,6 +81,8 @@ def test_any_match_answers_as_re_search_does():
     # a literal alternation after a literal multiplies out; a run ends at anything else
     assert required_texts(_parser.parse(r"\s*(#import\b|@(end|class)\b)").data) == [{"#import", "@end", "@class"}]
     assert required_texts(_parser.parse(r":-\s*(module|func)\b").data) == [{":-"}, {"module", "func"}]
+    # a branch: one set from each alternative, united, for every choice (the names each alternative needs are needed)
+    assert {"numpy", "scipy"} in required_texts(_parser.parse(r"from\s(numpy|scipy)|import\s+(numpy|scipy)").data)
     table = LanguageTable.load(FILTERS / "languages.yaml")
     patterns = [r.pattern for rules in table.disambiguation.values() for r in rules if r.pattern is not None]
     patterns += [PythonFilter(FILTERS / "python-math-imports.txt").pattern,

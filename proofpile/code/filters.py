@@ -4,6 +4,8 @@ rule (``python_no_math_import``, ``cpp_digit_density``), a plain name for the co
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import re
 import time
@@ -237,11 +239,23 @@ def _literal_texts(data) -> set[str] | None:
     return texts
 
 
+def _branch_texts(alternatives: list[list[set[str]]]) -> list[set[str]]:
+    """Required texts of a branch from those of its alternatives: a match holds a text of each set of one of them,
+    so the union of one set from each alternative, for every such choice, is required (the choices bounded; past
+    the bound, each alternative's set whose shortest text is longest)."""
+    if any(not sets for sets in alternatives):
+        return []
+    if math.prod(map(len, alternatives)) <= 16:
+        unions = [set().union(*choice) for choice in itertools.product(*alternatives)]
+        return [u for i, u in enumerate(unions) if u not in unions[:i]]
+    return [set().union(*(max(sets, key=lambda t: (min(map(len, t)), -len(t))) for sets in alternatives))]
+
+
 def required_texts(data) -> list[set[str]]:
     """Sets of texts such that every match of the parsed pattern ``data`` contains one text of each set: the texts
     of each run of literals in sequence (a literal alternation multiplies them out), the sets of a group's body and
-    of the body of a repeat done at least once, and for a branch the union over its alternatives (of each one's set
-    whose shortest text is longest). A text that lacks one text of every set cannot match."""
+    of the body of a repeat done at least once, and a branch's (``_branch_texts``). A text that lacks one text of
+    every set cannot match."""
     from re import _constants as c
 
     sets: list[set[str]] = []
@@ -257,10 +271,7 @@ def required_texts(data) -> list[set[str]]:
         if op is c.SUBPATTERN and not arg[1] & re.I:
             sets += required_texts(arg[3].data)
         elif op is c.BRANCH:
-            best = [max(required_texts(alt.data), key=lambda t: (min(map(len, t)), -len(t)), default=None)
-                    for alt in arg[1]]
-            if None not in best:
-                sets.append(set().union(*best))
+            sets += _branch_texts([required_texts(alt.data) for alt in arg[1]])
         elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and arg[0] >= 1:
             sets += required_texts(arg[2].data)
     if "" not in run:
