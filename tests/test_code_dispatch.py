@@ -159,3 +159,25 @@ def test_utf8_size_above_is_the_encoded_size():
         size = len(text.encode("utf-8", "surrogatepass"))
         for limit in range(0, 30):
             assert utf8_size_above(text, limit) == (size > limit), (text, limit)
+
+
+def test_detection_with_one_scan_per_extension_is_detection_by_re():
+    """A shared extension's rules are decided from one literal scan for the pieces all of them need: the language
+    is the one the rules' regexes, tried in order with ``re.search``, give."""
+    import random
+
+    from proofpile.code.data import LanguageTable
+
+    table = LanguageTable.load(FILTERS / "languages.yaml")
+    samples = Path(__file__).resolve().parents[1] / "proofpile" / "samples" / "code"
+    texts = [p.read_text("utf-8", "replace") for p in sorted(samples.rglob("*")) if p.is_file()]
+    pieces = ["\n", " ", ":=", "od;", "fi;", "end;", "grammar x;", "G1 X1.5", "gap> ", "@end", "#import", ":- module",
+              "(*", "f[x_] :=", "endmodule", "module m (", "always @", "`define", "class ", "std::", "#include <vector>",
+              "TEMPLATE =", "pro x,", "my $x", "sub f {", "f(x) :- g", "// c", "disp(", "DeclareOperation(", "x"]
+    rnd = random.Random(5)
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 20))) for _ in range(2000)]
+    for ext, rules in table.disambiguation.items():
+        for text in texts:
+            head = text[:20000]
+            expected = next((r.language for r in rules if r.pattern is None or r.pattern.search(head)), "unknown")
+            assert table.detect(f"x.{ext}", text) == expected, (ext, text)

@@ -142,7 +142,7 @@ class AnyMatch:
     is tried at the text's start and then searched with a leading newline, which re finds with a fast scan for one
     character; another is searched as it is. Which pieces the text holds is found by one Hyperscan scan for all of
     them as literals (exact: the UTF-8 of a text holds the UTF-8 of a piece where the text holds the piece; ``in``
-    cost a scan of the text per piece). Patterns the split cannot handle (case-insensitive ones; another Python's
+    cost a scan of the text per piece; ``LiteralScan``). Patterns the split cannot handle (case-insensitive ones; another Python's
     ``re`` internals) are searched whole."""
 
     def __init__(self, pattern: str, flags: int = 0):
@@ -152,29 +152,40 @@ class AnyMatch:
         except Exception:  # another Python's internals: no shortcut, the pattern is still searched
             parts = None
         self.pieces = sorted({t for needed, _, _ in parts or () for texts in needed for t in texts})
-        number = {t: i for i, t in enumerate(self.pieces)}
-        # per alternative: [set of piece numbers, one of each set needed], match at the start or None, search
+        self.scan = LiteralScan(self.pieces) if self.pieces else None
+        # per alternative: [texts, one of each needed], match at the start or None, search
         self.parts = None if parts is None else [
-            ([frozenset(number[t] for t in texts) for texts in needed], at_start, search)
-            for needed, at_start, search in parts]
-        self._db = self._scratch = None
+            ([frozenset(texts) for texts in needed], at_start, search) for needed, at_start, search in parts]
 
     def __reduce__(self):  # the parts are compiled from parse trees, which re cannot pickle: built again
         return AnyMatch, (self.pattern.pattern, self.pattern.flags)
 
-    def __call__(self, text: str) -> bool:
+    def __call__(self, text: str, held: set[str] | None = None) -> bool:
+        """``held``: the pieces ``text`` holds, when a scan for more pieces than these found them already."""
         if self.parts is None:
             return self.pattern.search(text) is not None
-        held = self.pieces_in(text) if self.pieces else frozenset()
+        if held is None:
+            held = self.scan(text) if self.scan is not None else set()
         for needed, at_start, search in self.parts:
-            if any(held.isdisjoint(numbers) for numbers in needed):
+            if any(held.isdisjoint(texts) for texts in needed):
                 continue
             if (at_start is not None and at_start(text)) or search(text):
                 return True
         return False
 
-    def pieces_in(self, text: str) -> set[int]:
-        """The numbers of the pieces (``self.pieces``) that ``text`` holds."""
+
+class LiteralScan:
+    """Which of a list of texts a text holds, from one Hyperscan scan of its UTF-8 (the UTF-8 of a text holds the
+    UTF-8 of a piece exactly where the text holds the piece)."""
+
+    def __init__(self, pieces: list[str]):
+        self.pieces = list(pieces)
+        self._db = self._scratch = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_db": None, "_scratch": None}  # not picklable: compiled again in the worker
+
+    def __call__(self, text: str) -> set[str]:
         if self._db is None:
             import hyperscan
 
@@ -183,14 +194,14 @@ class AnyMatch:
             literals = [b"".join(b"\\x%02x" % byte for byte in t.encode("utf-8", "surrogatepass"))
                         for t in self.pieces]
             self._db, self._scratch = compile_database(literals, hyperscan.HS_FLAG_SINGLEMATCH)
-        held: set[int] = set()
-        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=_add_id, context=held,
+        found: list[int] = []
+        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=_append_id, context=found,
                       scratch=self._scratch)
-        return held
+        return {self.pieces[i] for i in found}
 
 
-def _add_id(pattern_id, start, end, flags, held):
-    held.add(pattern_id)
+def _append_id(pattern_id, start, end, flags, found):
+    found.append(pattern_id)
 
 
 def _alternatives(pattern: re.Pattern, flags: int) -> list | None:
@@ -208,9 +219,10 @@ def _alternatives(pattern: re.Pattern, flags: int) -> list | None:
     for data in alts:
         if data and data[0] == (c.AT, c.AT_BEGINNING) and flags & re.M:
             rest = compile_(data[1:])
-            parts.append((required_texts(data[1:]), rest.match, compile_([(c.LITERAL, 10)] + list(data[1:])).search))
+            parts.append((_worth_scanning(required_texts(data[1:])), rest.match,
+                          compile_([(c.LITERAL, 10)] + list(data[1:])).search))
         else:
-            parts.append((required_texts(data), None, compile_(data).search))
+            parts.append((_worth_scanning(required_texts(data)), None, compile_(data).search))
     return parts
 
 
@@ -237,6 +249,12 @@ def _literal_texts(data) -> set[str] | None:
             return None
         texts = {a + b for a in texts for b in sub}
     return texts
+
+
+def _worth_scanning(sets: list[set[str]]) -> list[set[str]]:
+    """The sets without a one-character text: almost every text holds ``(`` or ``#``, and each piece found costs a
+    call from the scan (leaving a set out only makes the check weaker, never wrong)."""
+    return [texts for texts in sets if min(map(len, texts)) > 1]
 
 
 def _branch_texts(alternatives: list[list[set[str]]]) -> list[set[str]]:
