@@ -22,7 +22,7 @@ def read_yaml(path: str | Path) -> dict:
 class Rule:
     language: str
     pattern: re.Pattern | None
-    matches: Callable[..., bool] | None = None  # ``pattern.search`` as a yes or no, faster (``AnyMatch``)
+    matches: Callable[..., bool] | None = None  # ``pattern.search`` as a yes or no, faster: an ``AnyMatch``
 
     def __post_init__(self):
         if self.pattern is not None and self.matches is None:

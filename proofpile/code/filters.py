@@ -141,9 +141,8 @@ class AnyMatch:
     contains (``required_texts``, when some are known): an alternative anchored at line starts (``^`` under ``re.M``)
     is tried at the text's start and then searched with a leading newline, which re finds with a fast scan for one
     character; another is searched as it is. Which pieces the text holds is found by one Hyperscan scan for all of
-    them as literals (exact: the UTF-8 of a text holds the UTF-8 of a piece where the text holds the piece; ``in``
-    cost a scan of the text per piece; ``LiteralScan``). Patterns the split cannot handle (case-insensitive ones; another Python's
-    ``re`` internals) are searched whole."""
+    them (``LiteralScan``; ``in`` cost a scan of the text per piece). Patterns the split cannot handle
+    (case-insensitive ones; another Python's ``re`` internals) are searched whole."""
 
     def __init__(self, pattern: str, flags: int = 0):
         self.pattern = re.compile(pattern, flags)
