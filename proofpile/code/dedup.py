@@ -164,9 +164,10 @@ class ExactDedupWithinLanguage(PipelineStep):
         for name in names:
             size = folder.size(name + RECORDS)
             for key in self._keys(folder, name):
-                if key is not None and key.offset + key.length <= size and (
-                        key.content not in keeper or key.id < keeper[key.content]):
-                    keeper[key.content] = key.id
+                if key is not None and key.offset + key.length <= size:
+                    content, doc_id = key.content, key.id
+                    if content not in keeper or doc_id < keeper[content]:
+                        keeper[content] = doc_id
         dropped: Counter = Counter()
         try:
             for name in names:
@@ -188,40 +189,41 @@ class ExactDedupWithinLanguage(PipelineStep):
         before the last whole record stands for one record; past it, the larger of the keys left and the lines
         left."""
         chunk, start = b"", 0  # the partition's bytes from offset start
-        view = memoryview(chunk)
         done = 0  # the end of the last whole record
         unmatched = 0  # keys since then that found none
         for key in keys:
-            if key is None or key.offset < start or key.offset < done:  # records are in order, not overlapping
+            if key is None:
                 unmatched += 1
                 continue
-            end = key.offset + key.length
-            while start + len(chunk) < end:  # read on, keeping what is read from key.offset on
+            content, doc_id, lang, text_bytes, text_chars, offset, length = key
+            if offset < start or offset < done:  # records are in order, not overlapping
+                unmatched += 1
+                continue
+            end = offset + length
+            while start + len(chunk) < end:  # read on, keeping what is read from offset on
                 more = f.read(max(_CHUNK, end - start - len(chunk)))
                 if not more:
                     break
-                if key.offset >= start + len(chunk):
+                if offset >= start + len(chunk):
                     chunk, start = more, start + len(chunk)
                 else:
-                    chunk, start = chunk[key.offset - start:] + more, key.offset
-                view = memoryview(chunk)
-            if end > start + len(chunk):  # past the end of the file
-                unmatched += 1
-                continue
-            line = view[key.offset - start:end - start]
-            if line[-1] != 10 or line[:len(prefix := b'{"id":' + orjson.dumps(key.id))] != prefix:
+                    chunk, start = chunk[offset - start:] + more, offset
+            # the whole line is there, and it is this record's
+            if end > start + len(chunk) or chunk[end - start - 1] != 10 or not chunk.startswith(
+                    b'{"id":' + orjson.dumps(doc_id), offset - start):
                 unmatched += 1
                 continue
             if unmatched:
                 dropped["dropped_damaged_partition"] += unmatched
                 unmatched = 0
             done = end
-            if keeper.get(key.content) == key.id:
-                del keeper[key.content]  # a second record with the same id and content is a duplicate too
-                yield SerializedRecord(key.id, line, key.text_chars, key.text_bytes, {"lang": key.lang})
+            if keeper.get(content) == doc_id:
+                del keeper[content]  # a second record with the same id and content is a duplicate too
+                line = memoryview(chunk)[offset - start:end - start]
+                yield SerializedRecord(doc_id, line, text_chars, text_bytes, {"lang": lang})
             else:
                 dropped["dropped_duplicate"] += 1
-                dropped[f"lang/{key.lang}/duplicates"] += 1
+                dropped[f"lang/{lang}/duplicates"] += 1
         last, lines_left = b"", 0  # records past the last whole one: none, unless the keys end before them
         rest = chunk[max(done - start, 0):] or f.read(_CHUNK)
         while rest:
