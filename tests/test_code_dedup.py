@@ -30,7 +30,8 @@ def corpus() -> list[Document]:
             docs.append(Document(text=text, id=f"{repo}:m{i:02d}/{copy}.py", metadata={
                 "lang": "Python", "subset": "algebraic-stack", "source": "dir", "repo": repo, "path": f"m{i:02d}/x.py",
                 "stars": copy}))  # an undeclared key: meta.extra
-    docs.append(Document(text=docs[0].text, id="r0:agda/x.agda", metadata={"lang": "Agda", "subset": "algebraic-stack"}))
+    docs.append(Document(text=docs[0].text, id="r0:agda/x.agda", metadata={"lang": "Agda",
+                                                                           "subset": "algebraic-stack"}))
     docs.append(Document(text=docs[5].text, id=docs[5].id, metadata=dict(docs[5].metadata)))
     random.Random(0).shuffle(docs)
     return docs
@@ -110,8 +111,8 @@ def test_kept_records_are_written_as_contract_writer_writes_documents(tmp_path):
 
 def _records(folder) -> list[tuple[str, str, str]]:
     """(lang, text, id) of a partition's records, in file order."""
-    return [(d.metadata["lang"], d.text, d.id) for d in ContractReader(str(folder), glob_pattern="*" + RECORDS).read_file(
-        "00000" + RECORDS)]
+    reader = ContractReader(str(folder), glob_pattern="*" + RECORDS)
+    return [(d.metadata["lang"], d.text, d.id) for d in reader.read_file("00000" + RECORDS)]
 
 
 def _cut_inside_line(path, line: int) -> None:
@@ -161,3 +162,17 @@ def test_partitions_of_a_rerun_replace_the_first(tmp_path):
     first = {p.name: p.read_bytes() for p in (tmp_path / "parts" / "00000").iterdir()}
     partition(docs, tmp_path / "parts", 1)
     assert {p.name: p.read_bytes() for p in (tmp_path / "parts" / "00000").iterdir()} == first
+
+
+def test_documents_the_contract_refuses_are_counted_drops(tmp_path):
+    docs = corpus()[:6] + [Document("", "r0:empty.py", metadata={"lang": "Python"}),
+                           Document("x = 1\n", "", metadata={"lang": "Python"})]
+    steps = [PartitionByContent(1), PartitionWriter(str(tmp_path / "parts"))]
+    data = iter(docs)
+    for step in steps:
+        data = step(data, rank=0, world_size=1)
+    deque(data, maxlen=0)
+    writer = {k: v.total for k, v in steps[1].stats.stats.items()}
+    assert writer == {"total": 6, "dropped_missing_text": 1, "dropped_missing_id": 1}
+    dedup(tmp_path / "parts", tmp_path / "out", 1)
+    assert sorted(d.id for d in read(tmp_path / "out")) == sorted(expected(docs[:6]).values())

@@ -89,13 +89,19 @@ class PartitionWriter(JsonlWriter):
     def run(self, data, rank: int = 0, world_size: int = 1):
         """datatrove's ``DiskWriter.run`` without its per-document bookkeeping (a timer, a file-name template filled
         twice, length stats): on scratch files read back at once, that cost more than the writing. The count is
-        kept (``total``)."""
+        kept (``total``). A document the contract refuses (no id, no text) is dropped here, with its reason: its
+        record is never read again before the shard."""
         partitions: dict[str, _Partition] = {}
         written = 0
+        refused: Counter = Counter()
         with self:
             try:
                 for doc in data:
                     bucket, content, text_bytes = doc.metadata.pop(PARTITION_KEY)
+                    if not (doc.id.__class__ is str and doc.id and doc.text):
+                        has_id = doc.id.__class__ is str and doc.id
+                        refused["dropped_missing_text" if has_id else "dropped_missing_id"] += 1
+                        continue
                     partition = partitions.get(bucket)
                     if partition is None:
                         name = f"{bucket}/{rank:05d}"
@@ -107,7 +113,7 @@ class PartitionWriter(JsonlWriter):
             finally:
                 for partition in partitions.values():
                     partition.flush()
-        add_counts(self.stats, {"total": written})
+        add_counts(self.stats, {"total": written, **refused})
 
 
 class _Partition:
