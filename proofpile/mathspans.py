@@ -55,31 +55,33 @@ def is_math_body(body: str, kind: str) -> bool:
     return _DISPLAY_BODY.search(body) is not None
 
 
-def find(text: str) -> Iterator[Span]:
-    """The math spans of ``text``, left to right, not overlapping."""
+# the kind of span and the group holding its body, by the group that closed last (``Match.lastgroup``)
+_KIND_AND_BODY = {"d": ("$", "d"), "dd": ("$$", "dd"), "bi": ("\\(", "bi"), "bd": ("\\[", "bd"), "env": ("env", "eb")}
+
+
+def _math_matches(text: str) -> Iterator[tuple[re.Match, str]]:
+    """The matches of the math spans of ``text`` and their kinds, left to right, not overlapping."""
     if _HAS_OPENER.search(text) is None:
         return
     pos = 0
-    search = _SPAN.search
+    search, kinds, inline, display = _SPAN.search, _KIND_AND_BODY, _INLINE_TEX.search, _DISPLAY_BODY.search
     while True:
         m = search(text, pos)
         if m is None:
             return
-        kind, body = _kind(m)
-        if is_math_body(body, kind):
-            yield Span(m.start(), m.end(), "\\" + m.group("env") if kind == "env" else body,
-                       kind != "$" and kind != "\\(", kind)
+        kind, group = kinds[m.lastgroup]
+        if (inline if kind == "$" else display)(m.group(group)) is not None:  # is_math_body, inlined
+            yield m, kind
             pos = m.end()
         else:  # not math: its closing delimiter may open the next span ("$$ - $$x^2$$" is not the case, but "$$$")
             pos = m.start() + 1
 
 
-def _kind(m: re.Match) -> tuple[str, str]:
-    for group, kind in (("d", "$"), ("dd", "$$"), ("bi", "\\("), ("bd", "\\["), ("eb", "env")):
-        body = m.group(group)
-        if body is not None:
-            return kind, body
-    raise AssertionError("unreachable")
+def find(text: str) -> Iterator[Span]:
+    """The math spans of ``text``, left to right, not overlapping."""
+    for m, kind in _math_matches(text):
+        body = "\\" + m.group("env") if kind == "env" else m.group(_KIND_AND_BODY[m.lastgroup][1])
+        yield Span(m.start(), m.end(), body, kind != "$" and kind != "\\(", kind)
 
 
 def has_math(text: str) -> bool:
@@ -93,15 +95,15 @@ def strip(text: str, replacement: str = " ") -> str:
 
 def prose_and_count(text: str, replacement: str = " ") -> tuple[str, int]:
     """``strip(text)`` and the number of math spans it replaced, from one scan."""
-    out, pos, n = [], 0, 0
-    for span in find(text):
-        out.append(text[pos:span.start])
-        out.append(replacement)
-        pos, n = span.end, n + 1
-    if not n:
+    out, pos = [], 0
+    for match, _ in _math_matches(text):
+        start, end = match.span()
+        out.append(text[pos:start])
+        pos = end
+    if not out:
         return text, 0
     out.append(text[pos:])
-    return "".join(out), n
+    return replacement.join(out), len(out) - 1
 
 
 def normalize(span: Span) -> str:
