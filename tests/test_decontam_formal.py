@@ -158,3 +158,25 @@ def test_theorem_block_starts_are_found_as_finditer_finds_them():
             assert starts(text) == [m.start() for m in pattern.finditer(text)], (pattern.pattern, text)
     with pytest.raises(ValueError, match="line starts"):
         formal.LineStarts(re.compile(r"theorem\b", re.M))
+
+
+def test_first_chars_holds_every_first_character_or_says_none():
+    """``first_chars``: a class that every match's first character is in (checked on the matches of random texts),
+    None for a pattern that may match nothing or that it cannot read (case-insensitive, negated class)."""
+    import random
+    import re
+
+    from proofpile.decontam.formal import first_chars
+
+    assert first_chars(r"a*") is None and first_chars(r"(?:x|)") is None and first_chars(r"[^a]b") is None
+    assert first_chars(r"theorem", re.I) is None
+    patterns = [r"(?:@\[[^\n]*\]\s*)?(?:(?:private|protected)\s+)*(?:theorem|lemma)\b", r"\s*(?:end|text)\b",
+                r"x?[0-9]+y", r"(?:ab|c(?:d|e))f", r"\d+|\w\s"]
+    rnd = random.Random(1)
+    texts = ["".join(rnd.choice(["@[a]", " ", "\n", "private ", "theorem", "lemma", "end", "text", "x", "12", "y",
+                                 "ab", "cdf", "cef", "f", "é"]) for _ in range(20)) for _ in range(2000)]
+    for pattern in patterns:
+        first = re.compile(f"[{first_chars(pattern)}]")
+        for text in texts:
+            for m in re.finditer(pattern, text):
+                assert m.group() and first.match(m.group()), (pattern, text)

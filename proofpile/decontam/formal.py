@@ -47,8 +47,9 @@ LEAN_DECL = re.compile(r"^(?:@\[[^\n]*\]\s*)?(?:(?:private|protected|noncomputab
 LEAN_TOP = re.compile(r"^(?:@\[|/--|/-|(?:private |protected |noncomputable |nonrec )*(?:theorem|lemma|example|"
                       r"def|instance|structure|inductive|class|abbrev|axiom|namespace|section|open|end[ \t]+\S|"
                       r"variable|universe|import|set_option|attribute|mutual|#)\b)", re.M)
-ISABELLE_DECL = re.compile(r"^\s*(?:theorem|lemma|corollary|proposition|schematic_goal)\b", re.M)
-ISABELLE_TOP = re.compile(r"^\s*(?:theorem|lemma|corollary|proposition|schematic_goal|definition|fun|function|"
+# \s*+ (possessive): every keyword starts with a letter, so whitespace given back never starts one (re would try)
+ISABELLE_DECL = re.compile(r"^\s*+(?:theorem|lemma|corollary|proposition|schematic_goal)\b", re.M)
+ISABELLE_TOP = re.compile(r"^\s*+(?:theorem|lemma|corollary|proposition|schematic_goal|definition|fun|function|"
                           r"primrec|datatype|end|section|subsection|text|declare|abbreviation|locale|context|"
                           r"instantiation|type_synonym|record|inductive|notepad|ML)\b", re.M)
 SYSTEM_OF_LANG = {"Lean": "lean", "Lean 4": "lean", "Lean 3": "lean", "Isabelle": "isabelle"}
@@ -67,14 +68,16 @@ def statement_key(text: str, system: str) -> str | None:
         if not head:
             return None
         body = text[head.end():]
-        quoted = _QUOTED.finditer(body)  # in text order, apart: read only as far as the keywords looked at
-        term = next(quoted, None)
-        for m in _ISABELLE_PROOF.finditer(body):  # the first proof keyword outside the quoted terms
+        # the first proof keyword outside the quoted terms; both found one at a time (a search is cheaper than a
+        # finditer's first step), the terms only as far as the keywords looked at
+        term, m = _QUOTED.search(body), _ISABELLE_PROOF.search(body)
+        while m is not None:
             while term is not None and term.end() <= m.start():
-                term = next(quoted, None)
+                term = _QUOTED.search(body, term.end())
             if term is None or m.start() < term.start():
                 body = body[: m.start()]
                 break
+            m = _ISABELLE_PROOF.search(body, m.end())
     else:
         # The statement ends at the first ":=". When no comment opens before it, removing comments changes nothing
         # up to there (a comment opener is "--" or "/-", neither of which overlaps ":="): the head and the body
@@ -176,17 +179,82 @@ def load_statements(folder: str = str(FORMAL_DIR)) -> tuple[dict, dict]:
     return keys, goals
 
 
+_CATEGORY_CLASSES = {"CATEGORY_SPACE": r"\s", "CATEGORY_DIGIT": r"\d", "CATEGORY_WORD": r"\w"}
+
+
+def first_chars(pattern: str, flags: int = 0) -> str | None:
+    """A character class (its inside, for ``[...]``) that holds the first character of every match of ``pattern``,
+    or None when the pattern may match an empty text or is not simple enough to tell (case-insensitive, a negated
+    class, an assertion, a backreference ...). Read from re's own parse of the pattern."""
+    if flags & re.I:
+        return None
+    try:
+        from re import _constants as c, _parser  # re's own parser, the one re.compile uses
+
+        parsed = _parser.parse(pattern, flags)
+    except Exception:  # another Python's internals: no class, the pattern is searched as it is
+        return None
+
+    repeats = (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
+
+    def item_class(op, arg) -> str | None:
+        if op is c.LITERAL:
+            return re.escape(chr(arg))
+        if op is c.IN and arg and arg[0][0] is not c.NEGATE:
+            parts = []
+            for o, a in arg:
+                if o is c.LITERAL:
+                    parts.append(re.escape(chr(a)))
+                elif o is c.RANGE:
+                    parts.append(f"{re.escape(chr(a[0]))}-{re.escape(chr(a[1]))}")
+                elif o is c.CATEGORY and str(a) in _CATEGORY_CLASSES:
+                    parts.append(_CATEGORY_CLASSES[str(a)])
+                else:
+                    return None
+            return "".join(parts)
+        return None
+
+    def seq_class(items) -> str | None:
+        """The class of a sequence's first character, None when unknown or when the sequence may be empty."""
+        parts = []
+        for op, arg in items:
+            if op is c.AT:  # ^, \b ...: zero width, the next item holds the first character
+                continue
+            if op is c.SUBPATTERN:
+                inner = seq_class(arg[-1])
+                return None if inner is None else "".join(parts) + inner
+            if op is c.BRANCH:
+                alts = [seq_class(alt) for alt in arg[1]]
+                return None if None in alts else "".join(parts) + "".join(alts)
+            if op in repeats:
+                inner = seq_class(arg[2])
+                if inner is None:
+                    return None
+                parts.append(inner)
+                if arg[0] == 0:  # may repeat nothing: the next item may start the match
+                    continue
+                return "".join(parts)
+            single = item_class(op, arg)
+            return None if single is None else "".join(parts) + single
+        return None  # the sequence may match nothing
+
+    return seq_class(parsed)
+
+
 class LineStarts:
     """``[m.start() for m in pattern.finditer(text)]`` for a ``^``-led multiline pattern whose matches never end
     right after a newline (each of the four above ends with a keyword or a delimiter), faster: re tries such a
-    pattern at every position, but the same pattern led by a newline is found by a scan for that one character.
-    The match at the very start is tried apart."""
+    pattern at every position, but the same pattern led by a newline is found by a scan for that one character,
+    and is given up at once on a line whose first character no match starts with (``first_chars``: most lines of
+    a proof start with a space). The match at the very start is tried apart."""
 
     def __init__(self, pattern: re.Pattern):
         if not pattern.pattern.startswith("^") or not pattern.flags & re.M:
             raise ValueError(f"not a pattern anchored at line starts: {pattern.pattern}")
         self.pattern = pattern
-        self.after_newline = re.compile("\n(?:" + pattern.pattern[1:] + ")", pattern.flags)
+        first = first_chars(pattern.pattern[1:], pattern.flags)
+        ahead = f"(?=[{first}])" if first else ""
+        self.after_newline = re.compile("\n" + ahead + "(?:" + pattern.pattern[1:] + ")", pattern.flags)
 
     def __call__(self, text: str) -> list[int]:
         first = self.pattern.match(text)
