@@ -73,6 +73,18 @@ def test_proofstep_goals_of_benchmark_theorems_are_removed():
     assert kept["steps"] == other + other and stats["removed_minif2f"].total == 1
 
 
+def test_proofstep_goals_match_statements_as_lean_prints_them():
+    """Goals as Lean prints them: universes as ``Type u_1`` (the statement says ``Type*``), instance hypotheses
+    named ``inst✝``, binder parentheses added; Lean 3 ends each hypothesis with a comma."""
+    lean4 = ("[GOAL]\nG : Type u_1\ninst✝¹ : Group G\ninst✝ : Fintype G\nhG : Even (card G)\n"
+             "⊢ ∃ (x : G), orderOf x = 2\n[PROOFSTEP]\nobtain ⟨x, hx⟩ := exists_prime_orderOf_dvd_card 2 hG\n")
+    lean3 = ("[GOAL]\nF : Type u_1,\n_inst_1 : field F,\nG : Type u_2,\n_inst_2 : field G,\nφ : F →+* G\n"
+             "⊢ injective ⇑φ\n[PROOFSTEP]\nexact φ.injective\n")
+    other = "[GOAL]\nG : Type u_1\ninst✝ : Group G\nx : G\n⊢ x * 1 = x\n[PROOFSTEP]\nsimp\n"
+    kept, stats = run([("l4", "Lean", other + lean4 + other), ("l3", "Lean", other + lean3)])
+    assert kept == {"l4": other + other, "l3": other} and stats["removed_proofnet"].total == 2
+
+
 def test_isabelle_pisa_theorem_documents_are_dropped():
     stmt = ROWS[("isabelle", "amc12a_2011_p18")]
     text = f"[STATEMENT]\n{stmt}\n[PROOF STATE]\ngoal\n[PROOF STEP]\nsledgehammer"

@@ -255,16 +255,20 @@ def test_kept_documents_do_not_depend_on_the_number_of_tasks(tmp_path):
 def test_outputs_do_not_depend_on_how_the_bands_are_split_into_tasks(tmp_path):
     """LSH pairs found by 1 task or by 4 tasks sharing the 20 bands: byte-identical outputs."""
     docs = planted_corpus(40, seed=6)
-    files = []
+    files, pairs = [], []
     for pair_tasks in (1, 4):
         root = tmp_path / str(pair_tasks)
         make_root(root, docs)
         run_dedup(root, pair_tasks=pair_tasks)
         assert len(list((root / "logs" / "dedup" / "2-pairs" / "completions").iterdir())) == pair_tasks
         files.append({p.relative_to(root): p.read_bytes() for p in (root / "dedup").rglob("*.zst")})
+        pairs.append(orjson.loads((root / "dedup" / "summary.json").read_bytes())["lsh_pairs"])
     assert files[0] == files[1] and files[0]
     summary = orjson.loads((tmp_path / "4" / "dedup" / "summary.json").read_bytes())
     assert summary["dropped_near_duplicates"] > 0 and summary["lsh_pairs"]["verified_pairs"] > 0
+    # one task verifies a pair once; four may each verify it, but the distinct joins are the same
+    assert pairs[0]["near_joins"] == pairs[0]["verified_pairs"] == pairs[1]["near_joins"] > 0
+    assert pairs[1]["verified_pairs"] > pairs[1]["near_joins"], pairs  # this corpus has pairs in several tasks
 
 
 def test_config_is_validated(tmp_path):

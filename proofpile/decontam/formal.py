@@ -105,8 +105,16 @@ def _split_binders(header: str) -> tuple[list[str], str] | None:
     return None
 
 
+# a universe as a statement writes it (Type*, Type _, Type u) and as a goal prints it (Type u_1, Sort u_2)
+_UNIVERSE = re.compile(r"\b(Type|Sort)(?:\s*\*|\s+_|\s+[uvw](?:_?\d+|[₀-₉]+)?\b|\s+\(max[^()]*\))?")
+_COERCIONS = str.maketrans("", "", "↑↥⇑()")  # casts the printer adds; parentheses the printer adds or drops
+
+
 def _norm_expr(text: str) -> str:
-    return _SPACE.sub("", _ASCRIPTION.sub(r"\1", text.replace("↑", "")))
+    """An expression as a statement writes it and a goal prints it, alike: numeric type ascriptions, universe
+    levels, coercion arrows, parentheses and whitespace dropped (``∀ x y : T, P`` reads as ``∀ (x y : T), P``)."""
+    text = _UNIVERSE.sub(r"\1", _ASCRIPTION.sub(r"\1", text.replace("↑", "")))
+    return _SPACE.sub("", text.translate(_COERCIONS))
 
 
 def goal_key_of_statement(statement: str) -> tuple[str, frozenset] | None:
@@ -130,7 +138,7 @@ def goal_key(goal: str) -> tuple[str, frozenset] | None:
     types = []
     for line in re.split(r"\n(?=\S)", hyps.strip()):
         if ":" in line:
-            types.append(line.split(":", 1)[1])
+            types.append(line.split(":", 1)[1].rstrip().removesuffix(","))  # Lean 3 ends hypotheses with commas
     return _norm_expr(target.split("\n\n", 1)[0]), frozenset(_norm_expr(t) for t in types)
 
 

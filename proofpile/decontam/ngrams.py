@@ -35,7 +35,7 @@ from datatrove.data import Document
 from datatrove.io import DataFolderLike, get_datafolder
 
 from proofpile.atomic import atomic_write
-from proofpile.cache import cache_dir
+from proofpile.cache import cache_dir, mark_used, prune
 from proofpile.decontam.benchmarks import Benchmark, load_items, local_path
 from proofpile.decontam.tier import DecontaminationTier
 from proofpile.decontam.words import TEX_VARIANTS, NgramHasher, WordHasher
@@ -280,7 +280,7 @@ def index_digest(benchmarks: list[Benchmark], settings: dict) -> str:
 def ensure_index(benchmarks: list[Benchmark], fallback: str | os.PathLike, **settings) -> tuple[str, dict]:
     """(folder, summary) of the index ``build_index`` makes from these inputs and settings: built once per cache
     (``proofpile.cache``; keyed by ``index_digest``) and read from there by every run and task after; where the
-    cache cannot be written, built in ``fallback``."""
+    cache cannot be written, built in ``fallback``. Using it stamps it and prunes unused indexes (``proofpile.cache``)."""
     cached = cache_dir() / "decontam-index" / index_digest(benchmarks, settings)
     if not (cached / SUMMARY_FILE).is_file():
         try:
@@ -295,6 +295,8 @@ def ensure_index(benchmarks: list[Benchmark], fallback: str | os.PathLike, **set
                     # another process put the same index there meanwhile: theirs is used, this one removed
         except OSError:  # no writable cache: this run's own index
             return str(fallback), build_index(benchmarks, str(fallback), **settings)
+    mark_used(cached)
+    prune(cached.parent)  # indexes of other inputs or code versions, unused for a month
     return str(cached), orjson.loads((cached / SUMMARY_FILE).read_bytes())
 
 

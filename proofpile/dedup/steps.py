@@ -282,10 +282,12 @@ class _UnionFind(dict):
             self[x], x = root, self.get(x, x)
         return root
 
-    def join(self, a: int, b: int) -> None:
+    def join(self, a: int, b: int) -> bool:
+        """Joins the clusters of a and b; whether they were two."""
         root_a, root_b = self.find(a), self.find(b)
         self.setdefault(root_a, root_a)
         self[root_b] = root_a
+        return root_a != root_b
 
     def join_exact(self, hashes: np.ndarray) -> int:
         """Joins the documents with equal exact hashes; returns how many pairs that was."""
@@ -400,8 +402,9 @@ class FindDuplicates(PipelineStep):
                 for name in sorted(self.pairs_folder.list_files(glob_pattern="*.pairs")):
                     with self.pairs_folder.open(name, "rb") as f:
                         pairs = np.frombuffer(f.read(), dtype="<u8").tolist()
-                    for a, b in zip(pairs[::2], pairs[1::2]):
-                        clusters.join(a, b)
+                    # a pair equal in bands of several tasks is in several files: joined (and counted) once
+                    near_joins = sum(clusters.join(a, b) for a, b in zip(pairs[::2], pairs[1::2]))
+                    self.stat_update("near_joins", value=near_joins)
             members_of: dict[int, list[int]] = defaultdict(list)
             for g in list(clusters):
                 members_of[clusters.find(g)].append(g)

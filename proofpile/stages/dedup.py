@@ -105,6 +105,10 @@ def summary(cfg: StageConfig) -> dict:
         "documents_out": {k.split("/")[0]: v for k, v in sorted(writer.items()) if k.endswith(SHARD_SUFFIX)},
     }
     if cfg.params.near:
+        # candidate/verified/rejected are summed over the pair tasks: a pair equal in bands of k tasks counts k
+        # times; near_joins counts each verified pair that joined two clusters once
         pairs = step_totals(logs / "2-pairs" / "stats.json").get(FindNearPairs.name, {})
         out["lsh_pairs"] = {k: pairs.get(k, 0) for k in ("candidate_pairs", "verified_pairs", "rejected_pairs")}
+        clusters = step_totals(logs / "3-clusters" / "stats.json").get(FindDuplicates.name, {})
+        out["lsh_pairs"]["near_joins"] = clusters.get("near_joins", 0)
     return out

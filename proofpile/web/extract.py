@@ -63,6 +63,7 @@ from resiliparse.parse.html import HTMLTree
 
 from proofpile import mathspans
 from proofpile.config import read_list
+from proofpile.hyperscan_db import compile_database
 from proofpile.web import mathml
 from proofpile.web.asciimath import to_tex as asciimath_tex
 
@@ -168,11 +169,7 @@ class _MarkerScan:
 
         self.kinds = [kind for kind, patterns in markers.items() for _ in patterns]
         expressions = [p.encode() for patterns in markers.values() for p in patterns]  # (UTF-8, matched bytewise)
-        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
-        self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self.db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
-                        flags=[flags] * len(expressions))
-        self.scratch = hyperscan.Scratch(self.db)
+        self.db, self.scratch = compile_database(expressions, hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
 
     def kinds_in(self, page: bytes) -> set[str]:
         found: set[int] = set()
@@ -280,13 +277,10 @@ class Boilerplate:
                        + [p.pattern for p in self.anywhere]]
         flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_UTF8 | \
             hyperscan.HS_FLAG_UCP | hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         try:
-            db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
-                       flags=[flags] * len(expressions))
+            self._db, self._scratch = compile_database(expressions, flags)
         except hyperscan.error as e:
             raise ValueError(f"boilerplate patterns: one of them is not a pattern Hyperscan takes ({e})") from None
-        self._db, self._scratch = db, hyperscan.Scratch(db)
 
     def _candidates(self, text: str) -> tuple[list[int], list[re.Pattern]]:
         """Numbers of the lines that may be labels or start with a pattern, ascending (a line's own match lies

@@ -34,7 +34,7 @@ import orjson
 
 from proofpile import mathspans
 from proofpile.atomic import atomic_write
-from proofpile.cache import cache_dir
+from proofpile.cache import cache_dir, mark_used, prune
 from proofpile.lazy_model import load_fasttext
 from proofpile.scratch import scratch_folder, scratch_path
 
@@ -257,6 +257,8 @@ def ensure_default_model(train_files: str | list[str], output: str | Path, param
             atomic_write(sidecar, info_text)
             return str(output)
         atomic_write(cached_info, info_text.encode())  # written last: a model without it is retrained
+    mark_used(cached, cached_info)
+    prune(cached.parent)  # models of other training data or parameters, unused for a month
     output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(output, cached.read_bytes())
     atomic_write(sidecar, cached_info.read_bytes())
