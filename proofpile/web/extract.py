@@ -49,7 +49,6 @@ with a per-record time limit).
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from pathlib import Path
 from urllib.parse import unquote_plus, urlsplit
@@ -993,11 +992,6 @@ def _bbcode(text: str) -> str:
 # -- datatrove step -------------------------------------------------------------------------------------------
 
 
-# a small page with math and text: extracting it builds everything extraction builds lazily
-_WARMUP_PAGE = ("<html><head><title>Warm-up</title></head><body><p>Let $x^2$ be \\(y\\).</p>"
-                "<math><mi>x</mi></math></body></html>")
-
-
 class MathExtractor(BaseExtractor):
     """Replaces ``doc.text`` (raw HTML) with its math-aware extraction; adds ``math_inline``, ``math_display`` and
     ``math_sources`` to ``doc.metadata``.
@@ -1035,15 +1029,8 @@ class MathExtractor(BaseExtractor):
         )
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        data = iter(data)
-        first = next(data, None)
-        if first is None:
-            return
-        # what extraction builds on first use (its Hyperscan databases: ~30 ms) is built here, in the rank's
-        # process, so every sandbox worker forked from it inherits it rather than building its own
-        self.extract(_WARMUP_PAGE)
         with ExtractorSandbox(timeout=self.timeout, warmup_text="") as sandbox:
-            for doc in itertools.chain((first,), data):
+            for doc in data:
                 self.stat_update(StatHints.total)
                 with self.track_time():
                     try:
