@@ -35,6 +35,8 @@ from __future__ import annotations
 import math
 import numbers
 import zlib
+from dataclasses import dataclass
+from time import perf_counter
 from typing import IO, Iterator
 
 import orjson
@@ -45,6 +47,7 @@ from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.pipeline.writers.jsonl import JsonlWriter, _json_default
 
 from proofpile.names import SUBSETS as SUBSETS  # the subsets a document's meta.subset names
+from proofpile.stats import add_counts, add_times, add_values
 
 SHARD_SUFFIX = ".jsonl.zst"
 # datatrove readers add these to metadata; they describe our own intermediate files, not the document
@@ -173,6 +176,18 @@ def dumps(doc: Document) -> bytes:
     return orjson.dumps(to_record(doc), option=orjson.OPT_APPEND_NEWLINE, default=_json_default)
 
 
+@dataclass(slots=True)
+class SerializedRecord:
+    """A record already in its contract form: ``line`` is its JSON line as ``dumps`` wrote it (bytes or a memoryview
+    of them). ``ContractWriter`` writes it as it is; the steps between see what is kept beside it, never the line."""
+
+    id: str
+    line: bytes | memoryview
+    text_chars: int  # len(text), datatrove's doc_len
+    text_bytes: int  # the text's UTF-8 size
+    metadata: dict  # the meta keys steps between may need (e.g. lang)
+
+
 _CHUNK = 1 << 16
 
 
@@ -262,11 +277,50 @@ class ContractWriter(JsonlWriter):
         return name
 
     def _write(self, document: dict, file_handler, filename: str):
+        self._write_line(orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE, default=_json_default),
+                         file_handler, filename)
+
+    def _write_line(self, line: bytes | memoryview, file_handler, filename: str):
         frame = self._frames.get(filename)
         if frame is None:
             frame = self._frames[filename] = zstandard.ZstdCompressor(level=self.level).stream_writer(
                 file_handler, closefd=False)
-        frame.write(orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE, default=_json_default))
+        frame.write(line)
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        """datatrove's ``DiskWriter.run``, and a ``SerializedRecord`` written as it is, into the rank's shard, its
+        stats (the shard's count, ``total``, ``doc_len``, times) added once at the end: per record they cost more
+        than its writing."""
+        chars, times = [], []
+        frame = None  # the rank's shard, once open
+        try:
+            with self:
+                for doc in data:
+                    if doc.__class__ is not SerializedRecord:
+                        with self.track_time():
+                            self.write(doc, rank)
+                    else:
+                        start = perf_counter()
+                        if frame is None:
+                            name = self._serialized_name(rank)
+                            self._write_line(doc.line, self._get_output_file_with_retry(name), name)
+                            frame = self._frames[name]
+                        else:
+                            frame.write(doc.line)
+                        times.append(perf_counter() - start)
+                        chars.append(doc.text_chars)
+                    yield doc
+        finally:
+            if chars:
+                add_counts(self.stats, {self._serialized_name("XXXXX"): len(chars), "total": len(chars)})
+                add_values(self.stats, "doc_len", chars)
+                add_times(self.stats, times)
+
+    def _serialized_name(self, rank) -> str:
+        if self._names_by_rank is None:
+            raise ValueError(f"ContractWriter: a serialized record has no metadata to fill "
+                             f"{self.output_filename.template!r}; it is written to files named by rank only")
+        return self._get_output_filename(None, rank)
 
     def close_file(self, filename):
         if (frame := self._frames.pop(filename, None)) is not None:
@@ -283,9 +337,3 @@ class ContractWriter(JsonlWriter):
 def record_adapter(writer, doc: Document) -> dict:
     """``to_record`` as a datatrove writer adapter (called with the writer first)."""
     return to_record(doc)
-
-
-def scratch_adapter(writer, doc: Document) -> dict:
-    """A record with its metadata as it is, for scratch files a stage reads back itself and deletes (no output of
-    the data root): they skip the schema's typing, and their readers may look keys up in ``meta`` directly."""
-    return {"id": doc.id, "text": doc.text, "meta": {k: v for k, v in doc.metadata.items() if k not in _READER_KEYS}}

@@ -2,13 +2,17 @@
 
 Ranks read sources sharded by file, so copies of a file can land on different ranks. ``PartitionByContent`` routes
 every document to a bucket chosen by the hash of (language, content); the filtering pipeline writes one partition
-file per (bucket, rank) (``PartitionWriter``). The dedup pipeline then runs one rank per bucket: all copies of a (language, content) pair
-are in that bucket, so dedup there is global. Within a bucket the copy kept is the one with the smallest id, read
-in two passes (first the smallest id per hash, then the documents), so which copy survives does not depend on how
-many ranks there were or in which order they finished.
+per (bucket, rank) (``PartitionWriter``): the records, already as the contract shard will hold them, and beside them
+their keys (content hash, id, language, sizes, where the record is). The dedup pipeline then runs one rank per
+bucket: all copies of a (language, content) pair are in that bucket, so dedup there is global. The copy kept is the
+one with the smallest id, chosen from the keys alone (so which copy survives does not depend on how many ranks there
+were or in which order they finished); the kept records' bytes go to the contract shard as they are, never parsed.
 """
 
 from __future__ import annotations
+
+from collections import Counter
+from typing import IO, Iterator, NamedTuple
 
 import orjson
 import xxhash
@@ -16,21 +20,43 @@ from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
-from proofpile.contract import ContractReader, iter_lines, scratch_adapter
+from proofpile.contract import SerializedRecord, dumps, iter_lines
 from proofpile.stats import add_counts, add_values
 
-BUCKET_KEY = "_dedup_bucket"
-HASH_KEY = "_content_hash"
-PARTITION_GLOB = "*.jsonl"
+# (bucket, content hash, UTF-8 size of the text): from PartitionByContent to PartitionWriter, never in a record
+PARTITION_KEY = "_partition"
+RECORDS = ".jsonl"  # a partition's records, each line as ContractWriter writes it
+KEYS = ".keys"  # one JSON line per record: Key
+_CHUNK = 1 << 16  # a partition is read in chunks of this size (or of a longer record), never whole
 
 
-def content_hash(lang: str, text: str) -> str:
-    return xxhash.xxh3_128_hexdigest(f"{lang}\0{text}".encode("utf-8", "surrogatepass"))
+class Key(NamedTuple):
+    """What dedup needs of a partition's record, without reading it."""
+
+    content: str  # xxh3_128 of lang\0text, hex
+    id: str
+    lang: str | None
+    text_bytes: int
+    text_chars: int
+    offset: int  # of the record's line in its partition
+    length: int
+
+
+def read_key(line: bytes | None) -> Key | None:
+    """A line of a keys file, or None if it is not one."""
+    try:
+        content, doc_id, lang, text_bytes, text_chars, offset, length = values = orjson.loads(line)
+    except (orjson.JSONDecodeError, TypeError, ValueError):  # not JSON, not a list of 7
+        return None
+    if (content.__class__ is str and doc_id.__class__ is str and doc_id and (lang is None or lang.__class__ is str)
+            and text_bytes.__class__ is int and text_chars.__class__ is int and offset.__class__ is int
+            and length.__class__ is int and text_bytes >= 0 and text_chars >= 0 and offset >= 0 and length > 0):
+        return tuple.__new__(Key, values)
+    return None
 
 
 class PartitionByContent(PipelineStep):
-    """Tags each document with its content hash and dedup bucket (``meta._dedup_bucket``, for the writer's file
-    name)."""
+    """Tags each document with its dedup bucket and content hash (``meta._partition``, for the writer)."""
 
     type = "🫂 - DEDUP"
     name = "🪣 Partition by content"
@@ -41,44 +67,89 @@ class PartitionByContent(PipelineStep):
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         for doc in data:
-            h = content_hash(doc.metadata.get("lang", ""), doc.text)
-            doc.metadata[HASH_KEY] = h
-            doc.metadata[BUCKET_KEY] = f"{int(h[:16], 16) % self.buckets:05d}"
+            prefix = f"{doc.metadata.get('lang', '')}\0"
+            key = f"{prefix}{doc.text}".encode("utf-8", "surrogatepass")
+            content = xxhash.xxh3_128_hexdigest(key)
+            text_bytes = len(key) - len(prefix.encode("utf-8", "surrogatepass"))
+            doc.metadata[PARTITION_KEY] = (f"{int(content[:16], 16) % self.buckets:05d}", content, text_bytes)
             yield doc
 
 
 class PartitionWriter(JsonlWriter):
-    """Writes each document to its bucket's partition, ``<bucket>/<rank>.jsonl``: contract records, uncompressed.
-    Partitions are scratch, read back by the dedup pipeline on the same disk and then deleted; the contract's zstd
-    (level 10) cost more time than every other step after the filters."""
+    """Writes each document to its bucket's partition: ``<bucket>/<rank>.jsonl``, the contract records as
+    ``ContractWriter`` writes them but uncompressed, and ``<bucket>/<rank>.keys``, one ``Key`` per record. Partitions
+    are scratch, read back by the dedup pipeline on the same disk and then deleted; the contract's zstd (level 10)
+    cost more time than every other step after the filters."""
 
     name = "🪣 Partition writer"
 
     def __init__(self, output_folder: DataFolderLike):
-        super().__init__(output_folder, output_filename="${" + BUCKET_KEY + "}/${rank}.jsonl", compression=None,
-                         adapter=scratch_adapter)
-
-    def _get_output_file_with_retry(self, filename: str):
-        # datatrove retries opening (a Hub folder's transient errors) on every document: only an opening can fail
-        file = self.output_mg.get_open_files().get(filename)
-        return file if file is not None else super()._get_output_file_with_retry(filename)
+        super().__init__(output_folder, output_filename="${bucket}/${rank}" + RECORDS, compression=None)
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         """datatrove's ``DiskWriter.run`` without its per-document bookkeeping (a timer, a file-name template filled
         twice, length stats): on scratch files read back at once, that cost more than the writing. The count is
-        kept (``total``)."""
+        kept (``total``). A document the contract refuses (no id, no text) is dropped here, with its reason: its
+        record is never read again before the shard."""
+        partitions: dict[str, _Partition] = {}
         written = 0
+        refused: Counter = Counter()
         with self:
-            for doc in data:
-                name = f"{doc.metadata[BUCKET_KEY]}/{rank:05d}.jsonl"
-                self._write(self.adapter(doc), self._get_output_file_with_retry(name), name)
-                written += 1
-                yield doc
-        add_counts(self.stats, {"total": written})
+            try:
+                for doc in data:
+                    bucket, content, text_bytes = doc.metadata.pop(PARTITION_KEY)
+                    if not (doc.id.__class__ is str and doc.id and doc.text):
+                        has_id = doc.id.__class__ is str and doc.id
+                        refused["dropped_missing_text" if has_id else "dropped_missing_id"] += 1
+                        continue
+                    partition = partitions.get(bucket)
+                    if partition is None:
+                        name = f"{bucket}/{rank:05d}"
+                        partition = partitions[bucket] = _Partition(self._get_output_file_with_retry(name + RECORDS),
+                                                                    self._get_output_file_with_retry(name + KEYS))
+                    partition.add(dumps(doc), (content, doc.id, doc.metadata.get("lang"), text_bytes, len(doc.text)))
+                    written += 1
+                    yield doc
+            finally:
+                for partition in partitions.values():
+                    partition.flush()
+        add_counts(self.stats, {"total": written, **refused})
+
+
+class _Partition:
+    """A partition's two files, written a block at a time: a write per record (a system call every 8 KB) cost
+    four times the bytes."""
+
+    BLOCK = 1 << 18
+
+    def __init__(self, records: IO[bytes], keys: IO[bytes]):
+        self.records, self.keys = records, keys
+        self.size = 0  # of the records written or pending
+        self.lines: list[bytes] = []
+        self.key_lines: list[bytes] = []
+        self.pending = 0
+
+    def add(self, line: bytes, key: tuple):
+        """A record's line and its ``Key`` but the last two values (where the line is)."""
+        self.lines.append(line)
+        self.key_lines.append(orjson.dumps((*key, self.size, len(line)), option=orjson.OPT_APPEND_NEWLINE))
+        self.size += len(line)
+        self.pending += len(line)
+        if self.pending >= self.BLOCK:
+            self.flush()
+
+    def flush(self):
+        self.records.write(b"".join(self.lines))
+        self.keys.write(b"".join(self.key_lines))
+        self.lines.clear()
+        self.key_lines.clear()
+        self.pending = 0
 
 
 class ExactDedupWithinLanguage(PipelineStep):
-    """Reads bucket ``rank`` of the partitions and yields one document per (language, content): the smallest id."""
+    """Reads bucket ``rank`` of the partitions and yields one record per (language, content), the smallest id, as a
+    ``SerializedRecord``. A partition's records its keys do not find whole (a truncated or damaged scratch file) are
+    dropped and counted (``dropped_damaged_partition``)."""
 
     type = "🫂 - DEDUP"
     name = "🎯 Exact dedup within language"
@@ -87,49 +158,85 @@ class ExactDedupWithinLanguage(PipelineStep):
         super().__init__()
         self.partitions = partitions
 
-    def _reader(self, rank: int) -> ContractReader | None:
-        folder = get_datafolder(self.partitions)
-        bucket = f"{rank:05d}"
-        if not folder.isdir(bucket):
-            return None
-        reader = ContractReader(folder.path + "/" + bucket, glob_pattern=PARTITION_GLOB)
-        reader.stats = self.stats  # malformed partition lines are counted here
-        return reader
-
-    def _docs(self, rank: int):
-        if (reader := self._reader(rank)) is not None:
-            for path in sorted(reader.data_folder.list_files(glob_pattern=PARTITION_GLOB)):
-                yield from reader.read_file(path)
-
-    def _keys(self, rank: int):
-        """(content hash, id) of each record, straight from the JSON: the first pass builds no documents."""
-        if (reader := self._reader(rank)) is None:
-            return
-        for path in sorted(reader.data_folder.list_files(glob_pattern=PARTITION_GLOB)):
-            with reader.data_folder.open(path, "rb") as f:
-                for line in iter_lines(f, path):
-                    try:
-                        record = orjson.loads(line)
-                        yield record["meta"][HASH_KEY], record["id"]
-                    except (orjson.JSONDecodeError, KeyError, TypeError):
-                        continue  # counted when the second pass reads it
-
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         if data:
             yield from data
+        folder = get_datafolder(self.partitions)
+        bucket = f"{rank:05d}"
+        if not folder.isdir(bucket):
+            return
+        names = [path.removesuffix(RECORDS) for path in sorted(folder.list_files(bucket, glob_pattern="*" + RECORDS))]
         keeper: dict[str, str] = {}
-        for h, doc_id in self._keys(rank):
-            if isinstance(doc_id, str) and (h not in keeper or doc_id < keeper[h]):
-                keeper[h] = doc_id
-        for doc in self._docs(rank):
-            meta = doc.metadata
-            h = meta.pop(HASH_KEY)
-            meta.pop(BUCKET_KEY, None)
-            if keeper.get(h) == doc.id:
-                del keeper[h]  # a second record with the same id and content is a duplicate too
-                yield doc
+        for name in names:
+            size = folder.size(name + RECORDS)
+            for key in self._keys(folder, name):
+                if key is not None and key.offset + key.length <= size:
+                    content, doc_id = key.content, key.id
+                    if content not in keeper or doc_id < keeper[content]:
+                        keeper[content] = doc_id
+        dropped: Counter = Counter()
+        try:
+            for name in names:
+                with folder.open(name + RECORDS, "rb") as f:
+                    yield from self._kept(f, self._keys(folder, name), keeper, dropped)
+        finally:
+            add_counts(self.stats, dropped)
+
+    def _keys(self, folder, name: str) -> Iterator[Key | None]:
+        if not folder.isfile(name + KEYS):
+            return
+        with folder.open(name + KEYS, "rb") as f:
+            for line in iter_lines(f, name + KEYS):
+                yield read_key(line)
+
+    @staticmethod
+    def _kept(f: IO[bytes], keys: Iterator[Key | None], keeper: dict[str, str], dropped: Counter):
+        """The kept records of one partition, in its order. Records lost to damage are counted once each: a bad key
+        before the last whole record stands for one record; past it, the larger of the keys left and the lines
+        left."""
+        chunk, start = b"", 0  # the partition's bytes from offset start
+        done = 0  # the end of the last whole record
+        unmatched = 0  # keys since then that found none
+        for key in keys:
+            if key is None:
+                unmatched += 1
+                continue
+            content, doc_id, lang, text_bytes, text_chars, offset, length = key
+            if offset < start or offset < done:  # records are in order, not overlapping
+                unmatched += 1
+                continue
+            end = offset + length
+            while start + len(chunk) < end:  # read on, keeping what is read from offset on
+                more = f.read(max(_CHUNK, end - start - len(chunk)))
+                if not more:
+                    break
+                if offset >= start + len(chunk):
+                    chunk, start = more, start + len(chunk)
+                else:
+                    chunk, start = chunk[offset - start:] + more, offset
+            # the whole line is there, and it is this record's
+            if end > start + len(chunk) or chunk[end - start - 1] != 10 or not chunk.startswith(
+                    b'{"id":' + orjson.dumps(doc_id), offset - start):
+                unmatched += 1
+                continue
+            if unmatched:
+                dropped["dropped_damaged_partition"] += unmatched
+                unmatched = 0
+            done = end
+            if keeper.get(content) == doc_id:
+                del keeper[content]  # a second record with the same id and content is a duplicate too
+                line = memoryview(chunk)[offset - start:end - start]
+                yield SerializedRecord(doc_id, line, text_chars, text_bytes, {"lang": lang})
             else:
-                self.stat_update("dropped_duplicate", f"lang/{meta.get('lang')}/duplicates")
+                dropped["dropped_duplicate"] += 1
+                dropped[f"lang/{lang}/duplicates"] += 1
+        last, lines_left = b"", 0  # records past the last whole one: none, unless the keys end before them
+        rest = chunk[max(done - start, 0):] or f.read(_CHUNK)
+        while rest:
+            lines_left += rest.count(b"\n")
+            last, rest = rest, f.read(_CHUNK)
+        lines_left += bool(last) and not last.endswith(b"\n")
+        dropped["dropped_damaged_partition"] += max(unmatched, lines_left)
 
 
 class LanguageStats(PipelineStep):
@@ -142,7 +249,8 @@ class LanguageStats(PipelineStep):
         sizes: dict[str, list[int]] = {}  # added to the stats at the end: a stat_update per document cost more
         try:
             for doc in data:
-                sizes.setdefault(doc.metadata.get("lang"), []).append(len(doc.text.encode("utf-8")))
+                size = doc.text_bytes if doc.__class__ is SerializedRecord else len(doc.text.encode("utf-8"))
+                sizes.setdefault(doc.metadata.get("lang"), []).append(size)
                 yield doc
         finally:
             add_counts(self.stats, {f"lang/{lang}/files": len(values) for lang, values in sizes.items()})
