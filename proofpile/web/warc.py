@@ -64,7 +64,7 @@ def _in_bursts(docs, size: int, chars: int):
     """``docs``, unchanged and in order, passed on in groups of ``size`` (fewer when they hold ``chars`` characters
     of text). With one page in a hundred kept, the steps after the reader would each run on one page between
     inflating a hundred, their code and models (the extractor's worker, fastText's) gone from the CPU caches every
-    time; on a group they run back to back (~8% less CPU for the web stage on a crawl-like mix)."""
+    time; on a group they run back to back (~7% less CPU for the web stage on a crawl-like mix)."""
     burst, held = [], 0
     for doc in docs:
         burst.append(doc)
