@@ -12,12 +12,11 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from datatrove.data import Document
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from proofpile.web.prefilter import MathPrefilter
-from proofpile.web.warc import HtmlWarcReader, _in_bursts, crawl_from_path, decode_html, slice_paths
+from proofpile.web.warc import HtmlWarcReader, crawl_from_path, decode_html, slice_paths
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARKERS = os.path.join(PROJECT, "filters", "web", "math-markers.txt")
@@ -172,23 +171,6 @@ def test_decode_html():
 
 
 # -- file lists ------------------------------------------------------------------------------------------------
-def test_documents_are_passed_on_in_bursts_in_order():
-    """The reader passes its documents on in groups, so the steps after it run on them back to back: every document,
-    in order; a group ends at its size or once it holds the text budget; the last one is partial."""
-    pulled = []
-
-    def docs(n, chars):
-        for i in range(n):
-            pulled.append(i)
-            yield Document(text="x" * chars, id=str(i))
-
-    seen = [(doc.id, len(pulled)) for doc in _in_bursts(docs(35, 1), 16, 1000)]
-    assert [i for i, _ in seen] == [str(i) for i in range(35)]
-    assert [n for _, n in seen] == [16] * 16 + [32] * 16 + [35] * 3
-    pulled.clear()
-    assert [len(pulled) for _ in _in_bursts(docs(6, 400), 16, 1000)] == [3, 3, 3, 6, 6, 6]
-
-
 def test_slice_paths_and_crawl():
     paths = [f"p{i}" for i in range(10)]
     assert slice_paths(paths, first=3) == ["p0", "p1", "p2"]

@@ -38,6 +38,8 @@ from datatrove.pipeline.readers.warc import WarcReader
 from datatrove.utils.logging import logger
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
+from proofpile.batches import sized_batches
+
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 CRAWL_RE = re.compile(r"CC-MAIN-\d{4}-\d{2}", re.IGNORECASE)
 _META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
@@ -47,7 +49,10 @@ _CONTENT_LENGTH_RE = re.compile(rb"\r\ncontent-length:[ \t]*([^\r\n]*)", re.IGNO
 _RESPONSE_RE = re.compile(rb"\r\nWARC-Type:[ \t]*response\r\n", re.IGNORECASE)
 _NEXT_RECORD = b"\r\n\r\nWARC/1."  # a record's end and the next one's start: never inside a kept page
 _CHUNK = 1 << 16
-# kept pages are passed on in groups (of at most this many, or about this much text): see _in_bursts
+# Kept pages are passed on in groups of this many (or this much text). With one page in a hundred kept, the steps
+# after the reader would each run on one page between inflating a hundred, their code and models (the extractor's
+# worker, fastText's) gone from the CPU caches every time; on a group they run back to back (~7% less CPU for the web
+# stage on a crawl-like mix).
 BURST_DOCS, BURST_CHARS = 16, 1 << 22
 
 
@@ -58,21 +63,6 @@ class _Resync(Exception):
 _SUSPECT = object()  # the result of a record that raised _Resync
 # one malformed record (bad HTTP head, odd headers) is a drop, not the end of the file
 _RECORD_ERRORS = (ValueError, AttributeError, LookupError, UnicodeError, zlib.error)
-
-
-def _in_bursts(docs, size: int, chars: int):
-    """``docs``, unchanged and in order, passed on in groups of ``size`` (fewer when they hold ``chars`` characters
-    of text). With one page in a hundred kept, the steps after the reader would each run on one page between
-    inflating a hundred, their code and models (the extractor's worker, fastText's) gone from the CPU caches every
-    time; on a group they run back to back (~7% less CPU for the web stage on a crawl-like mix)."""
-    burst, held = [], 0
-    for doc in docs:
-        burst.append(doc)
-        held += len(doc.text)
-        if len(burst) >= size or held >= chars:
-            yield from burst
-            burst, held = [], 0
-    yield from burst
 
 
 def slice_paths(paths: list[str], first: int | None = None, every: int = 1,
@@ -212,9 +202,10 @@ class HtmlWarcReader(WarcReader):
         shard = self.all_paths()[rank::world_size]
         if not shard:
             logger.warning(f"No WARC files for rank {rank} under {self.data_folder.path}")
-        for doc in _in_bursts(self.read_files_shard(shard), BURST_DOCS, BURST_CHARS):
-            self.update_doc_stats(doc)
-            yield doc
+        for burst in sized_batches(self.read_files_shard(shard), BURST_DOCS, BURST_CHARS):
+            for doc in burst:
+                self.update_doc_stats(doc)
+                yield doc
 
     # -- one file ----------------------------------------------------------------------------------------------
     def _open(self, filepath: str, stream: bool = True):
