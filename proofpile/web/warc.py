@@ -49,10 +49,10 @@ _CONTENT_LENGTH_RE = re.compile(rb"\r\ncontent-length:[ \t]*([^\r\n]*)", re.IGNO
 _RESPONSE_RE = re.compile(rb"\r\nWARC-Type:[ \t]*response\r\n", re.IGNORECASE)
 _NEXT_RECORD = b"\r\n\r\nWARC/1."  # a record's end and the next one's start: never inside a kept page
 _CHUNK = 1 << 16
-# Kept pages are passed on in groups of this many (or this much text). With one page in a hundred kept, the steps
-# after the reader would each run on one page between inflating a hundred, their code and models (the extractor's
-# worker, fastText's) gone from the CPU caches every time; on a group they run back to back (~7% less CPU for the web
-# stage on a crawl-like mix).
+# A file's kept pages are passed on in groups of this many (or this much text). With one page in a hundred kept, the
+# steps after the reader would each run on one page between inflating a hundred, their code and models (the
+# extractor's worker, fastText's) gone from the CPU caches every time; on a group they run back to back (~7% less CPU
+# for the web stage on a crawl-like mix).
 BURST_DOCS, BURST_CHARS = 16, 1 << 22
 
 
@@ -202,10 +202,9 @@ class HtmlWarcReader(WarcReader):
         shard = self.all_paths()[rank::world_size]
         if not shard:
             logger.warning(f"No WARC files for rank {rank} under {self.data_folder.path}")
-        for burst in sized_batches(self.read_files_shard(shard), BURST_DOCS, BURST_CHARS):
-            for doc in burst:
-                self.update_doc_stats(doc)
-                yield doc
+        for doc in self.read_files_shard(shard):
+            self.update_doc_stats(doc)
+            yield doc
 
     # -- one file ----------------------------------------------------------------------------------------------
     def _open(self, filepath: str, stream: bool = True):
@@ -235,8 +234,16 @@ class HtmlWarcReader(WarcReader):
         return open(copies[filepath], "rb")
 
     def read_file(self, filepath: str):
-        crawl = self.crawl or crawl_from_path(filepath) or crawl_from_path(str(self.data_folder.path))
         counts = Counter()  # this file's stats, flushed once: a stat update per page costs as much as the prefilter
+        try:
+            # its kept pages in groups (see BURST_DOCS), then its counts: after them, as when passed on one at a time
+            for burst in sized_batches(self._read_records(filepath, counts), BURST_DOCS, BURST_CHARS):
+                yield from burst
+        finally:
+            self._flush(counts)
+
+    def _read_records(self, filepath: str, counts: Counter):
+        crawl = self.crawl or crawl_from_path(filepath) or crawl_from_path(str(self.data_folder.path))
         start, read_any, failed = 0, False, False
         copies = {}  # local copies of files from servers without ranged reads (only after a damaged record)
         try:
@@ -283,11 +290,10 @@ class HtmlWarcReader(WarcReader):
             counts["warc_read_error"] += 1
             logger.warning(f"{filepath}: WARC read error: {type(e).__name__}: {e}")
         finally:
-            self._flush(counts)
             for path in copies.values():
                 os.unlink(path)
         if not read_any and not failed:
-            self.stat_update("warc_read_error")
+            counts["warc_read_error"] += 1
             logger.warning(f"{filepath}: no WARC record could be read (not a WARC, or damaged throughout)")
 
     def _flush(self, counts: Counter) -> None:
