@@ -22,7 +22,7 @@ def read_yaml(path: str | Path) -> dict:
 class Rule:
     language: str
     pattern: re.Pattern | None
-    matches: Callable[[str], bool] | None = None  # ``pattern.search`` as a yes or no, faster (``AnyMatch``)
+    matches: Callable[..., bool] | None = None  # ``pattern.search`` as a yes or no, faster: an ``AnyMatch``
 
     def __post_init__(self):
         if self.pattern is not None and self.matches is None:
@@ -60,6 +60,15 @@ class LanguageTable:
             disambiguation[str(ext).lower()] = compiled
         return cls(slugs, extensions, disambiguation, dict(data.get("stack_names") or {}))
 
+    def __post_init__(self):
+        from proofpile.code.filters import LiteralScan
+
+        # per shared extension, one scan for the pieces of text all its rules need (``AnyMatch``)
+        self.scans = {}
+        for ext, rules in self.disambiguation.items():
+            pieces = sorted({p for rule in rules if rule.matches is not None for p in rule.matches.pieces})
+            self.scans[ext] = LiteralScan(pieces) if pieces else None
+
     def extension_of(self, path: str) -> str | None:
         """The longest known suffix of a file name (``a.lagda.tex`` -> ``lagda.tex``), or None."""
         name = path.rsplit("/", 1)[-1].lower()
@@ -87,8 +96,10 @@ class LanguageTable:
         rules = self.disambiguation.get(ext)
         if rules:
             head = text[:20000]  # rules look at the head: enough for every marker, bounded time
+            scan = self.scans[ext]
+            held = scan(head) if scan is not None else None
             for rule in rules:
-                if rule.matches is None or rule.matches(head):
+                if rule.matches is None or rule.matches(head, held):
                     return rule.language
             return "unknown"
         return self.extensions[ext]

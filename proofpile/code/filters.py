@@ -4,6 +4,8 @@ rule (``python_no_math_import``, ``cpp_digit_density``), a plain name for the co
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import re
 import time
@@ -14,7 +16,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from proofpile import mathspans
 from proofpile.batches import sized_batches
 from proofpile.config import read_list
-from proofpile.decontam.formal import FormalBenchmarkHygiene
+from proofpile.decontam.formal import SYSTEM_OF_LANG, FormalBenchmarkHygiene
 from proofpile.lazy_model import LazyModel, lid176_path
 from proofpile.stats import add_counts, add_times
 
@@ -35,7 +37,8 @@ class CodeFilter(BaseFilter):
     to (another language) pass straight through, uncounted. Documents are filtered a batch at a time (``_batches``),
     in order."""
 
-    language: str | None = None  # None: applies to every document
+    language: str | None = None  # None: applies to every document (unless ``languages`` says which)
+    languages: frozenset[str] | None = None  # the languages of a filter that applies to several
     _tally: dict[str, int] | None = None  # while ``run`` runs: its counts, not yet in the stats
 
     def count(self, label: str) -> None:
@@ -49,12 +52,12 @@ class CodeFilter(BaseFilter):
         self._tally = tally = {"total": 0}
         times: list[float] = []
         clock = time.perf_counter
-        language = self.language
+        languages = self.languages or (frozenset((self.language,)) if self.language else None)
         try:
             for batch in sized_batches(data, 64, 4 << 20):  # a filter's code and data stay in cache
                 results = []
                 for doc in batch:
-                    if language is not None and doc.metadata.get("lang") != language:
+                    if languages is not None and doc.metadata.get("lang") not in languages:
                         results.append(True)
                         continue
                     start = clock()
@@ -86,6 +89,14 @@ class CodeFilter(BaseFilter):
         raise NotImplementedError
 
 
+def utf8_size_above(text: str, limit: int) -> bool:
+    """Whether ``text`` is more than ``limit`` bytes in UTF-8; encoded only when its length does not say (a character
+    is 1 to 4 bytes)."""
+    if len(text) > limit:
+        return True
+    return len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit
+
+
 def _starts_like_data(text: str, chars: str) -> bool:
     stripped = text.lstrip()
     return bool(stripped) and stripped[0] in chars
@@ -101,7 +112,7 @@ class SizeFilter(CodeFilter):
         self.max_bytes = max_bytes
 
     def reason(self, doc: Document):
-        if len(doc.text) > self.max_bytes or len(doc.text.encode("utf-8")) > self.max_bytes:
+        if utf8_size_above(doc.text, self.max_bytes):
             return "too_large"
 
 
@@ -126,34 +137,74 @@ def required_text(pattern: str) -> str:
 class AnyMatch:
     """``bool(pattern.search(text))``, computed faster and always with the same answer. re tries a pattern that does
     not start with a literal at every position of the text, so each top-level alternative is searched on its own
-    (the alternation matches where one of them does): an alternative anchored at line starts (``^`` under ``re.M``) is
-    tried at the text's start and then searched with a leading newline, which re finds with a fast scan for one
-    character; another only when the text holds a piece of text every match of it contains (``required_texts``).
-    Patterns the split cannot handle (case-insensitive ones; another Python's ``re`` internals) are searched whole."""
+    (the alternation matches where one of them does), only when the text holds the pieces of text every match of it
+    contains (``required_texts``, when some are known): an alternative anchored at line starts (``^`` under ``re.M``)
+    is tried at the text's start and then searched with a leading newline, which re finds with a fast scan for one
+    character; another is searched as it is. Which pieces the text holds is found by one Hyperscan scan for all of
+    them (``LiteralScan``; ``in`` cost a scan of the text per piece). Patterns the split cannot handle
+    (case-insensitive ones; another Python's ``re`` internals) are searched whole."""
 
     def __init__(self, pattern: str, flags: int = 0):
         self.pattern = re.compile(pattern, flags)
         try:
-            self.parts = _alternatives(self.pattern, flags)
+            parts = _alternatives(self.pattern, flags)
         except Exception:  # another Python's internals: no shortcut, the pattern is still searched
-            self.parts = None
+            parts = None
+        self.pieces = sorted({t for needed, _, _ in parts or () for texts in needed for t in texts})
+        self.scan = LiteralScan(self.pieces) if self.pieces else None
+        # per alternative: [texts, one of each needed], match at the start or None, search
+        self.parts = None if parts is None else [
+            ([frozenset(texts) for texts in needed], at_start, search) for needed, at_start, search in parts]
 
     def __reduce__(self):  # the parts are compiled from parse trees, which re cannot pickle: built again
         return AnyMatch, (self.pattern.pattern, self.pattern.flags)
 
-    def __call__(self, text: str) -> bool:
+    def __call__(self, text: str, held: set[str] | None = None) -> bool:
+        """``held``: the pieces ``text`` holds, when a scan for more pieces than these found them already."""
         if self.parts is None:
             return self.pattern.search(text) is not None
-        for needles, at_start, search in self.parts:
-            if needles is not None and not any(n in text for n in needles):
+        if held is None:
+            held = self.scan(text) if self.scan is not None else set()
+        for needed, at_start, search in self.parts:
+            if any(held.isdisjoint(texts) for texts in needed):
                 continue
             if (at_start is not None and at_start(text)) or search(text):
                 return True
         return False
 
 
+class LiteralScan:
+    """Which of a list of texts a text holds, from one Hyperscan scan of its UTF-8 (the UTF-8 of a text holds the
+    UTF-8 of a piece exactly where the text holds the piece)."""
+
+    def __init__(self, pieces: list[str]):
+        self.pieces = list(pieces)
+        self._db = self._scratch = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_db": None, "_scratch": None}  # not picklable: compiled again in the worker
+
+    def __call__(self, text: str) -> set[str]:
+        if self._db is None:
+            import hyperscan
+
+            from proofpile.hyperscan_db import compile_database
+
+            literals = [b"".join(b"\\x%02x" % byte for byte in t.encode("utf-8", "surrogatepass"))
+                        for t in self.pieces]
+            self._db, self._scratch = compile_database(literals, hyperscan.HS_FLAG_SINGLEMATCH)
+        found: list[int] = []
+        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=_append_id, context=found,
+                      scratch=self._scratch)
+        return {self.pieces[i] for i in found}
+
+
+def _append_id(pattern_id, start, end, flags, found):
+    found.append(pattern_id)
+
+
 def _alternatives(pattern: re.Pattern, flags: int) -> list | None:
-    """[(required texts or None, match at the start or None, search)] per top-level alternative of ``pattern``."""
+    """[(required texts, match at the start or None, search)] per top-level alternative of ``pattern``."""
     from re import _compiler, _parser
     from re import _constants as c
 
@@ -165,41 +216,117 @@ def _alternatives(pattern: re.Pattern, flags: int) -> list | None:
     compile_ = lambda data: _compiler.compile(_parser.SubPattern(parsed.state, list(data)), flags)  # noqa: E731
     parts = []
     for data in alts:
-        if data and data[0] == (c.AT, c.AT_BEGINNING) and flags & re.M:  # the newline scan is as fast as a check
+        if data and data[0] == (c.AT, c.AT_BEGINNING) and flags & re.M:
             rest = compile_(data[1:])
-            parts.append((None, rest.match, compile_([(c.LITERAL, 10)] + list(data[1:])).search))
+            parts.append((_worth_scanning(required_texts(data[1:])), rest.match,
+                          compile_([(c.LITERAL, 10)] + list(data[1:])).search))
         else:
-            parts.append((required_texts(data), None, compile_(data).search))
+            parts.append((_worth_scanning(required_texts(data)), None, compile_(data).search))
     return parts
 
 
-def required_texts(data) -> set[str] | None:
-    """Texts one of which every match of the parsed pattern ``data`` contains, or None when none are known: runs of
-    literals in sequence, the union over a branch's alternatives, the body of a group or of a repeat done at least
-    once. The set whose shortest text is longest is kept."""
+_MAX_TEXTS = 64  # texts a literal alternation may expand to (``@(interface|end)`` -> ``@interface``, ``@end``)
+
+
+def _literal_texts(data) -> set[str] | None:
+    """The texts the parsed pattern ``data`` matches when it is made of literals only (in sequence, groups and
+    branches), or None."""
     from re import _constants as c
 
-    best: set[str] | None = None
-    run = ""
-
-    def better(a, b):
-        if not b or "" in b:
-            return a
-        return b if a is None or (min(map(len, b)), -len(b)) > (min(map(len, a)), -len(a)) else a
-
+    texts = {""}
     for op, arg in data:
         if op is c.LITERAL:
-            run += chr(arg)
-            continue
-        best, run = better(best, {run} if run else None), ""
-        if op is c.SUBPATTERN and not arg[1] & re.I:
-            best = better(best, required_texts(arg[3].data))
+            sub = {chr(arg)}
+        elif op is c.SUBPATTERN and not arg[1] & re.I:
+            sub = _literal_texts(arg[3].data)
         elif op is c.BRANCH:
-            subs = [required_texts(alt.data) for alt in arg[1]]
-            best = better(best, None if None in subs else set().union(*subs))
+            subs = [_literal_texts(alt.data) for alt in arg[1]]
+            sub = None if None in subs else set().union(*subs)
+        else:
+            return None
+        if sub is None or len(texts) * len(sub) > _MAX_TEXTS:
+            return None
+        texts = {a + b for a in texts for b in sub}
+    return texts
+
+
+def _worth_scanning(sets: list[set[str]]) -> list[set[str]]:
+    """The sets without a one-character text: almost every text holds ``(`` or ``#``, and each piece found costs a
+    call from the scan (leaving a set out only makes the check weaker, never wrong)."""
+    return [texts for texts in sets if min(map(len, texts)) > 1]
+
+
+def _branch_texts(alternatives: list[list[set[str]]]) -> list[set[str]]:
+    """Required texts of a branch from those of its alternatives: a match holds a text of each set of one of them,
+    so the union of one set from each alternative, for every such choice, is required (the choices bounded; past
+    the bound, each alternative's set whose shortest text is longest)."""
+    if any(not sets for sets in alternatives):
+        return []
+    if math.prod(map(len, alternatives)) <= 16:
+        unions = [set().union(*choice) for choice in itertools.product(*alternatives)]
+        return [u for i, u in enumerate(unions) if u not in unions[:i]]
+    return [set().union(*(max(sets, key=lambda t: (min(map(len, t)), -len(t))) for sets in alternatives))]
+
+
+def required_texts(data) -> list[set[str]]:
+    """Sets of texts such that every match of the parsed pattern ``data`` contains one text of each set: the texts
+    of each run of literals in sequence (a literal alternation multiplies them out), the sets of a group's body and
+    of the body of a repeat done at least once, and a branch's (``_branch_texts``). A text that lacks one text of
+    every set cannot match."""
+    from re import _constants as c
+
+    sets: list[set[str]] = []
+    run = {""}
+    for op, arg in data:
+        texts = _literal_texts([(op, arg)])
+        if texts is not None and len(run) * len(texts) <= _MAX_TEXTS:
+            run = {a + b for a in run for b in texts}
+            continue
+        if "" not in run:
+            sets.append(run)
+        run = {""}
+        if op is c.SUBPATTERN and not arg[1] & re.I:
+            sets += required_texts(arg[3].data)
+        elif op is c.BRANCH:
+            sets += _branch_texts([required_texts(alt.data) for alt in arg[1]])
         elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and arg[0] >= 1:
-            best = better(best, required_texts(arg[2].data))
-    return better(best, {run} if run else None)
+            sets += required_texts(arg[2].data)
+    if "" not in run:
+        sets.append(run)
+    return sets
+
+
+# the non-ASCII letters re.IGNORECASE matches to ASCII ones (Kelvin sign, long s, dotted and dotless i): mapped
+# before lower-casing, a header holds a marker's literal text in lower case wherever the marker matches it
+_ASCII_FOLDS = (("\u212a", "k"), ("\u017f", "s"), ("\u0130", "i"), ("\u0131", "i"))
+
+
+def _fold(text: str) -> str:
+    for letter, ascii_letter in _ASCII_FOLDS:  # str.replace scans with memchr; str.translate looks up every char
+        if letter in text:
+            text = text.replace(letter, ascii_letter)
+    return text.lower()
+
+
+class LineSearch:
+    """``pattern.search(text, pos)``, faster for a pattern anchored at line starts (``^`` under ``re.M``): tried at
+    ``pos`` when a line starts there, then searched led by a newline, which re finds with a scan for one character
+    (as ``proofpile.decontam.formal.LineStarts``). Other patterns are searched as they are."""
+
+    def __init__(self, pattern: re.Pattern):
+        self.pattern = pattern
+        anchored = pattern.pattern.startswith("^") and pattern.flags & re.M
+        self.after_newline = re.compile("\n(?:" + pattern.pattern[1:] + ")", pattern.flags) if anchored else None
+
+    def __call__(self, text: str, pos: int = 0) -> re.Match | None:
+        if self.after_newline is None:
+            return self.pattern.search(text, pos)
+        if pos == 0 or text[pos - 1] == "\n":
+            m = self.pattern.match(text, pos)
+            if m is not None:
+                return m
+        m = self.after_newline.search(text, pos)
+        return None if m is None else self.pattern.match(text, m.start() + 1)
 
 
 class AutogeneratedFilter(CodeFilter):
@@ -211,7 +338,8 @@ class AutogeneratedFilter(CodeFilter):
 
     def __init__(self, markers: str, header_lines: int = 10, handwritten: str | None = None):
         super().__init__()
-        self.handwritten = [re.compile(m, re.I | re.M) for m in read_list(handwritten)] if handwritten else []
+        self.handwritten = [LineSearch(re.compile(m, re.I | re.M)) for m in read_list(handwritten)] \
+            if handwritten else []
         items = read_list(markers)
         upper = [m for m in items if re.sub(r"\\.", "", m) != re.sub(r"\\.", "", m).lower()]
         if upper:
@@ -221,6 +349,10 @@ class AutogeneratedFilter(CodeFilter):
         # text it must contain is there: the same matches as the case-insensitive alternation, several times faster
         # (re's IGNORECASE folds every character it compares, and most headers hold no "generated" at all).
         self.lower_patterns = [(required_text(m), re.compile(m, re.M)) for m in items]
+        # a header holds one of these (lower-cased, folded: see _ASCII_FOLDS) wherever a marker matches it: each
+        # marker's required text, those that hold another one left out (most headers are ruled out by a few scans)
+        texts = {text if text.isascii() else "" for text, _ in self.lower_patterns}
+        self.needles = sorted(t for t in texts if not any(o != t and o in t for o in texts))
         self.header_lines = header_lines
 
     def reason(self, doc: Document):
@@ -233,9 +365,11 @@ class AutogeneratedFilter(CodeFilter):
         head = "\n".join(lines[: self.header_lines])
         if head.isascii():
             head = head.lower()
-            found = next((m for text, p in self.lower_patterns if text in head and (m := p.search(head))), None)
-        else:
-            found = self.pattern.search(head)
+            found = next((m for text, p in self.lower_patterns if text in head and (m := p.search(head))), None) \
+                if any(text in head for text in self.needles) else None
+        else:  # the case-insensitive search, only when the header holds one of the texts a marker needs
+            folded = _fold(head)
+            found = self.pattern.search(head) if any(text in folded for text in self.needles) else None
         if found is None:
             return None
         # the text below the marker's line: a hand-written proof there keeps the file
@@ -249,8 +383,8 @@ class AutogeneratedFilter(CodeFilter):
         if not self.handwritten:
             return False
         pos = start
-        for pattern in self.handwritten:
-            m = pattern.search(text, pos)
+        for search in self.handwritten:
+            m = search(text, pos)
             if m is None:
                 return False
             pos = m.end()
@@ -314,6 +448,7 @@ class LanguageFilters(CodeFilter):
         self.rules = {rule.language: rule for rule in rules}
         if len(self.rules) != len(rules):
             raise ValueError("LanguageFilters: two rules for one language")
+        self.languages = frozenset(self.rules)
 
     def reason(self, doc: Document):
         rule = self.rules.get(doc.metadata.get("lang"))
@@ -393,7 +528,7 @@ class MapleFilter(LanguageFilter):
         self.max_bytes = max_bytes
 
     def check(self, doc):
-        if len(doc.text.encode("utf-8")) > self.max_bytes:
+        if utf8_size_above(doc.text, self.max_bytes):
             return "too_large"
         if _XML_HEAD.match(doc.text):  # .mw worksheets are XML
             return "xml"
@@ -410,7 +545,7 @@ class JuliaFilter(LanguageFilter):
     def check(self, doc):
         if _starts_like_data(doc.text, "%{["):
             return "data_like"
-        if len(doc.text.encode("utf-8")) > self.large_bytes and \
+        if utf8_size_above(doc.text, self.large_bytes) and \
                 len(re.findall(r"^\s*@test\b", doc.text, re.M)) < self.min_tests:
             return "large_not_tests"
 
@@ -472,16 +607,37 @@ def _blank_tex_specials(text: str) -> str:
 
 
 class TeXFilter(LanguageFilter):
-    name, language, slug = "📜 TeX", "TeX", "tex"
+    """TeX documents: ``.tex`` files, not gnuplot's figures, with a sectioning command, whose prose is English.
 
-    def __init__(self, sectioning: str, min_english: float = 0.5, lid_model: str | None = None):
+    The English check reads the prose from the first sectioning command on (the preamble, title and author block
+    before it are package names, macro definitions and proper names, not prose: on a real paper they pulled English
+    below the threshold) and judges its first ``prose_chars`` characters (lid.176 is reliable on a kilobyte of prose;
+    its cost grows with the length). The prose is built from a window of the text that grows until it holds that
+    much, so a long file costs what a short one does."""
+
+    name, language, slug = "📜 TeX", "TeX", "tex"
+    _WINDOWS = (2048, 8192, 20000)  # characters of text read for the prose, tried in turn
+
+    def __init__(self, sectioning: str, min_english: float = 0.5, lid_model: str | None = None,
+                 prose_chars: int = 1000):
         super().__init__()
         self.sectioning = re.compile(rf"\\(?:{_words(read_list(sectioning))})\*?\s*[\[{{]")
         self.min_english = min_english
+        self.prose_chars = prose_chars
         self.lid = LazyModel(lid_model or lid176_path())
 
-    def english(self, text: str) -> float:
-        prose = " ".join(_blank_tex_specials(_TEX_COMMAND.sub(" ", mathspans.strip(text[:20000]))).split())
+    def prose(self, text: str, start: int = 0) -> str:
+        """At most ``prose_chars`` characters of the prose of ``text`` from ``start`` on (math, commands and TeX's
+        special characters removed)."""
+        for size in self._WINDOWS:
+            window = text[start:start + size]
+            prose = " ".join(_blank_tex_specials(_TEX_COMMAND.sub(" ", mathspans.strip(window))).split())
+            if len(prose) >= self.prose_chars or start + size >= len(text):
+                break
+        return prose[: self.prose_chars]
+
+    def english(self, text: str, start: int = 0) -> float:
+        prose = self.prose(text, start)
         if not prose:
             return 0.0
         labels, probs = self.lid.get().predict(prose, k=3)
@@ -493,9 +649,10 @@ class TeXFilter(LanguageFilter):
         head = doc.text[:4096]
         if "GNUPLOT" in head or "gnuplot" in head:  # gnuplot's epslatex/tikz terminals write .tex figures
             return "gnuplot"
-        if not self.sectioning.search(doc.text):
+        section = self.sectioning.search(doc.text)
+        if section is None:
             return "no_sectioning"
-        if self.english(doc.text) < self.min_english:
+        if self.english(doc.text, section.start()) < self.min_english:
             return "not_english"
 
 
@@ -504,4 +661,5 @@ class FormalHygiene(CodeFilter, FormalBenchmarkHygiene):
     files) with the code filters' tallied bookkeeping: datatrove's per-document counters and timer cost more than the
     step itself on the files of other languages, which it passes untouched."""
 
+    languages = frozenset(SYSTEM_OF_LANG)
     filter = FormalBenchmarkHygiene.filter

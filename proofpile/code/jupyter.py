@@ -18,9 +18,16 @@ _ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1
 _SYMPY = re.compile(r"^[ \t]*(?:import[ \t]+(?:[\w.]+[ \t]*,[ \t]*)*sympy\b|from[ \t]+sympy\b)", re.M)
 
 
+def _without_escapes(text: str) -> str:
+    return _ANSI_ESCAPE.sub("", text) if "\x1b" in text else text  # (most outputs have none: no regex pass)
+
+
 def _source(value) -> str:
     if isinstance(value, list):
-        return "".join(x for x in value if isinstance(x, str))
+        try:
+            return "".join(value)
+        except TypeError:  # an item that is not a string: left out
+            return "".join(x for x in value if isinstance(x, str))
     return value if isinstance(value, str) else ""
 
 
@@ -78,23 +85,23 @@ class JupyterToMarkdown(CodeFilter):
             return None
         kind = output.get("output_type")
         if kind in ("error", "pyerr"):
-            self.stat_update("cleared_traceback_outputs")
+            self.count("cleared_traceback_outputs")
             return None
         if kind == "stream":
-            return _ANSI_ESCAPE.sub("", _source(output.get("text")))
+            return _without_escapes(_source(output.get("text")))
         data = output.get("data") if isinstance(output.get("data"), dict) else {}
-        latex, plain = _source(data.get("text/latex")).strip(), _ANSI_ESCAPE.sub("", _source(data.get("text/plain")))
+        latex, plain = _source(data.get("text/latex")).strip(), _without_escapes(_source(data.get("text/plain")))
         text = "\n".join(t for t in (latex, plain.strip("\n")) if t.strip())
         if any(k.startswith("image/") for k in data) or any(k in output for k in ("png", "jpeg", "svg")):
-            self.stat_update("cleared_image_outputs")
+            self.count("cleared_image_outputs")
             if not latex:
                 return None
         if text:
             return text
-        return _ANSI_ESCAPE.sub("", _source(output.get("text"))) or None
+        return _without_escapes(_source(output.get("text"))) or None
 
-    def to_markdown(self, nb: dict) -> str:
-        lang = kernel_language(nb)
+    def to_markdown(self, nb: dict, lang: str | None = None) -> str:
+        lang = lang or kernel_language(nb)
         parts = []
         for cell in nb["cells"]:
             src = _source(cell.get("source")).strip("\n")
@@ -117,8 +124,9 @@ class JupyterToMarkdown(CodeFilter):
             return f"jupyter_{reason}"
         if not self.has_math(nb):
             return "jupyter_no_math"
-        text = self.to_markdown(nb)
+        lang = kernel_language(nb)
+        text = self.to_markdown(nb, lang)
         if not text.strip():
             return "jupyter_empty"
         doc.text = text
-        doc.metadata["kernel_language"] = kernel_language(nb)
+        doc.metadata["kernel_language"] = lang

@@ -19,9 +19,8 @@ import os
 import stat
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
@@ -41,9 +40,9 @@ _PARQUET_COLUMNS = frozenset((
 _LICENSE_READ = 1 << 16
 
 
-@dataclass(frozen=True)
-class Item:
-    """One unit of work: a file to read (dir, git) or a row group to read (parquet)."""
+class Item(NamedTuple):
+    """One unit of work: a file to read (dir, git) or a row group to read (parquet). (A named tuple: one is made
+    per file listed, and a frozen dataclass's ``__init__`` cost more than the rest of the listing per file.)"""
 
     source: int
     key: str  # relative path (dir, git), "file#row_group" (parquet)
@@ -95,6 +94,8 @@ class GitBlobs:
 
 def _utf8(name: str) -> bool:
     """Whether a file name (decoded with surrogateescape) is valid UTF-8: ids and meta must be."""
+    if name.isascii():  # most are; undecodable bytes became surrogates, which are not ASCII
+        return True
     try:
         name.encode("utf-8")
         return True
@@ -362,7 +363,7 @@ class CodeReader(PipelineStep):
 
     def read_dir_file(self, source: dict, item: Item, root: str, safe_dirs: dict[str, bool]) -> Document | None:
         path = os.path.join(root, item.key)
-        parent = os.path.dirname(path)
+        parent = path.rpartition("/")[0] if "/" in item.key else root  # os.path.dirname: the key is relative, clean
         if not _safe_dir(root, parent, safe_dirs):
             self.stat_update("dropped_symlink_outside_root")
             return None
