@@ -232,6 +232,29 @@ def test_quality_filter():
     assert 0.1 < accented_ratio("éa") <= 0.5
 
 
+def test_filters_judge_a_batch_then_count_and_pass_on_as_datatrove_does(tmp_path):
+    """The web filters judge documents a batch at a time: what they keep (in order), their counts and the dropped
+    documents they write are those of datatrove's one-at-a-time ``BaseFilter.run``."""
+    from datatrove.pipeline.filters.base_filter import BaseFilter
+    from datatrove.pipeline.writers import JsonlWriter
+
+    # 35 documents, kept and dropped for three reasons: batches of 16, 16 and 3
+    texts = [MATH_TEXT, "$x$ is short", "x" * 200, " ".join(["été déjà là où près"] * 20), NEWS_TEXT] * 7
+
+    def run(runner, out):
+        f = QualityFilter(min_chars=100, min_words=20, exclusion_writer=JsonlWriter(str(out), compression=None))
+        kept = [d.id for d in runner(f, [Document(text=t, id=str(i)) for i, t in enumerate(texts)])]
+        written = {p.name: p.read_bytes() for p in out.iterdir()}
+        return kept, {k: v.to_dict() for k, v in f.stats.stats.items()}, f.stats.time_stats.n, written
+
+    batched = run(QualityFilter.run, tmp_path / "batched")
+    assert batched == run(BaseFilter.run, tmp_path / "one_at_a_time")
+    kept, counts, timed, written = batched
+    assert kept == [str(i) for i in range(35) if i % 5 in (0, 4)] and timed == 35
+    assert counts["dropped_too_short"] == counts["dropped_too_few_words"] == counts["dropped_accented_chars"] == 7
+    assert written["00000.jsonl"].count(b"\n") == 21
+
+
 def test_perplexity_needs_kenlm():
     if kenlm_available():
         pytest.skip("kenlm is installed here")

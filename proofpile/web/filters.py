@@ -1,21 +1,24 @@
 """Filters of the web stage after extraction: URL blocklist, language, MathScore, quality.
 
 Each is a datatrove ``BaseFilter`` that returns ``(False, reason)`` for a drop (counted as ``dropped_<reason>``)
-and writes its score to ``meta`` for the documents it keeps. Models load lazily in the worker, so the steps
-pickle small.
+and writes its score to ``meta`` for the documents it keeps; those after extraction judge a batch at a time
+(``BatchFilter``). Models load lazily in the worker, so the steps pickle small.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from functools import partial
 from urllib.parse import urlsplit
 
-from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.filters.base_filter import BaseFilter, get_filter_result
+from datatrove.utils.typeshelper import StatHints
 
 from proofpile import mathspans
+from proofpile.batches import sized_batches
 from proofpile.config import read_list
 from proofpile.lazy_model import LazyModel, lid176_path, load_fasttext
 from proofpile.web.mathscore import normalize
@@ -29,6 +32,39 @@ def strip_math(text: str) -> str:
     """The prose of ``text``: its math spans (by the one definition, :mod:`proofpile.mathspans`) removed; a price
     stays prose."""
     return mathspans.strip(text)
+
+
+class BatchFilter(BaseFilter):
+    """A filter that judges documents a batch at a time (up to ``batch_docs``, or ``batch_chars`` of text), then
+    passes them on in order, counted (``total``, ``forwarded``, ``dropped``, ``dropped_<reason>``, time per
+    document) and written as excluded exactly as datatrove's ``BaseFilter.run`` does one at a time: its model and
+    code run back to back, warm in the CPU caches. One at a time, with one page in a hundred kept, every page found
+    them cold (the web stage's model filters cost ~40% more)."""
+
+    batch_docs, batch_chars = 16, 1 << 22
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
+            for batch in sized_batches(data, self.batch_docs, self.batch_chars):
+                results = []
+                for doc in batch:
+                    with self.track_time():
+                        results.append(self.filter(doc))
+                for doc, result in zip(batch, results):
+                    self.stat_update(StatHints.total)
+                    keep, reason = get_filter_result(result)
+                    if keep:
+                        self.stat_update(StatHints.forwarded)
+                        self.update_doc_stats(doc)
+                        yield doc
+                        continue
+                    self.stat_update(StatHints.dropped)
+                    if reason:
+                        self.stat_update(f"dropped_{reason}")
+                    if self.exclusion_writer:
+                        if reason:
+                            doc.metadata["filter_reason"] = reason
+                        writer.write(doc, rank)
 
 
 class UrlBlocklistFilter(BaseFilter):
@@ -54,7 +90,7 @@ class UrlBlocklistFilter(BaseFilter):
         return True
 
 
-class LanguageIdFilter(BaseFilter):
+class LanguageIdFilter(BatchFilter):
     """fastText language ID on the prose of the extracted text (its math removed). Keeps a document whose top label
     is one of ``languages`` with a score of at least ``threshold``; writes ``meta.lang`` and ``meta.lang_score``.
 
@@ -114,7 +150,7 @@ def _prose(text: str) -> tuple[str, int, int]:
     return prose, len(_WORD_RE.findall(prose)), formulas
 
 
-class MathScoreFilter(BaseFilter):
+class MathScoreFilter(BatchFilter):
     """A fastText classifier on the extracted text (ours: labels ``math``/``other``, see proofpile.web.mathscore;
     any other fastText model works with ``label`` set to its positive label). Writes ``meta.math_score`` (the
     probability of ``label``); drops below ``threshold`` as ``math_score``."""
@@ -142,7 +178,7 @@ def accented_ratio(text: str) -> float:
     return len(_ACCENTED_RE.findall(text)) / letters if letters else 0.0
 
 
-class QualityFilter(BaseFilter):
+class QualityFilter(BatchFilter):
     """Cheap quality checks on the extracted text: a minimum length (characters and words) and a maximum ratio of
     accented Latin letters among letters (a page that lid.176 calls English but is mostly accented is mis-decoded or
     not English). A page with at least ``min_formulas`` formulas (a short problem, a worked formula) is held to the
@@ -182,7 +218,7 @@ def kenlm_available() -> bool:
     return True
 
 
-class PerplexityFilter(BaseFilter):
+class PerplexityFilter(BatchFilter):
     """KenLM perplexity (ccnet normalisation: lowercase, digits to 0, one line per paragraph) of the text with its
     math removed; writes ``meta.perplexity`` and drops above ``max_perplexity``. Needs the ``kenlm`` module."""
 

@@ -20,6 +20,7 @@ and copied into ``<data_root>/models/``, so a fresh data root costs a copy, not 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -52,6 +53,7 @@ _PROSE_TOKEN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\u
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
 _GREEK_RE = re.compile(r"[\u0370-\u03ff]")
 _LATIN_RE = re.compile(r"[a-z0-9\u00c0-\u024f]+")
+_DIGIT_RE = re.compile(r"\d")
 
 
 def _tex_tokens(tex: str, display: bool) -> list[str]:
@@ -64,12 +66,16 @@ def _prose_token(word: str) -> str:
     if _CJK_RE.fullmatch(word):
         return "__cjk__"
     if _LATIN_RE.fullmatch(word):
-        return re.sub(r"\d", "0", word)
+        return _DIGIT_RE.sub("0", word)
     if _GREEK_RE.search(word):
         return "__greek__"  # α, β written as text: math-ish, whatever the word
     if word.isalnum():
         return "__script__"  # Cyrillic, Arabic, ...: one token per word of another script
     return word
+
+
+# a language's words repeat, page after page: the short ones (bounded memory) are folded once
+_short_prose_token = functools.lru_cache(maxsize=1 << 16)(_prose_token)
 
 
 def normalize(text: str) -> str:
@@ -83,10 +89,12 @@ def normalize(text: str) -> str:
 
     def add_prose(chunk: str) -> None:
         nonlocal prose
+        if prose >= PROSE_WORDS:
+            return
         for word in _PROSE_TOKEN_RE.findall(chunk.lower()):
             if prose >= PROSE_WORDS:
                 return
-            tokens.append(_prose_token(word))
+            tokens.append(_short_prose_token(word) if len(word) <= 24 else _prose_token(word))
             prose += 1
 
     for span in mathspans.find(text):  # math by the one definition the extractor uses too
