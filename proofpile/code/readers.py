@@ -145,6 +145,8 @@ def read_regular_file(path: str, max_bytes: int) -> tuple[bytes | None, str | No
                 break
             chunks.append(chunk)
             remaining -= len(chunk)
+            if max_bytes + 1 - remaining == st.st_size:  # the size fstat gave, all read: no read for the end (a
+                break  # file that grows now is read as it was, as it would be had it grown after that read)
         data = b"".join(chunks)
         if len(data) > max_bytes:
             return None, "too_large"
@@ -351,13 +353,16 @@ class CodeReader(PipelineStep):
                 yield Item(index, f"{f}#{rg}")
 
     # -- reading -------------------------------------------------------------------------------------------------
-    def _document(self, data: bytes | None, reason: str | None, doc_id: str, meta: dict) -> Document | None:
+    def _document(self, data: bytes | None, reason: str | None, doc_id: str, meta: dict,
+                  meta_has_none: bool = True) -> Document | None:
+        """The document of a file read (``data``) or its drop (``reason``); ``meta``'s None values are left out
+        (``meta_has_none=False``: it has none)."""
         if data is not None:
             text, reason = decode_source(data)
         if reason:
             self.stat_update(f"dropped_{reason}")
             return None
-        meta = {"subset": SUBSET, **{k: v for k, v in meta.items() if v is not None}}
+        meta = {"subset": SUBSET, **({k: v for k, v in meta.items() if v is not None} if meta_has_none else meta)}
         self._files_read += 1  # added to the stats as ``files_read`` when ``run`` ends
         return Document(text=text, id=doc_id, metadata=meta)
 
@@ -369,8 +374,10 @@ class CodeReader(PipelineStep):
             return None
         data, reason = read_regular_file(path, self._cap(item.key))
         name = self._source_name(source)
-        return self._document(data, reason, f"{name}:{item.key}",
-                              {"source": "dir", "repo": name, "path": item.key, "license": item.license})
+        meta = {"source": "dir", "repo": name, "path": item.key, "license": item.license}
+        if item.license is None:
+            del meta["license"]
+        return self._document(data, reason, f"{name}:{item.key}", meta, meta_has_none=False)
 
     def read_parquet_row_group(self, source: dict, item: Item) -> Iterator[Document]:
         import pyarrow.parquet as pq
