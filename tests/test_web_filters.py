@@ -86,9 +86,9 @@ def test_language_id_and_quality_find_the_math_of_a_page_once(monkeypatch):
     # the per-document hot path: a low-scoring, math-dense page is judged from one scan of its math
     from proofpile import mathspans
 
-    scans = []
-    real_find = mathspans.find
-    monkeypatch.setattr(mathspans, "find", lambda text: scans.append(text) or real_find(text))
+    scans = []  # every math scan goes through _math_matches (find, prose_and_count, has_math)
+    real_scan = mathspans._math_matches
+    monkeypatch.setattr(mathspans, "_math_matches", lambda text: scans.append(text) or real_scan(text))
     names = ["alef", "alefsym", "Alpha", "and", "ang", "Bbb", "Beta", "bold", "bull", "Chi", "clubs", "Complex"]
     dense = doc("\n".join(f"{name}: ${chr(92)}{name}$" for name in names))
     assert LanguageIdFilter(languages=["en"], threshold=0.5).filter(dense) is True
