@@ -16,6 +16,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils.typeshelper import StatHints
 
 from proofpile.config import read_list
+from proofpile.hyperscan_db import compile_database
 
 
 class MarkerMatcher:
@@ -39,11 +40,8 @@ class MarkerMatcher:
         # the end of the page)
         expressions = [re.sub(rb"([^A-Za-z0-9])", rb"\\\1", p.encode()) + (b"(?:[^a-z]|$)" if word else b"")
                        for p, word in zip(self.patterns, self.needs_boundary)]
-        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
-                   flags=[flags] * len(expressions))
-        self._db, self._scratch, self._stopped = db, hyperscan.Scratch(db), hyperscan.ScanTerminated
+        self._db, self._scratch = compile_database(expressions, hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
+        self._stopped = hyperscan.ScanTerminated
 
     def first(self, page: bytes | str) -> str | None:
         """The first marker in ``page`` (raw bytes, or text, which is UTF-8 encoded), or None."""
