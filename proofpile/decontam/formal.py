@@ -189,7 +189,8 @@ def first_chars(pattern: str, flags: int = 0) -> str | None:
     if flags & re.I:
         return None
     try:
-        from re import _constants as c, _parser  # re's own parser, the one re.compile uses
+        from re import _constants as c
+        from re import _parser  # re's own parser, the one re.compile uses
 
         parsed = _parser.parse(pattern, flags)
     except Exception:  # another Python's internals: no class, the pattern is searched as it is
