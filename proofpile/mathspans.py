@@ -23,6 +23,10 @@ from __future__ import annotations
 import re
 from typing import Iterator, NamedTuple
 
+MAX_DISPLAY_BODY = 5000  # characters of a display span's body (inline ones are shorter)
+# the most characters a span covers, its delimiters included: text that goes on this far past a point holds whole
+# every span that starts before it
+LONGEST_SPAN = MAX_DISPLAY_BODY + 64
 ENVIRONMENTS = ("equation", "align", "alignat", "gather", "multline", "flalign", "eqnarray", "displaymath", "math")
 
 # Two patterns, one per opening character, each searched on its own: a pattern led by one literal character is
@@ -30,16 +34,16 @@ ENVIRONMENTS = ("equation", "align", "alignat", "gather", "multline", "flalign",
 # (re tests a set of first characters one character at a time: ~4x the time of both scans). At a position only the
 # branches of its character can match, so the leftmost match of the two is the leftmost match of their alternation.
 # Each looks behind its opener afterwards.
-_DOLLAR_SPAN = re.compile(
-    r"\$\$(?<!\\\$\$)(?P<dd>(?:[^$\n]|\n(?![ \t]*\n)){1,5000}?)\$\$"
+_DOLLAR_SPAN = re.compile((
+    r"\$\$(?<!\\\$\$)(?P<dd>(?:[^$\n]|\n(?![ \t]*\n)){1,%(display)d}?)\$\$"
     r"|\$(?<![\\$]\$)(?![\s$])(?P<d>[^$\n]{1,400}?)(?<![\s\\])\$(?![\d$])"
-)
-_BACKSLASH_SPAN = re.compile(
-    r"\\(?<!\\\\)(?:\[(?P<bd>(?:[^\n]|\n(?![ \t]*\n)){1,5000}?)(?<!\\)\\\]"
+) % {"display": MAX_DISPLAY_BODY})
+_BACKSLASH_SPAN = re.compile((
+    r"\\(?<!\\\\)(?:\[(?P<bd>(?:[^\n]|\n(?![ \t]*\n)){1,%(display)d}?)(?<!\\)\\\]"
     r"|\((?P<bi>[^\n]{1,2000}?)(?<!\\)\\\)"
     r"|(?P<env>begin\{(?P<name>(?:" + "|".join(ENVIRONMENTS) + r")\*?)\}"
-    r"(?P<eb>(?:[^\n]|\n(?![ \t]*\n)){1,5000}?)\\end\{(?P=name)\}))"
-)
+    r"(?P<eb>(?:[^\n]|\n(?![ \t]*\n)){1,%(display)d}?)\\end\{(?P=name)\}))"
+) % {"display": MAX_DISPLAY_BODY})
 _DISPLAY_BODY = re.compile(r"[^\W_]|\\")
 _INLINE_TEX = re.compile(r"[\\^_{}=<>+\-*|(]|^[^\W_]{1,2}$")
 

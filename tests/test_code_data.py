@@ -194,6 +194,21 @@ def test_tex_english_is_judged_on_the_prose_from_the_first_section_on():
     assert len(f.prose(f"\\section{{Intro}}\n{ENGLISH * 5000}")) == 1000
 
 
+def test_tex_english_window_never_cuts_a_formula_in_two():
+    """A long display formula across the end of the first window of text read for the prose: cut in two, its body
+    would be read as prose (and an English paper judged not English); with or without blank lines around it."""
+    from proofpile.code.filters import TeXFilter
+
+    f = TeXFilter(FILTERS / "tex-sectioning.txt", 0.5, prose_chars=1000)
+    rows = " \\\\\n".join(f"f_{{{i}}}(x) &= \\sum_{{k=0}}^{{\\infty}} a_{{k,{i}}} x^k + \\int_0^1 g_{{{i}}}(t)\\,dt"
+                         for i in range(40))
+    align = f"\\begin{{align}}\n{rows}\n\\end{{align}}\n"  # ~2.9 KB, across character 2,048
+    for blank in ("", "\n"):
+        text = f"\\section{{Intro}}\nWe study the series below.\n{blank}{align}{blank}{ENGLISH * 10}"
+        assert len(align) > 2048 and f.english(text) > 0.8, blank
+        assert f.filter(doc(text, "TeX", "a.tex")) is True
+
+
 def test_tex_english_on_a_real_paper(shared_fixture):
     """A real arXiv paper (a long preamble of macros, then a title block of Spanish names and places): English."""
     from proofpile.code.filters import TeXFilter

@@ -618,6 +618,21 @@ def _blank_tex_specials(text: str) -> str:
     return text
 
 
+def _paragraph_end(text: str, start: int, end: int) -> int:
+    """Where a window of ``text`` from ``start`` to about ``end`` ends so that no math span is cut in two: at the
+    last blank line before ``end`` (no span holds one, ``proofpile.mathspans``); without one, ``LONGEST_SPAN`` past
+    ``end``, where every span that starts before ``end`` is whole."""
+    if end >= len(text):
+        return len(text)
+    pos = end
+    while (newline := text.rfind("\n", start, pos)) > start:
+        previous = text.rfind("\n", start, newline)
+        if previous >= 0 and not text[previous + 1:newline].strip(" \t"):
+            return newline + 1
+        pos = newline
+    return min(len(text), end + mathspans.LONGEST_SPAN)
+
+
 class TeXFilter(LanguageFilter):
     """TeX documents: ``.tex`` files, not gnuplot's figures, with a sectioning command, whose prose is English.
 
@@ -640,9 +655,10 @@ class TeXFilter(LanguageFilter):
 
     def prose(self, text: str, start: int = 0) -> str:
         """At most ``prose_chars`` characters of the prose of ``text`` from ``start`` on (math, commands and TeX's
-        special characters removed)."""
+        special characters removed). A window never cuts a math span in two (``_paragraph_end``): a cut one would be
+        read as prose."""
         for size in self._WINDOWS:
-            window = text[start:start + size]
+            window = text[start:_paragraph_end(text, start, start + size)]
             prose = " ".join(_blank_tex_specials(_TEX_COMMAND.sub(" ", mathspans.strip(window))).split())
             if len(prose) >= self.prose_chars or start + size >= len(text):
                 break
