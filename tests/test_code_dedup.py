@@ -5,7 +5,9 @@ drops, never a crash."""
 import random
 from collections import deque
 
+import orjson
 import pytest
+import zstandard
 from datatrove.data import Document
 
 from proofpile.code.dedup import (
@@ -71,6 +73,13 @@ def dedup(folder, out, ranks: int) -> dict:
     return stats
 
 
+def _shard_lines(out) -> list[bytes]:
+    lines = []
+    for path in sorted(out.glob("*.jsonl.zst")):
+        lines += zstandard.ZstdDecompressor().stream_reader(path.open("rb")).read().splitlines()
+    return lines
+
+
 def read(out) -> list[Document]:
     reader = ContractReader(str(out))
     return [d for f in sorted(reader.data_folder.list_files(glob_pattern="*.jsonl.zst")) for d in reader.read_file(f)]
@@ -127,7 +136,25 @@ def _garble_line(path, line: int) -> None:
     path.write_bytes(b"".join(lines))
 
 
+def _change_in_place(path, line: int) -> None:
+    """One character of a record's text changed, the line's length kept: still JSON, still its key's id."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    at = lines[line].index(b'"text":"') + 8
+    lines[line] = lines[line][:at] + (b"#" if lines[line][at:at + 1] != b"#" else b"%") + lines[line][at + 1:]
+    path.write_bytes(b"".join(lines))
+
+
+def _key_past_the_end(path, line: int) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    key = orjson.loads(lines[line])
+    key[6] = 2**64 - 1  # its length
+    lines[line] = orjson.dumps(key) + b"\n"
+    path.write_bytes(b"".join(lines))
+
+
 @pytest.mark.parametrize("damage, lost", [
+    ("record 7 changed in place", [7]),
+    ("key 7 past the end", [7]),
     ("records cut inside record 40", range(40, 75)),
     ("keys cut inside key 40", range(40, 75)),
     ("key 7 garbled", [7]),
@@ -145,6 +172,10 @@ def test_damaged_partition_is_counted_and_the_rest_is_kept(tmp_path, damage, los
         _cut_inside_line(bucket / ("00000" + KEYS), 40)
     elif damage == "key 7 garbled":
         _garble_line(bucket / ("00000" + KEYS), 7)
+    elif damage == "record 7 changed in place":
+        _change_in_place(bucket / ("00000" + RECORDS), 7)
+    elif damage == "key 7 past the end":
+        _key_past_the_end(bucket / ("00000" + KEYS), 7)
     else:
         (bucket / ("00000" + KEYS)).unlink()
     stats = dedup(tmp_path / "parts", tmp_path / "out", 1)
@@ -152,6 +183,7 @@ def test_damaged_partition_is_counted_and_the_rest_is_kept(tmp_path, damage, los
             if i not in lost]
     assert sorted(d.id for d in read(tmp_path / "out")) == sorted(expected(left).values())
     assert stats["dropped_damaged_partition"] == len(lost)
+    assert all(isinstance(orjson.loads(line), dict) for line in _shard_lines(tmp_path / "out"))
     assert stats.get("dropped_duplicate", 0) == len(left) - len(expected(left))
 
 

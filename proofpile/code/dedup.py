@@ -40,17 +40,19 @@ class Key(NamedTuple):
     text_chars: int
     offset: int  # of the record's line in its partition
     length: int
+    checksum: int  # xxh3_64 of the line: a record damaged in place is not taken for its key's
 
 
 def read_key(line: bytes | None) -> Key | None:
     """A line of a keys file, or None if it is not one."""
     try:
-        content, doc_id, lang, text_bytes, text_chars, offset, length = values = orjson.loads(line)
-    except (orjson.JSONDecodeError, TypeError, ValueError):  # not JSON, not a list of 7
+        content, doc_id, lang, text_bytes, text_chars, offset, length, checksum = values = orjson.loads(line)
+    except (orjson.JSONDecodeError, TypeError, ValueError):  # not JSON, not a list of 8
         return None
     if (content.__class__ is str and doc_id.__class__ is str and doc_id and (lang is None or lang.__class__ is str)
             and text_bytes.__class__ is int and text_chars.__class__ is int and offset.__class__ is int
-            and length.__class__ is int and text_bytes >= 0 and text_chars >= 0 and offset >= 0 and length > 0):
+            and length.__class__ is int and checksum.__class__ is int and text_bytes >= 0 and text_chars >= 0
+            and offset >= 0 and length > 0):
         return tuple.__new__(Key, values)
     return None
 
@@ -132,7 +134,8 @@ class _Partition:
     def add(self, line: bytes, key: tuple):
         """A record's line and its ``Key`` but the last two values (where the line is)."""
         self.lines.append(line)
-        self.key_lines.append(orjson.dumps((*key, self.size, len(line)), option=orjson.OPT_APPEND_NEWLINE))
+        self.key_lines.append(orjson.dumps((*key, self.size, len(line), xxhash.xxh3_64_intdigest(line)),
+                                           option=orjson.OPT_APPEND_NEWLINE))
         self.size += len(line)
         self.pending += len(line)
         if self.pending >= self.BLOCK:
@@ -166,19 +169,21 @@ class ExactDedupWithinLanguage(PipelineStep):
         if not folder.isdir(bucket):
             return
         names = [path.removesuffix(RECORDS) for path in sorted(folder.list_files(bucket, glob_pattern="*" + RECORDS))]
-        keeper: dict[str, str] = {}
+        keeper: dict[str, str] = {}  # from whole records only: a damaged copy never stands in for the others
         for name in names:
-            size = folder.size(name + RECORDS)
-            for key in self._keys(folder, name):
-                if key is not None and key.offset + key.length <= size:
-                    content, doc_id = key.content, key.id
-                    if content not in keeper or doc_id < keeper[content]:
-                        keeper[content] = doc_id
+            for key, _ in self._whole_records(folder, name, Counter()):  # (damage is counted by the second pass)
+                if key.content not in keeper or key.id < keeper[key.content]:
+                    keeper[key.content] = key.id
         dropped: Counter = Counter()
         try:
             for name in names:
-                with folder.open(name + RECORDS, "rb") as f:
-                    yield from self._kept(f, self._keys(folder, name), keeper, dropped)
+                for key, line in self._whole_records(folder, name, dropped):
+                    if keeper.get(key.content) == key.id:
+                        del keeper[key.content]  # a second record with the same id and content is a duplicate too
+                        yield SerializedRecord(key.id, line, key.text_chars, key.text_bytes, {"lang": key.lang})
+                    else:
+                        dropped["dropped_duplicate"] += 1
+                        dropped[f"lang/{key.lang}/duplicates"] += 1
         finally:
             add_counts(self.stats, dropped)
 
@@ -189,54 +194,46 @@ class ExactDedupWithinLanguage(PipelineStep):
             for line in iter_lines(f, name + KEYS):
                 yield read_key(line)
 
-    @staticmethod
-    def _kept(f: IO[bytes], keys: Iterator[Key | None], keeper: dict[str, str], dropped: Counter):
-        """The kept records of one partition, in its order. Records lost to damage are counted once each: a bad key
+    def _whole_records(self, folder, name: str, dropped: Counter) -> Iterator[tuple[Key, memoryview]]:
+        """(key, line) of each record of a partition that its key finds whole (within the file, its checksum
+        equal), in order. Records lost to damage are counted once each (``dropped_damaged_partition``): a bad key
         before the last whole record stands for one record; past it, the larger of the keys left and the lines
         left."""
-        chunk, start = b"", 0  # the partition's bytes from offset start
-        done = 0  # the end of the last whole record
-        unmatched = 0  # keys since then that found none
-        for key in keys:
-            if key is None:
-                unmatched += 1
-                continue
-            content, doc_id, lang, text_bytes, text_chars, offset, length = key
-            if offset < start or offset < done:  # records are in order, not overlapping
-                unmatched += 1
-                continue
-            end = offset + length
-            while start + len(chunk) < end:  # read on, keeping what is read from offset on
-                more = f.read(max(_CHUNK, end - start - len(chunk)))
-                if not more:
-                    break
-                if offset >= start + len(chunk):
-                    chunk, start = more, start + len(chunk)
-                else:
-                    chunk, start = chunk[offset - start:] + more, offset
-            # the whole line is there, and it is this record's
-            if end > start + len(chunk) or chunk[end - start - 1] != 10 or not chunk.startswith(
-                    b'{"id":' + orjson.dumps(doc_id), offset - start):
-                unmatched += 1
-                continue
-            if unmatched:
-                dropped["dropped_damaged_partition"] += unmatched
-                unmatched = 0
-            done = end
-            if keeper.get(content) == doc_id:
-                del keeper[content]  # a second record with the same id and content is a duplicate too
+        size = folder.size(name + RECORDS)
+        with folder.open(name + RECORDS, "rb") as f:
+            chunk, start = b"", 0  # the partition's bytes from offset start
+            done = 0  # the end of the last whole record
+            unmatched = 0  # keys since then that found none
+            for key in self._keys(folder, name):
+                # a key must point past the last whole record (records are in order), within the file
+                if key is None or key.offset < max(start, done) or key.offset + key.length > size:
+                    unmatched += 1
+                    continue
+                offset, end = key.offset, key.offset + key.length
+                while start + len(chunk) < end:  # read on, keeping what is read from offset on
+                    more = f.read(max(_CHUNK, end - start - len(chunk)))
+                    if not more:
+                        break
+                    if offset >= start + len(chunk):
+                        chunk, start = more, start + len(chunk)
+                    else:
+                        chunk, start = chunk[offset - start:] + more, offset
                 line = memoryview(chunk)[offset - start:end - start]
-                yield SerializedRecord(doc_id, line, text_chars, text_bytes, {"lang": lang})
-            else:
-                dropped["dropped_duplicate"] += 1
-                dropped[f"lang/{lang}/duplicates"] += 1
-        last, lines_left = b"", 0  # records past the last whole one: none, unless the keys end before them
-        rest = chunk[max(done - start, 0):] or f.read(_CHUNK)
-        while rest:
-            lines_left += rest.count(b"\n")
-            last, rest = rest, f.read(_CHUNK)
-        lines_left += bool(last) and not last.endswith(b"\n")
-        dropped["dropped_damaged_partition"] += max(unmatched, lines_left)
+                if end > start + len(chunk) or xxhash.xxh3_64_intdigest(line) != key.checksum:
+                    unmatched += 1
+                    continue
+                if unmatched:
+                    dropped["dropped_damaged_partition"] += unmatched
+                    unmatched = 0
+                done = end
+                yield key, line
+            last, lines_left = b"", 0  # records past the last whole one: none, unless the keys end before them
+            rest = chunk[max(done - start, 0):] or f.read(_CHUNK)
+            while rest:
+                lines_left += rest.count(b"\n")
+                last, rest = rest, f.read(_CHUNK)
+            lines_left += bool(last) and not last.endswith(b"\n")
+            dropped["dropped_damaged_partition"] += max(unmatched, lines_left)
 
 
 class LanguageStats(PipelineStep):
