@@ -166,10 +166,12 @@ def test_first_chars_holds_every_first_character_or_says_none():
     import random
     import re
 
-    from proofpile.decontam.formal import first_chars
+    from proofpile.decontam.formal import LineStarts, first_chars
 
+    formal_line_starts = lambda pattern: LineStarts(re.compile(pattern, re.M))  # noqa: E731
     assert first_chars(r"a*") is None and first_chars(r"(?:x|)") is None and first_chars(r"[^a]b") is None
-    assert first_chars(r"theorem", re.I) is None
+    assert first_chars(r"theorem", re.I) is None and first_chars(r"(?i:theorem)\b") is None
+    assert formal_line_starts(r"^(?i:theorem)\b")("x\nTheorem a\n") == [2]  # found after any newline
     patterns = [r"(?:@\[[^\n]*\]\s*)?(?:(?:private|protected)\s+)*(?:theorem|lemma)\b", r"\s*(?:end|text)\b",
                 r"x?[0-9]+y", r"(?:ab|c(?:d|e))f", r"\d+|\w\s"]
     rnd = random.Random(1)

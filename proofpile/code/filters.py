@@ -16,7 +16,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from proofpile import mathspans
 from proofpile.batches import sized_batches
 from proofpile.config import read_list
-from proofpile.decontam.formal import SYSTEM_OF_LANG, FormalBenchmarkHygiene
+from proofpile.decontam.formal import SYSTEM_OF_LANG, FormalBenchmarkHygiene, anchored_at_line_starts
 from proofpile.lazy_model import LazyModel, lid176_path
 from proofpile.stats import add_counts, add_times
 
@@ -322,8 +322,8 @@ class LineSearch:
 
     def __init__(self, pattern: re.Pattern):
         self.pattern = pattern
-        anchored = pattern.pattern.startswith("^") and pattern.flags & re.M
-        self.after_newline = re.compile("\n(?:" + pattern.pattern[1:] + ")", pattern.flags) if anchored else None
+        self.after_newline = re.compile("\n(?:" + pattern.pattern[1:] + ")", pattern.flags) \
+            if anchored_at_line_starts(pattern) else None
 
     def __call__(self, text: str, pos: int = 0) -> re.Match | None:
         if self.after_newline is None:

@@ -222,6 +222,8 @@ def first_chars(pattern: str, flags: int = 0) -> str | None:
             if op is c.AT:  # ^, \b ...: zero width, the next item holds the first character
                 continue
             if op is c.SUBPATTERN:
+                if arg[1] & re.I:  # (?i:...): its literals match in any case
+                    return None
                 inner = seq_class(arg[-1])
                 return None if inner is None else "".join(parts) + inner
             if op is c.BRANCH:
@@ -242,6 +244,21 @@ def first_chars(pattern: str, flags: int = 0) -> str | None:
     return seq_class(parsed)
 
 
+def anchored_at_line_starts(pattern: re.Pattern) -> bool:
+    """Whether every match of ``pattern`` starts where a line does: ``^`` under ``re.M`` leads the whole pattern, not
+    one alternative of it (``^a|b`` finds ``b`` anywhere)."""
+    if not pattern.pattern.startswith("^") or not pattern.flags & re.M:
+        return False
+    try:
+        from re import _constants as c
+        from re import _parser  # re's own parser, the one re.compile uses
+
+        items = _parser.parse(pattern.pattern, pattern.flags).data
+    except Exception:  # another Python's internals: not known to be anchored
+        return False
+    return bool(items) and items[0] == (c.AT, c.AT_BEGINNING)
+
+
 class LineStarts:
     """``[m.start() for m in pattern.finditer(text)]`` for a ``^``-led multiline pattern whose matches never end
     right after a newline (each of the four above ends with a keyword or a delimiter), faster: re tries such a
@@ -250,7 +267,7 @@ class LineStarts:
     a proof start with a space). The match at the very start is tried apart."""
 
     def __init__(self, pattern: re.Pattern):
-        if not pattern.pattern.startswith("^") or not pattern.flags & re.M:
+        if not anchored_at_line_starts(pattern):
             raise ValueError(f"not a pattern anchored at line starts: {pattern.pattern}")
         self.pattern = pattern
         first = first_chars(pattern.pattern[1:], pattern.flags)

@@ -282,6 +282,7 @@ def ensure_index(benchmarks: list[Benchmark], fallback: str | os.PathLike, **set
     (``proofpile.cache``; keyed by ``index_digest``) and read from there by every run and task after; where the
     cache cannot be written, built in ``fallback``. Using it stamps it and prunes unused indexes (``proofpile.cache``)."""
     cached = cache_dir() / "decontam-index" / index_digest(benchmarks, settings)
+    mark_used(cached)  # before it is looked at: another process pruning the cache meanwhile leaves it alone
     if not (cached / SUMMARY_FILE).is_file():
         try:
             with scratch_folder(cached) as work:
@@ -295,7 +296,6 @@ def ensure_index(benchmarks: list[Benchmark], fallback: str | os.PathLike, **set
                     # another process put the same index there meanwhile: theirs is used, this one removed
         except OSError:  # no writable cache: this run's own index
             return str(fallback), build_index(benchmarks, str(fallback), **settings)
-    mark_used(cached)
     prune(cached.parent)  # indexes of other inputs or code versions, unused for a month
     return str(cached), orjson.loads((cached / SUMMARY_FILE).read_bytes())
 

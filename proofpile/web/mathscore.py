@@ -240,6 +240,7 @@ def ensure_default_model(train_files: str | list[str], output: str | Path, param
             pass
     cached = cache_dir() / "mathscore" / f"{digest}.bin"
     cached_info = cached.with_name(cached.name + ".json")
+    mark_used(cached, cached_info)  # before they are looked at: another process pruning meanwhile leaves them alone
     if not (cached.exists() and cached_info.exists()):
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
@@ -257,7 +258,6 @@ def ensure_default_model(train_files: str | list[str], output: str | Path, param
             atomic_write(sidecar, info_text)
             return str(output)
         atomic_write(cached_info, info_text.encode())  # written last: a model without it is retrained
-    mark_used(cached, cached_info)
     prune(cached.parent)  # models of other training data or parameters, unused for a month
     output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(output, cached.read_bytes())
