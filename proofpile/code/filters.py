@@ -618,19 +618,17 @@ def _blank_tex_specials(text: str) -> str:
     return text
 
 
-def _paragraph_end(text: str, start: int, end: int) -> int:
-    """Where a window of ``text`` from ``start`` to about ``end`` ends so that no math span is cut in two: at the
-    last blank line before ``end`` (no span holds one, ``proofpile.mathspans``); without one, ``LONGEST_SPAN`` past
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _paragraph_end(text: str, end: int) -> int:
+    """Where a window of ``text`` that should end near ``end`` ends so that no math span is cut in two: after the
+    first blank line from ``end`` on (no span holds one, ``proofpile.mathspans``); without one, ``LONGEST_SPAN`` past
     ``end``, where every span that starts before ``end`` is whole."""
     if end >= len(text):
         return len(text)
-    pos = end
-    while (newline := text.rfind("\n", start, pos)) > start:
-        previous = text.rfind("\n", start, newline)
-        if previous >= 0 and not text[previous + 1:newline].strip(" \t"):
-            return newline + 1
-        pos = newline
-    return min(len(text), end + mathspans.LONGEST_SPAN)
+    blank = _BLANK_LINE.search(text, end, end + mathspans.LONGEST_SPAN)
+    return blank.end() if blank else min(len(text), end + mathspans.LONGEST_SPAN)
 
 
 class TeXFilter(LanguageFilter):
@@ -658,7 +656,7 @@ class TeXFilter(LanguageFilter):
         special characters removed). A window never cuts a math span in two (``_paragraph_end``): a cut one would be
         read as prose."""
         for size in self._WINDOWS:
-            window = text[start:_paragraph_end(text, start, start + size)]
+            window = text[start:_paragraph_end(text, start + size)]
             prose = " ".join(_blank_tex_specials(_TEX_COMMAND.sub(" ", mathspans.strip(window))).split())
             if len(prose) >= self.prose_chars or start + size >= len(text):
                 break
