@@ -715,23 +715,9 @@ class _Expansion:
                 continue
             j = m.end(1)
             leaf = leaves.get(name)
-            if leaf is not None:
+            if leaf is not None:  # no arguments, no macro uses in its body: taken as it is
                 body, glues = leaf
-                budget[1] -= 1
-                if budget[1] < 0:
-                    raise _TooLarge
-                if glues and j < n and text[j].isalpha():
-                    body += " "  # as below
-                budget[0] -= len(body) - (j - i)
-                if budget[0] < 0:
-                    raise _TooLarge
-                out.append(text[pos:i])
-                out.append(body)
-                expanded += 1
-                pos = j
-                continue
-            first = m[2]
-            if first is not None and (macro := unary.get(name)) is not None:
+            elif (first := m[2]) is not None and (macro := unary.get(name)) is not None:
                 j = m.end()
                 if macro.fixed_size + macro.placeholders[1] * len(first) - (j - i) > budget[0]:
                     raise _TooLarge  # the size of the use, known before it is built (as below)
@@ -776,11 +762,11 @@ class _Expansion:
             if budget[1] < 0:
                 raise _TooLarge
             # only the body's own macro uses are expanded: the arguments already are, and TeX never makes a
-            # new control sequence out of a body and an argument
-            if nested[name]:
+            # new control sequence out of a body and an argument (a leaf's body has none)
+            if leaf is None and nested[name]:
                 body = self.expand(body, active | {name}, depth + 1)
             # a control word swallows the spaces after it; its expansion must not glue onto a following letter
-            if j < n and text[j].isalpha() and _can_glue(body):
+            if j < n and text[j].isalpha() and (glues if leaf is not None else _can_glue(body)):
                 body += " "
             budget[0] -= len(body) - (j - i)
             if budget[0] < 0:
