@@ -39,3 +39,26 @@ def compile_database(expressions: list[bytes], flags: int | list[int], mode: int
         except OSError:  # no writable cache: compiled in every process
             pass
     return db, scratch
+
+
+class Database:
+    """A step's Hyperscan database: compiled (or loaded from the cache) on its first scan in the process that scans;
+    pickled to a worker, it carries its expressions only (a compiled database does not pickle)."""
+
+    def __init__(self, expressions: list[bytes], flags: int | list[int]):
+        self.expressions, self.flags = list(expressions), flags
+        self._compiled = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_compiled": None}
+
+    def compiled(self):
+        """(database, scratch), compiled now if not yet."""
+        if self._compiled is None:
+            self._compiled = compile_database(self.expressions, self.flags)
+        return self._compiled
+
+    def scan(self, data: bytes, on_match, context) -> None:
+        """Hyperscan's scan of ``data``: ``on_match(pattern_id, start, end, flags, context)`` per match."""
+        db, scratch = self._compiled or self.compiled()
+        db.scan(data, match_event_handler=on_match, context=context, scratch=scratch)

@@ -40,3 +40,21 @@ def test_without_a_writable_cache_it_is_compiled_in_process(tmp_path, monkeypatc
     monkeypatch.setenv("PROOFPILE_CACHE", str(blocker))
     assert _matches(*compile_database(EXPRESSIONS, FLAGS), PAGE) == [0, 1, 2]
     assert not Path(str(blocker) + "/hyperscan").exists()
+
+
+def test_a_database_pickles_without_its_compiled_copy_and_scans_after(tmp_path, monkeypatch):
+    """Steps carry a ``Database`` to their workers: pickled, it holds its expressions only and compiles (or loads)
+    on its first scan there."""
+    import pickle
+
+    from proofpile.hyperscan_db import Database
+
+    monkeypatch.setenv("PROOFPILE_CACHE", str(tmp_path))
+    db = Database(EXPRESSIONS, FLAGS)
+    found = []
+    db.scan(PAGE, lambda i, start, end, flags, ctx: ctx.append(i), found)
+    copy = pickle.loads(pickle.dumps(db))
+    assert copy._compiled is None and sorted(found) == [0, 1, 2]
+    again = []
+    copy.scan(PAGE, lambda i, start, end, flags, ctx: ctx.append(i), again)
+    assert sorted(again) == [0, 1, 2]

@@ -17,6 +17,7 @@ from proofpile import mathspans
 from proofpile.batches import sized_batches
 from proofpile.config import read_list
 from proofpile.decontam.formal import SYSTEM_OF_LANG, FormalBenchmarkHygiene, anchored_at_line_starts
+from proofpile.hyperscan_db import Database
 from proofpile.lazy_model import LazyModel, lid176_path
 from proofpile.stats import add_counts, add_times
 
@@ -178,24 +179,15 @@ class LiteralScan:
     UTF-8 of a piece exactly where the text holds the piece)."""
 
     def __init__(self, pieces: list[str]):
-        self.pieces = list(pieces)
-        self._db = self._scratch = None
+        import hyperscan
 
-    def __getstate__(self):
-        return {**self.__dict__, "_db": None, "_scratch": None}  # not picklable: compiled again in the worker
+        self.pieces = list(pieces)
+        self.db = Database([b"".join(b"\\x%02x" % byte for byte in t.encode("utf-8", "surrogatepass"))
+                            for t in self.pieces], hyperscan.HS_FLAG_SINGLEMATCH)
 
     def __call__(self, text: str) -> set[str]:
-        if self._db is None:
-            import hyperscan
-
-            from proofpile.hyperscan_db import compile_database
-
-            literals = [b"".join(b"\\x%02x" % byte for byte in t.encode("utf-8", "surrogatepass"))
-                        for t in self.pieces]
-            self._db, self._scratch = compile_database(literals, hyperscan.HS_FLAG_SINGLEMATCH)
         found: list[int] = []
-        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=_append_id, context=found,
-                      scratch=self._scratch)
+        self.db.scan(text.encode("utf-8", "surrogatepass"), _append_id, found)
         return {self.pieces[i] for i in found}
 
 

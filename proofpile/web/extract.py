@@ -62,7 +62,7 @@ from resiliparse.parse.html import HTMLTree
 
 from proofpile import mathspans
 from proofpile.config import read_list
-from proofpile.hyperscan_db import compile_database
+from proofpile.hyperscan_db import Database
 from proofpile.web import mathml
 from proofpile.web.asciimath import to_tex as asciimath_tex
 
@@ -168,11 +168,11 @@ class _MarkerScan:
 
         self.kinds = [kind for kind, patterns in markers.items() for _ in patterns]
         expressions = [p.encode() for patterns in markers.values() for p in patterns]  # (UTF-8, matched bytewise)
-        self.db, self.scratch = compile_database(expressions, hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
+        self.db = Database(expressions, hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
 
     def kinds_in(self, page: bytes) -> set[str]:
         found: set[int] = set()
-        self.db.scan(page, match_event_handler=_collect, context=found, scratch=self.scratch)
+        self.db.scan(page, _collect, found)
         return {self.kinds[i] for i in found}
 
 
@@ -249,10 +249,27 @@ class Boilerplate:
         self.anywhere = [re.compile(p[2:]) for p in patterns if p.startswith(".*")]
         # (whether an empty line is dropped, known once: a third of all lines are empty)
         self.drops_empty = "" in self.lines or (self.at_start is not None and self.at_start.match("") is not None)
-        self._db = self._scratch = None  # compiled on first use (not picklable)
+        self._db = self._database()
 
-    def __getstate__(self):
-        return {**self.__dict__, "_db": None, "_scratch": None}
+    def _database(self) -> Database:
+        """Labels, start patterns and anywhere patterns (ids from ``_anywhere_ids`` on) in Hyperscan's prefilter
+        mode; a pattern it cannot take fails here, when the extractor is built."""
+        import hyperscan
+
+        punctuation = "[" + "".join("\\" + c if c in "\\]-^[" else c for c in _LINE_PUNCTUATION) + "]*"
+        labels = [f"^{punctuation}(?:{'|'.join(map(re.escape, sorted(self.lines)))}){punctuation}$"] \
+            if self.lines - {""} else []
+        self._anywhere_ids = len(labels) + len(self.start_patterns)  # ids from here on: the anywhere patterns
+        expressions = [e.encode() for e in labels + [rf"^[^\S\n]*(?:{p})" for p in self.start_patterns]
+                       + [p.pattern for p in self.anywhere]]
+        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_UTF8 | \
+            hyperscan.HS_FLAG_UCP | hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY
+        db = Database(expressions, flags)
+        try:
+            db.compiled()
+        except hyperscan.error as e:
+            raise ValueError(f"boilerplate patterns: one of them is not a pattern Hyperscan takes ({e})") from None
+        return db
 
     def is_boilerplate(self, line: str) -> bool:
         n = len(line)
@@ -265,30 +282,12 @@ class Boilerplate:
         low = line.lower()
         return any(p.search(low) for p in self.anywhere)
 
-    def _compile(self) -> None:
-        import hyperscan
-
-        punctuation = "[" + "".join("\\" + c if c in "\\]-^[" else c for c in _LINE_PUNCTUATION) + "]*"
-        labels = [f"^{punctuation}(?:{'|'.join(map(re.escape, sorted(self.lines)))}){punctuation}$"] \
-            if self.lines - {""} else []
-        self._anywhere_ids = len(labels) + len(self.start_patterns)  # ids from here on: the anywhere patterns
-        expressions = [e.encode() for e in labels + [rf"^[^\S\n]*(?:{p})" for p in self.start_patterns]
-                       + [p.pattern for p in self.anywhere]]
-        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_UTF8 | \
-            hyperscan.HS_FLAG_UCP | hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY
-        try:
-            self._db, self._scratch = compile_database(expressions, flags)
-        except hyperscan.error as e:
-            raise ValueError(f"boilerplate patterns: one of them is not a pattern Hyperscan takes ({e})") from None
-
     def _candidates(self, text: str) -> tuple[list[int], list[re.Pattern]]:
         """Numbers of the lines that may be labels or start with a pattern, ascending (a line's own match lies
         within it, so it ends on it), and the anywhere patterns that may match."""
-        if self._db is None:
-            self._compile()
         data = text.encode("utf-8", "replace")
         matches: list[tuple[int, int]] = []
-        self._db.scan(data, match_event_handler=_append_match, context=matches, scratch=self._scratch)
+        self._db.scan(data, _append_match, matches)
         first = self._anywhere_ids
         anywhere = [self.anywhere[k - first] for k in sorted({k for k, _ in matches if k >= first})]
         lines, line, pos = [], 0, 0

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 
+import hyperscan
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils.typeshelper import StatHints
 
 from proofpile.config import read_list
-from proofpile.hyperscan_db import compile_database
+from proofpile.hyperscan_db import Database
 
 
 class MarkerMatcher:
@@ -31,37 +32,24 @@ class MarkerMatcher:
         self.patterns = list(dict.fromkeys(plain + words))
         needs_boundary = {w for w in words if w[-1].isalpha()}
         self.needs_boundary = [p in needs_boundary for p in self.patterns]
-        self._db = self._scratch = self._stopped = None
-
-    def _compile(self) -> None:
-        import hyperscan
-
         # a literal, then for whole words "not followed by a letter" (Hyperscan has no lookahead: the next byte, or
         # the end of the page)
         expressions = [re.sub(rb"([^A-Za-z0-9])", rb"\\\1", p.encode()) + (b"(?:[^a-z]|$)" if word else b"")
                        for p, word in zip(self.patterns, self.needs_boundary)]
-        self._db, self._scratch = compile_database(expressions, hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
-        self._stopped = hyperscan.ScanTerminated
+        self.db = Database(expressions, hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
 
     def first(self, page: bytes | str) -> str | None:
         """The first marker in ``page`` (raw bytes, or text, which is UTF-8 encoded), or None."""
-        if self._db is None:
-            if not self.patterns:
-                return None
-            self._compile()
+        if not self.patterns:
+            return None
         if isinstance(page, str):
             page = page.encode("utf-8", "surrogatepass")
         found = []
         try:
-            self._db.scan(page, match_event_handler=_stop_at_first, context=found, scratch=self._scratch)
-        except self._stopped:
+            self.db.scan(page, _stop_at_first, found)
+        except hyperscan.ScanTerminated:
             pass
         return self.patterns[found[0]] if found else None
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_db"] = state["_scratch"] = state["_stopped"] = None  # not picklable: compiled again in the worker
-        return state
 
 
 def _stop_at_first(pattern_id, start, end, flags, found):
