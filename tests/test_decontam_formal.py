@@ -6,7 +6,13 @@ import json
 import pytest
 from datatrove.data import Document
 
-from proofpile.decontam.formal import FORMAL_DIR, FormalBenchmarkHygiene, goal_key, statement_key
+from proofpile.decontam.formal import (
+    FORMAL_DIR,
+    FormalBenchmarkHygiene,
+    goal_key,
+    may_hold_statement,
+    statement_key,
+)
 
 ROWS = {(r["system"], r["name"]): r["statement"] for r in map(json.loads, (
     FORMAL_DIR / "minif2f.statements.jsonl").read_text().splitlines())}
@@ -70,6 +76,26 @@ def test_benchmark_blocks_are_removed_and_the_rest_of_the_file_is_kept(step_clas
     # a changed statement is a different theorem
     changed = ROWS[("lean4", "aime_1983_p2")].replace("15 ≤ f x", "16 ≤ f x") + " := by\n  sorry\n"
     assert run([("c", "Lean", changed)], step_class)[0] == {"c": changed}
+
+
+def test_a_file_is_ruled_out_by_one_scan_only_when_no_block_can_match():
+    """The scan of the whole file for benchmark keys (``may_hold_statement``) sees a statement whose spacing and
+    comments differ, and a block that keeps a comment of the file whole (one that opens in another block, or one
+    that spans blocks); a file without a benchmark statement is ruled out."""
+    stmt = ROWS[("lean4", "aime_1983_p2")]
+    commented = stmt.replace("(f : ℝ → ℝ)", "(f /- a function -/ :\u00a0ℝ → ℝ) -- f\n")
+    # a comment opened in the block before and closed after the benchmark block: the file without its comments
+    # lacks the statement, but each block, read on its own, keeps it
+    spanning = ORDINARY_LEAN4.replace("simp", "simp /- an aside\n") + stmt + " := by\n  sorry\n-/\n"
+    isabelle = ("(* notes\n" + ORDINARY_ISABELLE + "*)\n" + ROWS[("isabelle", "amc12a_2011_p18")].replace(" ", " (* x *) ", 1)
+                + "\n  sorry\n")
+    for system, text in (("lean", commented + " := by simp\n"), ("lean", spanning), ("isabelle", isabelle)):
+        assert may_hold_statement(text, system)
+        cleaned, removed = FormalBenchmarkHygiene().clean_source(text, system)
+        assert removed == ["minif2f"], text
+    for system, text in (("lean", ORDINARY_LEAN4 + "/- a\nlong comment -/\n" + ORDINARY_LEAN4), ("lean", stmt[:-1]),
+                         ("isabelle", ORDINARY_ISABELLE + "(* c *)")):
+        assert not may_hold_statement(text, system)
 
 
 def test_proofstep_goals_of_benchmark_theorems_are_removed():

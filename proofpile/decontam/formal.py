@@ -293,6 +293,72 @@ def theorem_blocks(text: str, system: str) -> list[tuple[int, int]]:
     return [(s, tops[i] if (i := bisect.bisect_right(tops, s)) < len(tops) else len(text)) for s in starts]
 
 
+_COMMENT = {"lean": _LEAN_COMMENT, "isabelle": _ISABELLE_COMMENT}
+_COMMENT_OPENERS = {"lean": ("--", "/-"), "isabelle": ("(*",)}
+
+
+@cache
+def key_scan(folder: str, system: str):
+    """A Hyperscan database of the statement keys of ``system`` (its UTF-8 literals), None when there are none."""
+    import hyperscan
+
+    from proofpile.hyperscan_db import Database
+
+    keys, _ = load_statements(folder)
+    texts = sorted(key for s, key in keys if s == system)
+    return Database([b"".join(b"\\x%02x" % byte for byte in key.encode("utf-8", "surrogatepass")) for key in texts],
+                    hyperscan.HS_FLAG_SINGLEMATCH) if texts else None
+
+
+def _append_id(pattern_id, start, end, flags, found):
+    found.append(pattern_id)
+
+
+def may_hold_statement(text: str, system: str, folder: str = str(FORMAL_DIR)) -> bool:
+    """False when no theorem block of the source file ``text`` can have a benchmark statement's key, from one scan of
+    the whole file instead of a ``statement_key`` per block (most files hold no benchmark theorem).
+
+    A block's key is the non-whitespace text of one stretch of the block, comments replaced by a space first when
+    the block holds some: so it is a stretch of the file's non-whitespace text once the file's comments are replaced,
+    as long as each block loses the comments it loses on its own. That holds unless a comment of the file spans a
+    block's start or end (a block loses only whole comments of its own): a comment on one line cannot (blocks start
+    and end at line starts), one over several lines is checked against the blocks. Then no benchmark key found in
+    that text means no block matches."""
+    scan = key_scan(folder, system)
+    if scan is None:
+        return False
+    if any(opener in text for opener in _COMMENT_OPENERS[system]):
+        pieces, pos, spanning = [], 0, []
+        for m in _COMMENT[system].finditer(text):
+            pieces.append(text[pos:m.start()])
+            pos = m.end()
+            if text.find("\n", m.start(), pos) != -1:
+                spanning.append((m.start(), pos))
+        pieces.append(text[pos:])
+        if spanning:
+            bounds = sorted({q for block in theorem_blocks(text, system) for q in block})
+            for start, end in spanning:
+                i = bisect.bisect_right(bounds, start)
+                if i < len(bounds) and bounds[i] < end:  # a block starts or ends inside the comment
+                    return True
+        text = " ".join(pieces)
+    found: list[int] = []
+    scan.scan(utf8_without_whitespace(text), _append_id, found)
+    return bool(found)
+
+
+_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # the ASCII characters str.isspace holds
+_OTHER_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")  # and the others
+
+
+def utf8_without_whitespace(text: str) -> bytes:
+    """``"".join(text.split())`` in UTF-8: the ASCII whitespace removed from the bytes in one C pass (the split made a
+    string per word), unless the text holds other whitespace."""
+    if not text.isascii() and _OTHER_SPACE.search(text):
+        return "".join(text.split()).encode("utf-8", "surrogatepass")
+    return text.encode("utf-8", "surrogatepass").translate(None, _ASCII_SPACE)
+
+
 class FormalBenchmarkHygiene(BaseFilter):
     """Removes benchmark theorems from Lean/Isabelle source files and proof-step documents (see the module doc).
     Other documents pass untouched."""
@@ -307,6 +373,8 @@ class FormalBenchmarkHygiene(BaseFilter):
         """The file without its benchmark theorem blocks, and the benchmark of each removed block."""
         keys, _ = load_statements(self.statements_folder)
         system = _system(system)
+        if not may_hold_statement(text, system, self.statements_folder):
+            return text, []
         removed, out, last = [], [], 0
         for start, end in theorem_blocks(text, system):
             bench = keys.get((system, statement_key(text[start:end], system)))
