@@ -106,6 +106,16 @@ def strip(text: str, replacement: str = " ") -> str:
     return prose_and_count(text, replacement)[0]
 
 
+def prose_pieces(text: str) -> Iterator[str]:
+    """The text between the math spans of ``text``, left to right (``strip`` joins them with its replacement), each
+    found as it is asked for: a reader that stops early leaves the rest of the text unscanned."""
+    pos = 0
+    for match, _ in _math_matches(text):
+        yield text[pos:match.start()]
+        pos = match.end()
+    yield text[pos:]
+
+
 def prose_and_count(text: str, replacement: str = " ") -> tuple[str, int]:
     """``strip(text)`` and the number of math spans it replaced, from one scan."""
     out, pos = [], 0

@@ -209,6 +209,24 @@ def test_tex_english_window_never_cuts_a_formula_in_two():
         assert f.filter(doc(text, "TeX", "a.tex")) is True
 
 
+def test_tex_prose_read_a_chunk_at_a_time_is_the_prose_of_the_whole_window():
+    """The prose is built a chunk of text at a time, stopping once it is long enough: it is the start of the prose of
+    the whole window, also where a command's optional argument runs across formulas (``\\cite[$p$ 3, $q$]``) and
+    where one is never closed."""
+    from proofpile import mathspans
+    from proofpile.code.filters import TeXFilter, _blank_tex_specials, _TEX_COMMAND
+
+    def whole(text: str, chars: int) -> str:  # the definition: the prose of the whole text, then its start
+        return " ".join(_blank_tex_specials(_TEX_COMMAND.sub(" ", mathspans.strip(text))).split())[:chars]
+
+    pieces = ["Let $x^2$ be given, see \\cite[$p$ 3, and $q$ too] for ", "the proof $y_1$ of it; ", "\\item[$a$ ",
+              "and $b$ words] here $z$ again ", "\\emph{words} $$w=1$$ more ", "\\ref[open $t$ never closed "]
+    for chars in (1, 10, 40, 100, 1000):
+        for i in range(len(pieces)):
+            text = "".join(pieces[i:] + pieces[:i]) * 30
+            assert TeXFilter(FILTERS / "tex-sectioning.txt", prose_chars=chars).prose(text) == whole(text, chars)
+
+
 def test_tex_english_on_a_real_paper(shared_fixture):
     """A real arXiv paper (a long preamble of macros, then a title block of Spanish names and places): English."""
     from proofpile.code.filters import TeXFilter

@@ -610,6 +610,11 @@ def _blank_tex_specials(text: str) -> str:
     return text
 
 
+def _tex_prose(text: str) -> str:
+    """The prose of TeX whose math is gone: commands and special characters removed, whitespace runs made one space."""
+    return " ".join(_blank_tex_specials(_TEX_COMMAND.sub(" ", text)).split())
+
+
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
@@ -648,11 +653,33 @@ class TeXFilter(LanguageFilter):
         special characters removed). A window never cuts a math span in two (``_paragraph_end``): a cut one would be
         read as prose."""
         for size in self._WINDOWS:
-            window = text[start:_paragraph_end(text, start + size)]
-            prose = " ".join(_blank_tex_specials(_TEX_COMMAND.sub(" ", mathspans.strip(window))).split())
+            prose = self._window_prose(text[start:_paragraph_end(text, start + size)])
             if len(prose) >= self.prose_chars or start + size >= len(text):
                 break
         return prose[: self.prose_chars]
+
+    def _window_prose(self, window: str) -> str:
+        """The prose of ``window`` (``_tex_prose(mathspans.strip(window))``), or a text of at least ``prose_chars``
+        characters that it starts with: the window is read a chunk at a time, and no further once the prose is long
+        enough. A chunk ends where a math span was (the prose gets a space there), and only where every ``[`` read
+        so far is closed by a ``]`` read too: a command's optional argument (``\\cite[p. 3]``) then ends in the
+        chunk, so no command is cut in two, and the prose of the text read is the chunks' prose joined by spaces."""
+        done, have, chunk, size, bracket_open = [], 0, [], 0, False  # have: len(" ".join(done))
+        for piece in mathspans.prose_pieces(window):
+            if have + size >= self.prose_chars and not bracket_open:  # (a chunk's prose is never longer)
+                prose = _tex_prose(" ".join(chunk) + " ")
+                if prose:
+                    have += len(prose) + 1 if done else len(prose)
+                    done.append(prose)
+                    if have >= self.prose_chars:
+                        return " ".join(done)
+                chunk, size = [], 0
+            chunk.append(piece)
+            size += len(piece) + 1
+            close = piece.rfind("]")
+            bracket_open = piece.find("[", close + 1) != -1 if close != -1 else bracket_open or "[" in piece
+        prose = _tex_prose(" ".join(chunk))
+        return " ".join(done + [prose]) if prose else " ".join(done)
 
     def english(self, text: str, start: int = 0) -> float:
         prose = self.prose(text, start)
