@@ -214,7 +214,7 @@ def test_tex_prose_read_a_chunk_at_a_time_is_the_prose_of_the_whole_window():
     the whole window, also where a command's optional argument runs across formulas (``\\cite[$p$ 3, $q$]``) and
     where one is never closed."""
     from proofpile import mathspans
-    from proofpile.code.filters import TeXFilter, _blank_tex_specials, _TEX_COMMAND
+    from proofpile.code.filters import _TEX_COMMAND, TeXFilter, _blank_tex_specials
 
     def whole(text: str, chars: int) -> str:  # the definition: the prose of the whole text, then its start
         return " ".join(_blank_tex_specials(_TEX_COMMAND.sub(" ", mathspans.strip(text))).split())[:chars]
