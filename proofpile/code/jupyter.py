@@ -67,12 +67,15 @@ class JupyterToMarkdown(CodeFilter):
     name = "📓 Jupyter"
     language = "Jupyter"
 
-    def has_math(self, nb: dict) -> bool:
-        for cell in nb["cells"]:
-            src = _source(cell.get("source"))
-            if cell["cell_type"] == "markdown" and mathspans.has_math(src):  # the one definition of math
-                return True
-            if cell["cell_type"] == "code" and _SYMPY.search(src):
+    def has_math(self, nb: dict, sources: list[str] | None = None) -> bool:
+        """``sources``: the cells' sources (``_source``), when read already."""
+        cells = nb["cells"]
+        for cell, src in zip(cells, sources if sources is not None else [_source(c.get("source")) for c in cells]):
+            kind = cell["cell_type"]
+            if kind == "markdown":
+                if mathspans.has_math(src):  # the one definition of math
+                    return True
+            elif kind == "code" and "sympy" in src and _SYMPY.search(src):
                 return True
         return False
 
@@ -84,15 +87,20 @@ class JupyterToMarkdown(CodeFilter):
         if not isinstance(output, dict):
             return None
         kind = output.get("output_type")
+        if kind == "stream":
+            return _without_escapes(_source(output.get("text")))
         if kind in ("error", "pyerr"):
             self.count("cleared_traceback_outputs")
             return None
-        if kind == "stream":
-            return _without_escapes(_source(output.get("text")))
-        data = output.get("data") if isinstance(output.get("data"), dict) else {}
-        latex, plain = _source(data.get("text/latex")).strip(), _without_escapes(_source(data.get("text/plain")))
-        text = "\n".join(t for t in (latex, plain.strip("\n")) if t.strip())
-        if any(k.startswith("image/") for k in data) or any(k in output for k in ("png", "jpeg", "svg")):
+        data = output.get("data")
+        if not isinstance(data, dict):
+            data = {}
+        latex = _source(data.get("text/latex")).strip()
+        plain = _without_escapes(_source(data.get("text/plain"))).strip("\n")
+        if plain.isspace():
+            plain = ""
+        text = f"{latex}\n{plain}" if latex and plain else latex or plain
+        if any(k.startswith("image/") for k in data) or "png" in output or "jpeg" in output or "svg" in output:
             self.count("cleared_image_outputs")
             if not latex:
                 return None
@@ -100,19 +108,21 @@ class JupyterToMarkdown(CodeFilter):
             return text
         return _without_escapes(_source(output.get("text"))) or None
 
-    def to_markdown(self, nb: dict, lang: str | None = None) -> str:
+    def to_markdown(self, nb: dict, lang: str | None = None, sources: list[str] | None = None) -> str:
+        """``sources``: the cells' sources (``_source``), when read already."""
         lang = lang or kernel_language(nb)
+        cells = nb["cells"]
         parts = []
-        for cell in nb["cells"]:
-            src = _source(cell.get("source")).strip("\n")
+        for cell, src in zip(cells, sources if sources is not None else [_source(c.get("source")) for c in cells]):
+            src = src.strip("\n")
             if cell["cell_type"] == "code":
-                if src.strip():
+                if src and not src.isspace():
                     parts.append(f"```{lang}\n{src}\n```")
-                for output in cell.get("outputs") or []:
+                for output in cell.get("outputs") or ():
                     text = self.output_text(output)
-                    if text and text.strip():
+                    if text and not text.isspace():
                         parts.append(f"```output\n{text.strip(chr(10))}\n```")
-            elif src.strip():
+            elif src and not src.isspace():
                 parts.append(src)
         return "\n\n".join(parts) + "\n"
 
@@ -122,10 +132,11 @@ class JupyterToMarkdown(CodeFilter):
         nb, reason = parse_notebook(doc.text)
         if nb is None:
             return f"jupyter_{reason}"
-        if not self.has_math(nb):
+        sources = [_source(cell.get("source")) for cell in nb["cells"]]
+        if not self.has_math(nb, sources):
             return "jupyter_no_math"
         lang = kernel_language(nb)
-        text = self.to_markdown(nb, lang)
+        text = self.to_markdown(nb, lang, sources)
         if not text.strip():
             return "jupyter_empty"
         doc.text = text
