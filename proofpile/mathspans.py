@@ -65,29 +65,39 @@ def is_math_body(body: str, kind: str) -> bool:
 
 # the kind of span and the group holding its body, by the group that closed last (``Match.lastgroup``)
 _KIND_AND_BODY = {"d": ("$", "d"), "dd": ("$$", "dd"), "bi": ("\\(", "bi"), "bd": ("\\[", "bd"), "env": ("env", "eb")}
+# and the search that tells a formula's body (``is_math_body``)
+_KIND_BODY_TEST = {group: (kind, body, (_INLINE_TEX if kind == "$" else _DISPLAY_BODY).search)
+                   for group, (kind, body) in _KIND_AND_BODY.items()}
 
 
 def _math_matches(text: str) -> Iterator[tuple[re.Match, str]]:
     """The matches of the math spans of ``text`` and their kinds, left to right, not overlapping."""
     pos = 0
-    kinds, inline, display = _KIND_AND_BODY, _INLINE_TEX.search, _DISPLAY_BODY.search
-    dollar, backslash = _DOLLAR_SPAN.search, _BACKSLASH_SPAN.search
-    # the next match of each pattern from pos on (the one found still is while pos has not passed its start)
+    kinds, dollar, backslash = _KIND_BODY_TEST, _DOLLAR_SPAN.search, _BACKSLASH_SPAN.search
+    # the next match of each pattern from pos on (the one found still is while pos has not passed its start), and
+    # where it starts (``never``, past every position, when there is none)
+    never = len(text) + 1
     d, b = dollar(text), backslash(text)
+    d_at, b_at = never if d is None else d.start(), never if b is None else b.start()
     while True:
-        if d is not None and d.start() < pos:
+        if d_at < pos:
             d = dollar(text, pos)
-        if b is not None and b.start() < pos:
+            d_at = never if d is None else d.start()
+        if b_at < pos:
             b = backslash(text, pos)
-        m = d if b is None or (d is not None and d.start() < b.start()) else b
-        if m is None:
+            b_at = never if b is None else b.start()
+        if d_at < b_at:
+            m, at = d, d_at
+        elif b_at < never:
+            m, at = b, b_at
+        else:
             return
-        kind, group = kinds[m.lastgroup]
-        if (inline if kind == "$" else display)(m.group(group)) is not None:  # is_math_body, inlined
+        kind, group, is_body = kinds[m.lastgroup]
+        if is_body(m.group(group)) is not None:  # is_math_body, inlined
             yield m, kind
             pos = m.end()
         else:  # not math: its closing delimiter may open the next span ("$$ - $$x^2$$" is not the case, but "$$$")
-            pos = m.start() + 1
+            pos = at + 1
 
 
 def find(text: str) -> Iterator[Span]:
