@@ -98,6 +98,17 @@ def test_a_file_is_ruled_out_by_one_scan_only_when_no_block_can_match():
         assert not may_hold_statement(text, system)
 
 
+def test_comment_spans_are_the_comment_patterns_matches():
+    """Lean's two comment kinds found apart are what their alternation finds, also when one holds the other."""
+    from proofpile.decontam.formal import _ISABELLE_COMMENT, _LEAN_COMMENT, comment_spans
+
+    for text in ("a -- b /- c -/ d\n/- e -- f -/ g", "/--/ -/-- x\n--/- y -/", "/- open -- line\n", "-/- a -/",
+                 "--/-x-/\n/-/--/", "theorem t : a /- b\n c -/ := d -- e", "", "no comments"):
+        assert comment_spans(text, "lean") == [m.span() for m in _LEAN_COMMENT.finditer(text)], text
+        isabelle = text.replace("/-", "(*").replace("-/", "*)")
+        assert comment_spans(isabelle, "isabelle") == [m.span() for m in _ISABELLE_COMMENT.finditer(isabelle)]
+
+
 def test_proofstep_goals_of_benchmark_theorems_are_removed():
     goal = ("[GOAL]\nx p : ℝ\nf : ℝ → ℝ\nh₀ : 0 < p ∧ p < 15\nh₁ : p ≤ x ∧ x ≤ 15\n"
             "h₂ : f x = abs (x - p) + abs (x - 15) + abs (x - p - 15)\n⊢ 15 ≤ f x\n[PROOFSTEP]\ncases h₀\n")

@@ -293,8 +293,26 @@ def theorem_blocks(text: str, system: str) -> list[tuple[int, int]]:
     return [(s, tops[i] if (i := bisect.bisect_right(tops, s)) < len(tops) else len(text)) for s in starts]
 
 
-_COMMENT = {"lean": _LEAN_COMMENT, "isabelle": _ISABELLE_COMMENT}
 _COMMENT_OPENERS = {"lean": ("--", "/-"), "isabelle": ("(*",)}
+_LEAN_BLOCK_COMMENT, _LEAN_LINE_COMMENT = (re.compile(p, re.S) for p in _LEAN_COMMENT.pattern.split("|"))
+
+
+def comment_spans(text: str, system: str) -> list[tuple[int, int]]:
+    """Where the comments of a file are (the matches ``_LEAN_COMMENT.sub`` / ``_ISABELLE_COMMENT.sub`` replace).
+    Lean's two kinds are found apart, each by a scan for its own opener (re tries their alternation at every
+    character): when no comment of one kind overlaps one of the other, both lists together are what the alternation
+    finds (a comment starting at a position is of the one kind its first character allows, and neither scan skipped
+    a comment the other did not)."""
+    if system != "lean":
+        return [m.span() for m in _ISABELLE_COMMENT.finditer(text)]
+    blocks = [m.span() for m in _LEAN_BLOCK_COMMENT.finditer(text)] if "/-" in text else []
+    lines = [m.span() for m in _LEAN_LINE_COMMENT.finditer(text)] if "--" in text else []
+    if not blocks or not lines:
+        return blocks or lines
+    spans = sorted(blocks + lines)
+    if all(a[1] <= b[0] for a, b in zip(spans, spans[1:])):
+        return spans
+    return [m.span() for m in _LEAN_COMMENT.finditer(text)]  # one kind inside the other
 
 
 @cache
@@ -329,11 +347,11 @@ def may_hold_statement(text: str, system: str, folder: str = str(FORMAL_DIR)) ->
         return False
     if any(opener in text for opener in _COMMENT_OPENERS[system]):
         pieces, pos, spanning = [], 0, []
-        for m in _COMMENT[system].finditer(text):
-            pieces.append(text[pos:m.start()])
-            pos = m.end()
-            if text.find("\n", m.start(), pos) != -1:
-                spanning.append((m.start(), pos))
+        for start, end in comment_spans(text, system):
+            pieces.append(text[pos:start])
+            pos = end
+            if text.find("\n", start, end) != -1:
+                spanning.append((start, end))
         pieces.append(text[pos:])
         if spanning:
             bounds = sorted({q for block in theorem_blocks(text, system) for q in block})
