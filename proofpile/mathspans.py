@@ -130,15 +130,8 @@ def prose_pieces(text: str) -> Iterator[str]:
 
 def prose_and_count(text: str, replacement: str = " ") -> tuple[str, int]:
     """``strip(text)`` and the number of math spans it replaced, from one scan."""
-    out, pos = [], 0
-    for match, _ in _math_matches(text):
-        start, end = match.span()
-        out.append(text[pos:start])
-        pos = end
-    if not out:
-        return text, 0
-    out.append(text[pos:])
-    return replacement.join(out), len(out) - 1
+    pieces = list(prose_pieces(text))
+    return (text, 0) if len(pieces) == 1 else (replacement.join(pieces), len(pieces) - 1)
 
 
 def normalize(span: Span) -> str:

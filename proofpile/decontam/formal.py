@@ -342,6 +342,7 @@ def may_hold_statement(text: str, system: str, folder: str = str(FORMAL_DIR)) ->
     block's start or end (a block loses only whole comments of its own): a comment on one line cannot (blocks start
     and end at line starts), one over several lines is checked against the blocks. Then no benchmark key found in
     that text means no block matches."""
+    system = _system(system)
     scan = key_scan(folder, system)
     if scan is None:
         return False
