@@ -97,12 +97,19 @@ class JupyterToMarkdown(CodeFilter):
         data = output.get("data")
         if not isinstance(data, dict):
             data = {}
-        latex = _source(data.get("text/latex")).strip()
-        plain = _without_escapes(_source(data.get("text/plain"))).strip("\n")
+        latex, plain = data.get("text/latex"), data.get("text/plain")
+        latex = "" if latex is None else _source(latex).strip()
+        plain = "" if plain is None else _without_escapes(_source(plain)).strip("\n")
         if plain.isspace():
             plain = ""
         text = f"{latex}\n{plain}" if latex and plain else latex or plain
-        if any(k.startswith("image/") for k in data) or "png" in output or "jpeg" in output or "svg" in output:
+        image = "png" in output or "jpeg" in output or "svg" in output
+        if not image:
+            for key in data:  # (a loop: any() over a generator cost more than the tests)
+                if key.startswith("image/"):
+                    image = True
+                    break
+        if image:
             self.count("cleared_image_outputs")
             if not latex:
                 return None
