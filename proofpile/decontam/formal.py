@@ -5,7 +5,8 @@ Names differ between systems and releases (``aimeII_2001_p3``, ``aime_2001_ii_p3
 a theorem is matched by its *statement*: the header without its keyword and name, cut where the proof starts,
 with comments and whitespace removed (``proofpile/decontam/formal.py``'s ``statement_key``). Matching is per
 theorem block: the block is removed, the rest of the file kept, and the removal counted per benchmark
-(``removed_<benchmark>``); a file left with nothing is dropped (``dropped_only_benchmark_theorems``).
+(``removed_<benchmark>``); a file left with nothing is dropped (``dropped_only_benchmark_theorems``). A file whose text,
+comments and whitespace removed, holds no statement key at all is passed after one scan (``may_hold_statement``).
 
 In proof-step documents (``[GOAL] ... [PROOFSTEP] ...`` blocks, no names) a goal is matched by its target and
 hypotheses against each statement's conclusion and binders (``goal_key``); the matching block and the blocks
