@@ -140,13 +140,16 @@ def read_regular_file(path: str, max_bytes: int) -> tuple[bytes | None, str | No
             return None, "too_large"  # not read at all: a 2 GB sparse file costs one fstat
         chunks, remaining = [], max_bytes + 1  # the file may have grown since fstat
         while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
+            done = max_bytes + 1 - remaining
+            # the size fstat gave, asked for: a read of 1 MiB allocated (and freed) a 1 MiB buffer per file, which
+            # cost more than the read itself (past it, or for a file whose size fstat does not say, 1 MiB at a time)
+            chunk = os.read(fd, min(remaining, st.st_size - done if st.st_size > done else 1 << 20, 1 << 20))
             if not chunk:
                 break
             chunks.append(chunk)
             remaining -= len(chunk)
-            if max_bytes + 1 - remaining == st.st_size:  # the size fstat gave, all read: no read for the end (a
-                break  # file that grows now is read as it was, as it would be had it grown after that read)
+            if done + len(chunk) == st.st_size:  # the size fstat gave, all read: no read for the end (a file that
+                break  # grows now is read as it was, as it would be had it grown after that read)
         data = b"".join(chunks)
         if len(data) > max_bytes:
             return None, "too_large"
