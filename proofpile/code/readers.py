@@ -15,12 +15,13 @@ with ``O_NOFOLLOW`` and must be regular, and at most ``max_bytes + 1`` bytes are
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import stat
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Generator, Iterable, Iterator, NamedTuple
 
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
@@ -90,6 +91,9 @@ class GitBlobs:
         self.proc.stdin.close()
         self.proc.wait()
         self.proc.stdout.close()
+
+
+_entry_name = operator.attrgetter("name")
 
 
 def _utf8(name: str) -> bool:
@@ -218,38 +222,41 @@ class CodeReader(PipelineStep):
         if not os.path.isdir(root):
             raise FileNotFoundError(f"code source directory not found: {source['path']}")
 
+        is_license_file, known_extension = self.licenses.is_license_file, self.table.extension_of
+
         def listing(rel: str, inherited: str | None) -> tuple[list[Item], list[str], str | None]:
             """One directory: its files (as items), its subdirectories to descend into, its license."""
             path = os.path.join(root, rel) if rel else root
             try:
                 with os.scandir(path) as it:
-                    entries = sorted(it, key=lambda e: e.name)
+                    entries = sorted(it, key=_entry_name)
             except OSError:
                 self._count(counting, "unreadable_dir")
                 return [], [], inherited
             license = inherited
             for e in entries:
-                if self.licenses.is_license_file(e.name) and e.is_file(follow_symlinks=False):
+                if is_license_file(e.name) and e.is_file(follow_symlinks=False):
                     data, _ = read_regular_file(e.path, _LICENSE_READ)
                     if data is not None:
                         license = self.licenses.identify(data[:_LICENSE_READ].decode("utf-8", "replace"))
                         break
             files, subdirs = [], []
+            parent = f"{rel}/" if rel else ""
             for e in entries:
-                erel = f"{rel}/{e.name}" if rel else e.name
-                if not _utf8(e.name):
+                name = e.name
+                if not (name.isascii() or _utf8(name)):
                     self._count(counting, "invalid_path")
                 elif e.is_symlink():
                     self._count(counting, self._symlink_reason(root, e.path))
                 elif e.is_dir(follow_symlinks=False):
-                    if e.name in self.skip_dirs:
+                    if name in self.skip_dirs:
                         self._count(counting, "vendored_dir")
                     else:
-                        subdirs.append(erel)
-                elif not self.table.known(e.name):
+                        subdirs.append(parent + name)
+                elif known_extension(name) is None:
                     continue
                 elif e.is_file(follow_symlinks=False):
-                    files.append(Item(index, erel, license=license))
+                    files.append(Item(index, parent + name, license))
                 else:
                     self._count(counting, "special_file")
             return files, subdirs, license
@@ -369,18 +376,40 @@ class CodeReader(PipelineStep):
         self._files_read += 1  # added to the stats as ``files_read`` when ``run`` ends
         return Document(text=text, id=doc_id, metadata=meta)
 
-    def read_dir_file(self, source: dict, item: Item, root: str, safe_dirs: dict[str, bool]) -> Document | None:
-        path = os.path.join(root, item.key)
-        parent = path.rpartition("/")[0] if "/" in item.key else root  # os.path.dirname: the key is relative, clean
-        if not _safe_dir(root, parent, safe_dirs):
-            self.stat_update("dropped_symlink_outside_root")
-            return None
-        data, reason = read_regular_file(path, self._cap(item.key))
+    def read_dir_files(self, source: dict, items: Iterable[Item], times: list[float], rank: int = 0,
+                       world_size: int = 1, n: int = 0) -> Generator[Document, None, int]:
+        """The documents of a directory source's items: those whose index (from ``n`` on) modulo ``world_size`` is
+        ``rank``; the time of each file read in ``times``. Returns ``n`` plus the number of items. A file under a
+        directory that now leads outside the root (swapped for a symlink since it was listed) is not read."""
+        root = os.path.realpath(source["path"])
+        prefix = root if root.endswith("/") else root + "/"  # os.path.join(root, key): the key is relative, clean
         name = self._source_name(source)
-        meta = {"source": "dir", "repo": name, "path": item.key, "license": item.license}
-        if item.license is None:
-            del meta["license"]
-        return self._document(data, reason, f"{name}:{item.key}", meta, meta_has_none=False)
+        safe_dirs: dict[str, bool] = {}
+        safe_parent = None  # the last directory found safe: items come a directory at a time
+        clock = time.perf_counter
+        for item in items:
+            n += 1
+            if (n - 1) % world_size != rank:
+                continue
+            start = clock()  # track_time() per file, added to the stats at the end
+            key = item.key
+            path = prefix + key
+            parent = path.rpartition("/")[0] if "/" in key else root
+            if parent != safe_parent:  # (_safe_dir's answer for a directory never changes: it is remembered)
+                if not _safe_dir(root, parent, safe_dirs):
+                    self.stat_update("dropped_symlink_outside_root")
+                    times.append(clock() - start)
+                    continue
+                safe_parent = parent
+            data, reason = read_regular_file(path, self._cap(key))
+            meta = {"source": "dir", "repo": name, "path": key}
+            if item.license is not None:
+                meta["license"] = item.license
+            doc = self._document(data, reason, f"{name}:{key}", meta, meta_has_none=False)
+            times.append(clock() - start)
+            if doc is not None:
+                yield doc
+        return n
 
     def read_parquet_row_group(self, source: dict, item: Item) -> Iterator[Document]:
         import pyarrow.parquet as pq
@@ -444,16 +473,10 @@ class CodeReader(PipelineStep):
         for index, source in enumerate(self.sources):
             kind = source["kind"]
             if kind == "dir":
-                root, safe_dirs, times = os.path.realpath(source["path"]), {}, []
+                times = []
                 try:
-                    for item in self.list_dir(index, source, counting):
-                        if n % world_size == rank:
-                            start = time.perf_counter()  # track_time() per file, added to the stats at the end
-                            doc = self.read_dir_file(source, item, root, safe_dirs)
-                            times.append(time.perf_counter() - start)
-                            if doc is not None:
-                                yield doc
-                        n += 1
+                    n = yield from self.read_dir_files(source, self.list_dir(index, source, counting), times, rank,
+                                                       world_size, n)
                 finally:
                     add_times(self.stats, times)
             elif kind == "git":
