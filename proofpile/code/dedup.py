@@ -20,7 +20,7 @@ from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
-from proofpile.contract import SerializedRecord, dumps, iter_lines
+from proofpile.contract import SerializedRecord, dumps
 from proofpile.stats import add_counts, add_values
 
 # (bucket, content hash, UTF-8 size of the text): from PartitionByContent to PartitionWriter, never in a record
@@ -68,12 +68,17 @@ class PartitionByContent(PipelineStep):
         self.buckets = buckets
 
     def run(self, data, rank: int = 0, world_size: int = 1):
+        prefixes: dict = {}  # language -> (its prefix, the prefix's UTF-8 size)
         for doc in data:
-            prefix = f"{doc.metadata.get('lang', '')}\0"
-            key = f"{prefix}{doc.text}".encode("utf-8", "surrogatepass")
+            lang = doc.metadata.get("lang", "")
+            prefix = prefixes.get(lang)
+            if prefix is None:
+                text = f"{lang}\0"
+                prefix = prefixes[lang] = (text, len(text.encode("utf-8", "surrogatepass")))
+            key = f"{prefix[0]}{doc.text}".encode("utf-8", "surrogatepass")
             content = xxhash.xxh3_128_hexdigest(key)
-            text_bytes = len(key) - len(prefix.encode("utf-8", "surrogatepass"))
-            doc.metadata[PARTITION_KEY] = (f"{int(content[:16], 16) % self.buckets:05d}", content, text_bytes)
+            bucket = f"{int(content[:16], 16) % self.buckets:05d}" if self.buckets != 1 else "00000"
+            doc.metadata[PARTITION_KEY] = (bucket, content, len(key) - prefix[1])
             yield doc
 
 
@@ -188,11 +193,23 @@ class ExactDedupWithinLanguage(PipelineStep):
             add_counts(self.stats, dropped)
 
     def _keys(self, folder, name: str) -> Iterator[Key | None]:
+        """The keys file's lines as keys (None for a line that is not one, or once for a file that cannot be read
+        to its end), as ``iter_lines`` would give them: a keys file is not compressed, so its lines are cut from
+        each chunk read, without a copy of each line."""
         if not folder.isfile(name + KEYS):
             return
         with folder.open(name + KEYS, "rb") as f:
-            for line in iter_lines(f, name + KEYS):
-                yield read_key(line)
+            pending = b""
+            try:
+                while chunk := f.read(_CHUNK):
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for line in lines:
+                        yield read_key(line)
+            except OSError:
+                yield None
+                return
+            if pending:
+                yield read_key(pending)  # a last line without its newline
 
     def _whole_records(self, folder, name: str, dropped: Counter) -> Iterator[tuple[Key, memoryview]]:
         """(key, line) of each record of a partition that its key finds whole (within the file, its checksum
@@ -200,26 +217,33 @@ class ExactDedupWithinLanguage(PipelineStep):
         before the last whole record stands for one record; past it, the larger of the keys left and the lines
         left."""
         size = folder.size(name + RECORDS)
+        checksum = xxhash.xxh3_64_intdigest
         with folder.open(name + RECORDS, "rb") as f:
             chunk, start = b"", 0  # the partition's bytes from offset start
+            view = memoryview(chunk)
             done = 0  # the end of the last whole record
             unmatched = 0  # keys since then that found none
             for key in self._keys(folder, name):
                 # a key must point past the last whole record (records are in order), within the file
-                if key is None or key.offset < max(start, done) or key.offset + key.length > size:
+                if key is None or key.offset < start or key.offset < done or key.offset + key.length > size:
                     unmatched += 1
                     continue
                 offset, end = key.offset, key.offset + key.length
-                while start + len(chunk) < end:  # read on, keeping what is read from offset on
-                    more = f.read(max(_CHUNK, end - start - len(chunk)))
-                    if not more:
-                        break
-                    if offset >= start + len(chunk):
-                        chunk, start = more, start + len(chunk)
-                    else:
-                        chunk, start = chunk[offset - start:] + more, offset
-                line = memoryview(chunk)[offset - start:end - start]
-                if end > start + len(chunk) or xxhash.xxh3_64_intdigest(line) != key.checksum:
+                if start + len(chunk) < end:
+                    while start + len(chunk) < end:  # read on, keeping what is read from offset on
+                        more = f.read(max(_CHUNK, end - start - len(chunk)))
+                        if not more:
+                            break
+                        if offset >= start + len(chunk):
+                            chunk, start = more, start + len(chunk)
+                        else:
+                            chunk, start = chunk[offset - start:] + more, offset
+                    view = memoryview(chunk)
+                    if end > start + len(chunk):
+                        unmatched += 1
+                        continue
+                line = view[offset - start:end - start]
+                if checksum(line) != key.checksum:
                     unmatched += 1
                     continue
                 if unmatched:

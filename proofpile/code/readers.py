@@ -364,15 +364,16 @@ class CodeReader(PipelineStep):
 
     # -- reading -------------------------------------------------------------------------------------------------
     def _document(self, data: bytes | None, reason: str | None, doc_id: str, meta: dict,
-                  meta_has_none: bool = True) -> Document | None:
-        """The document of a file read (``data``) or its drop (``reason``); ``meta``'s None values are left out
-        (``meta_has_none=False``: it has none)."""
+                  meta_made: bool = False) -> Document | None:
+        """The document of a file read (``data``) or its drop (``reason``); its metadata is the subset, then
+        ``meta`` without its None values (``meta_made=True``: ``meta`` is that already)."""
         if data is not None:
             text, reason = decode_source(data)
         if reason:
             self.stat_update(f"dropped_{reason}")
             return None
-        meta = {"subset": SUBSET, **({k: v for k, v in meta.items() if v is not None} if meta_has_none else meta)}
+        if not meta_made:
+            meta = {"subset": SUBSET, **{k: v for k, v in meta.items() if v is not None}}
         self._files_read += 1  # added to the stats as ``files_read`` when ``run`` ends
         return Document(text=text, id=doc_id, metadata=meta)
 
@@ -402,10 +403,10 @@ class CodeReader(PipelineStep):
                     continue
                 safe_parent = parent
             data, reason = read_regular_file(path, self._cap(key))
-            meta = {"source": "dir", "repo": name, "path": key}
+            meta = {"subset": SUBSET, "source": "dir", "repo": name, "path": key}
             if item.license is not None:
                 meta["license"] = item.license
-            doc = self._document(data, reason, f"{name}:{key}", meta, meta_has_none=False)
+            doc = self._document(data, reason, f"{name}:{key}", meta, meta_made=True)
             times.append(clock() - start)
             if doc is not None:
                 yield doc
