@@ -130,10 +130,13 @@ def _safe_dir(root: str, path: str, safe: dict[str, bool]) -> bool:
     return ok
 
 
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
 def read_regular_file(path: str, max_bytes: int) -> tuple[bytes | None, str | None]:
     """At most ``max_bytes + 1`` bytes of a regular file that is not a symlink -> (bytes, None) or (None, reason)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as e:
         return None, "symlink" if e.errno == 40 else "unreadable"  # ELOOP: the last component is a symlink
     try:
@@ -142,6 +145,11 @@ def read_regular_file(path: str, max_bytes: int) -> tuple[bytes | None, str | No
             return None, "special_file"
         if st.st_size > max_bytes:
             return None, "too_large"  # not read at all: a 2 GB sparse file costs one fstat
+        if 0 < st.st_size <= 1 << 20:  # most files: all of them in one read of the size fstat gave
+            data = os.read(fd, st.st_size)
+            if len(data) == st.st_size:
+                return data, None
+            os.lseek(fd, 0, os.SEEK_SET)  # it shrank since: read as any other file
         chunks, remaining = [], max_bytes + 1  # the file may have grown since fstat
         while remaining > 0:
             done = max_bytes + 1 - remaining
