@@ -60,11 +60,11 @@ class CodeFilter(BaseFilter):
             """The documents of ``batch`` kept; the others counted (as in datatrove, after the batch's filtering,
             which counts their language). One clock reading per document filtered: its time runs from the
             previous one."""
-            whys = []
+            kept, drops = [], []
             last = clock()
             for doc in batch:
                 if languages is not None and doc.metadata.get("lang") not in languages:
-                    whys.append(None)
+                    kept.append(doc)
                     continue
                 if reason_ is None:
                     result = filter_(doc)
@@ -74,15 +74,14 @@ class CodeFilter(BaseFilter):
                     if why is not None:
                         label = f"lang/{doc.metadata.get('lang')}/dropped/{why}"
                         tally[label] = tally.get(label, 0) + 1
-                whys.append(why)
                 now = clock()
                 times.append(now - last)
                 last = now
-            kept = []
-            for doc, why in zip(batch, whys):
                 if why is None:
                     kept.append(doc)
-                    continue
+                else:
+                    drops.append(why)
+            for why in drops:
                 tally["dropped"] = tally.get("dropped", 0) + 1
                 label = f"dropped_{why}"
                 tally[label] = tally.get(label, 0) + 1
