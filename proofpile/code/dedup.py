@@ -312,7 +312,11 @@ class LanguageStats(PipelineStep):
         try:
             for doc in data:
                 size = doc.text_bytes if doc.__class__ is SerializedRecord else len(doc.text.encode("utf-8"))
-                sizes.setdefault(doc.metadata.get("lang"), []).append(size)
+                lang = doc.metadata.get("lang")
+                values = sizes.get(lang)
+                if values is None:  # (not setdefault: its default list would be made for every document)
+                    values = sizes[lang] = []
+                values.append(size)
                 yield doc
         finally:
             add_counts(self.stats, {f"lang/{lang}/files": len(values) for lang, values in sizes.items()})
