@@ -326,7 +326,7 @@ def _ascii_required_texts(pattern: str, flags: int) -> list[set[str]]:
         sets = required_texts(_parser.parse(pattern, flags).data)
     except Exception:  # another Python's internals: no sets, no shortcut
         return []
-    return [texts for texts in sets if all(t.isascii() for t in texts)]
+    return [texts for texts in sets if all(t and t.isascii() for t in texts)]
 
 
 # the non-ASCII letters re.IGNORECASE matches to ASCII ones (Kelvin sign, long s, dotted and dotless i): mapped
