@@ -74,6 +74,7 @@ EXTRA = "extra"  # undeclared keys, as JSON text
 EMPTY = {"string": "", "int": -1, "float": -1.0, "json": ""}
 _EMPTY_META = {key: EMPTY[kind] for key, kind in META_FIELDS.items()}
 _JSON_FIELDS = {key for key, kind in META_FIELDS.items() if kind == "json"}
+_STRING_FIELDS = frozenset(key for key, kind in META_FIELDS.items() if kind == "string" and key not in _READER_KEYS)
 
 
 def _typed(kind: str, value):
@@ -97,16 +98,18 @@ def _json_text(value) -> str:
 
 def typed_meta(metadata: dict) -> dict:
     """Metadata -> the ``meta`` of a record: every declared key, typed, then ``extra``."""
-    out, extra = dict(_EMPTY_META), {}  # every declared key in order, empty; then filled in
+    out, extra = dict(_EMPTY_META), None  # every declared key in order, empty; then filled in
     for key, value in metadata.items():
+        if value.__class__ is str and key in _STRING_FIELDS:  # the common case, first
+            out[key] = value
+            continue
         if key in _READER_KEYS or value is None:
             continue
         kind = META_FIELDS.get(key)
-        if kind == "string" and value.__class__ is str:  # the common case, first
-            out[key] = value
-            continue
         typed = _typed(kind, value) if kind else None
         if typed is None or (kind != "string" and typed == EMPTY[kind]):
+            if extra is None:
+                extra = {}
             extra[key] = value  # undeclared, mistyped, or a real -1 that would read back as absent
         else:
             out[key] = typed

@@ -3,7 +3,7 @@ kept records reach the shard byte for byte as ContractWriter writes documents; a
 drops, never a crash."""
 
 import random
-from collections import deque
+from collections import Counter, deque
 
 import orjson
 import pytest
@@ -185,6 +185,41 @@ def test_damaged_partition_is_counted_and_the_rest_is_kept(tmp_path, damage, los
     assert stats["dropped_damaged_partition"] == len(lost)
     assert all(isinstance(orjson.loads(line), dict) for line in _shard_lines(tmp_path / "out"))
     assert stats.get("dropped_duplicate", 0) == len(left) - len(expected(left))
+
+
+@pytest.mark.parametrize("keys_kept", [0, 20, 1 << 16])
+def test_second_pass_from_the_keys_kept_is_the_second_pass_that_reads_them_again(tmp_path, monkeypatch, keys_kept):
+    """An undamaged partition's keys kept from the first pass (up to a number of them) give the second pass the
+    records, stats and shard it gets reading them again: partitions of 3 ranks, one of them damaged."""
+    from proofpile.code import dedup as dedup_module
+
+    docs = corpus()
+    partition(docs, tmp_path / "parts", 3)
+    _change_in_place(tmp_path / "parts" / "00001" / ("00002" + RECORDS), 3)
+    results = []
+    for kept in (keys_kept, 0):
+        monkeypatch.setattr(dedup_module, "_KEYS_KEPT", kept)
+        out = tmp_path / f"out{kept}-{len(results)}"
+        stats = dedup(tmp_path / "parts", out, 3)
+        results.append((stats, list(stats), [bytes(line) for line in _shard_lines(out)]))
+    assert results[0] == results[1]
+    assert results[0][0]["dropped_damaged_partition"] == 1
+
+
+def test_a_record_changed_after_the_first_pass_is_counted_as_damaged(tmp_path):
+    from datatrove.io import get_datafolder
+
+    docs = corpus()
+    partition(docs, tmp_path / "parts", 1)
+    step = ExactDedupWithinLanguage(str(tmp_path / "parts"))
+    folder, name = get_datafolder(str(tmp_path / "parts")), "00000/00000"
+    keys = [key for key, _ in step._whole_records(folder, name, Counter())]
+    _change_in_place(tmp_path / "parts" / "00000" / ("00000" + RECORDS), 4)
+    dropped = Counter()
+    records = [(key, bytes(line)) for key, line in step._records_of(folder, name, keys, dropped)]
+    assert [key for key, _ in records] == keys[:4] + keys[5:]
+    assert dropped == Counter({"dropped_damaged_partition": 1})
+    assert all(orjson.loads(line)["id"] == key.id for key, line in records)
 
 
 def test_partitions_of_a_rerun_replace_the_first(tmp_path):

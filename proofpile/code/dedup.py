@@ -20,7 +20,7 @@ from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
-from proofpile.contract import SerializedRecord, dumps, iter_lines
+from proofpile.contract import SerializedRecord, dumps
 from proofpile.stats import add_counts, add_values
 
 # (bucket, content hash, UTF-8 size of the text): from PartitionByContent to PartitionWriter, never in a record
@@ -28,6 +28,7 @@ PARTITION_KEY = "_partition"
 RECORDS = ".jsonl"  # a partition's records, each line as ContractWriter writes it
 KEYS = ".keys"  # one JSON line per record: Key
 _CHUNK = 1 << 16  # a partition is read in chunks of this size (or of a longer record), never whole
+_KEYS_KEPT = 1 << 16  # keys the first pass keeps for the second (a few hundred bytes each); past them, read again
 
 
 class Key(NamedTuple):
@@ -68,12 +69,17 @@ class PartitionByContent(PipelineStep):
         self.buckets = buckets
 
     def run(self, data, rank: int = 0, world_size: int = 1):
+        prefixes: dict = {}  # language -> (its prefix, the prefix's UTF-8 size)
         for doc in data:
-            prefix = f"{doc.metadata.get('lang', '')}\0"
-            key = f"{prefix}{doc.text}".encode("utf-8", "surrogatepass")
+            lang = doc.metadata.get("lang", "")
+            prefix = prefixes.get(lang)
+            if prefix is None:
+                text = f"{lang}\0"
+                prefix = prefixes[lang] = (text, len(text.encode("utf-8", "surrogatepass")))
+            key = f"{prefix[0]}{doc.text}".encode("utf-8", "surrogatepass")
             content = xxhash.xxh3_128_hexdigest(key)
-            text_bytes = len(key) - len(prefix.encode("utf-8", "surrogatepass"))
-            doc.metadata[PARTITION_KEY] = (f"{int(content[:16], 16) % self.buckets:05d}", content, text_bytes)
+            bucket = f"{int(content[:16], 16) % self.buckets:05d}" if self.buckets != 1 else "00000"
+            doc.metadata[PARTITION_KEY] = (bucket, content, len(key) - prefix[1])
             yield doc
 
 
@@ -170,14 +176,28 @@ class ExactDedupWithinLanguage(PipelineStep):
             return
         names = [path.removesuffix(RECORDS) for path in sorted(folder.list_files(bucket, glob_pattern="*" + RECORDS))]
         keeper: dict[str, str] = {}  # from whole records only: a damaged copy never stands in for the others
+        kept_keys: dict[str, list[Key]] = {}  # an undamaged partition's keys, for the second pass
+        room = _KEYS_KEPT
         for name in names:
-            for key, _ in self._whole_records(folder, name, Counter()):  # (damage is counted by the second pass)
+            damage: Counter = Counter()  # (counted by the second pass)
+            keys: list[Key] | None = []
+            for key, _ in self._whole_records(folder, name, damage):
                 if key.content not in keeper or key.id < keeper[key.content]:
                     keeper[key.content] = key.id
+                if keys is not None:
+                    keys.append(key)
+                    if len(keys) > room:
+                        keys = None
+            if keys is not None and not damage["dropped_damaged_partition"]:
+                kept_keys[name] = keys
+                room -= len(keys)
         dropped: Counter = Counter()
         try:
             for name in names:
-                for key, line in self._whole_records(folder, name, dropped):
+                keys = kept_keys.pop(name, None)
+                records = self._whole_records(folder, name, dropped) if keys is None else \
+                    self._records_of(folder, name, keys, dropped)
+                for key, line in records:
                     if keeper.get(key.content) == key.id:
                         del keeper[key.content]  # a second record with the same id and content is a duplicate too
                         yield SerializedRecord(key.id, line, key.text_chars, key.text_bytes, {"lang": key.lang})
@@ -188,11 +208,38 @@ class ExactDedupWithinLanguage(PipelineStep):
             add_counts(self.stats, dropped)
 
     def _keys(self, folder, name: str) -> Iterator[Key | None]:
+        """The keys file's lines as keys (None for a line that is not one, or once for a file that cannot be read
+        to its end), as ``iter_lines`` would give them: a keys file is not compressed, so its lines are cut from
+        each chunk read, without a copy of each line."""
         if not folder.isfile(name + KEYS):
             return
         with folder.open(name + KEYS, "rb") as f:
-            for line in iter_lines(f, name + KEYS):
-                yield read_key(line)
+            pending = b""
+            try:
+                while chunk := f.read(_CHUNK):
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for line in lines:
+                        yield read_key(line)
+            except OSError:
+                yield None
+                return
+            if pending:
+                yield read_key(pending)  # a last line without its newline
+
+    def _records_of(self, folder, name: str, keys: list[Key], dropped: Counter) -> Iterator[tuple[Key, memoryview]]:
+        """``_whole_records`` of a partition the first pass found undamaged, from the keys it read: the records are
+        cut from the file where the keys say, without reading and checking the keys again (a record changed since,
+        its checksum no longer equal, is counted as damaged)."""
+        checksum = xxhash.xxh3_64_intdigest
+        with folder.open(name + RECORDS, "rb") as f:
+            window = _Window(f)
+            for key in keys:
+                line = window.get(key.offset, key.offset + key.length)
+                if line is None or checksum(line) != key.checksum:
+                    dropped["dropped_damaged_partition"] += 1
+                    continue
+                yield key, line
+        dropped["dropped_damaged_partition"] += 0  # where _whole_records puts it: the stats' order is the same
 
     def _whole_records(self, folder, name: str, dropped: Counter) -> Iterator[tuple[Key, memoryview]]:
         """(key, line) of each record of a partition that its key finds whole (within the file, its checksum
@@ -200,40 +247,58 @@ class ExactDedupWithinLanguage(PipelineStep):
         before the last whole record stands for one record; past it, the larger of the keys left and the lines
         left."""
         size = folder.size(name + RECORDS)
+        checksum = xxhash.xxh3_64_intdigest
         with folder.open(name + RECORDS, "rb") as f:
-            chunk, start = b"", 0  # the partition's bytes from offset start
+            window = _Window(f)
             done = 0  # the end of the last whole record
             unmatched = 0  # keys since then that found none
             for key in self._keys(folder, name):
                 # a key must point past the last whole record (records are in order), within the file
-                if key is None or key.offset < max(start, done) or key.offset + key.length > size:
+                if key is None or key.offset < window.start or key.offset < done or key.offset + key.length > size:
                     unmatched += 1
                     continue
-                offset, end = key.offset, key.offset + key.length
-                while start + len(chunk) < end:  # read on, keeping what is read from offset on
-                    more = f.read(max(_CHUNK, end - start - len(chunk)))
-                    if not more:
-                        break
-                    if offset >= start + len(chunk):
-                        chunk, start = more, start + len(chunk)
-                    else:
-                        chunk, start = chunk[offset - start:] + more, offset
-                line = memoryview(chunk)[offset - start:end - start]
-                if end > start + len(chunk) or xxhash.xxh3_64_intdigest(line) != key.checksum:
+                line = window.get(key.offset, key.offset + key.length)
+                if line is None or checksum(line) != key.checksum:
                     unmatched += 1
                     continue
                 if unmatched:
                     dropped["dropped_damaged_partition"] += unmatched
                     unmatched = 0
-                done = end
+                done = key.offset + key.length
                 yield key, line
             last, lines_left = b"", 0  # records past the last whole one: none, unless the keys end before them
-            rest = chunk[max(done - start, 0):] or f.read(_CHUNK)
+            rest = window.chunk[max(done - window.start, 0):] or f.read(_CHUNK)
             while rest:
                 lines_left += rest.count(b"\n")
                 last, rest = rest, f.read(_CHUNK)
             lines_left += bool(last) and not last.endswith(b"\n")
             dropped["dropped_damaged_partition"] += max(unmatched, lines_left)
+
+
+class _Window:
+    """A file's bytes read in order, a chunk at a time: ``get`` the bytes from ``offset`` to ``end`` (offsets that
+    only grow), as a view of the chunk that holds them, or None past the end of the file."""
+
+    def __init__(self, f: IO[bytes]):
+        self.f = f
+        self.chunk, self.start = b"", 0  # the file's bytes from offset start
+        self.view = memoryview(self.chunk)
+
+    def get(self, offset: int, end: int) -> memoryview | None:
+        chunk, start = self.chunk, self.start
+        if start + len(chunk) < end:
+            while start + len(chunk) < end:  # read on, keeping what is read from offset on
+                more = self.f.read(max(_CHUNK, end - start - len(chunk)))
+                if not more:
+                    break
+                if offset >= start + len(chunk):
+                    chunk, start = more, start + len(chunk)
+                else:
+                    chunk, start = chunk[offset - start:] + more, offset
+            self.chunk, self.start, self.view = chunk, start, memoryview(chunk)
+            if end > start + len(chunk):
+                return None
+        return self.view[offset - start:end - start]
 
 
 class LanguageStats(PipelineStep):
@@ -247,7 +312,11 @@ class LanguageStats(PipelineStep):
         try:
             for doc in data:
                 size = doc.text_bytes if doc.__class__ is SerializedRecord else len(doc.text.encode("utf-8"))
-                sizes.setdefault(doc.metadata.get("lang"), []).append(size)
+                lang = doc.metadata.get("lang")
+                values = sizes.get(lang)
+                if values is None:  # (not setdefault: its default list would be made for every document)
+                    values = sizes[lang] = []
+                values.append(size)
                 yield doc
         finally:
             add_counts(self.stats, {f"lang/{lang}/files": len(values) for lang, values in sizes.items()})

@@ -14,7 +14,6 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from proofpile import mathspans
-from proofpile.batches import sized_batches
 from proofpile.config import read_list
 from proofpile.decontam.formal import SYSTEM_OF_LANG, FormalBenchmarkHygiene, anchored_at_line_starts
 from proofpile.hyperscan_db import Database
@@ -35,8 +34,8 @@ class CodeFilter(BaseFilter):
     ``run`` keeps datatrove's bookkeeping (``total``, ``forwarded``, ``dropped``, ``dropped_<reason>``, time per
     document) but counts in a local tally added to the stats once, when the input is exhausted: the per-call cost of
     ``stat_update`` was most of the cost of a step whose rule is a regex search. Documents a filter does not apply
-    to (another language) pass straight through, uncounted. Documents are filtered a batch at a time (``_batches``),
-    in order."""
+    to (another language) pass straight through, uncounted. Documents are filtered a batch at a time, in order; a
+    filter that does not override ``filter`` has its ``reason`` called directly (a call less per document)."""
 
     language: str | None = None  # None: applies to every document (unless ``languages`` says which)
     languages: frozenset[str] | None = None  # the languages of a filter that applies to several
@@ -54,23 +53,49 @@ class CodeFilter(BaseFilter):
         times: list[float] = []
         clock = time.perf_counter
         languages = self.languages or (frozenset((self.language,)) if self.language else None)
+        filter_ = self.filter
+        reason_ = self.reason if type(self).filter is CodeFilter.filter else None
+
+        def filtered(batch: list) -> list:
+            """The documents of ``batch`` kept; the others counted (as in datatrove, after the batch's filtering,
+            which counts their language). One clock reading per document filtered: its time runs from the
+            previous one."""
+            kept, drops = [], []
+            last = clock()
+            for doc in batch:
+                if languages is not None and doc.metadata.get("lang") not in languages:
+                    kept.append(doc)
+                    continue
+                if reason_ is None:
+                    result = filter_(doc)
+                    why = None if result is True else result[1]
+                else:  # ``filter`` as it is, without its call
+                    why = reason_(doc)
+                    if why is not None:
+                        label = f"lang/{doc.metadata.get('lang')}/dropped/{why}"
+                        tally[label] = tally.get(label, 0) + 1
+                now = clock()
+                times.append(now - last)
+                last = now
+                if why is None:
+                    kept.append(doc)
+                else:
+                    drops.append(why)
+            for why in drops:
+                tally["dropped"] = tally.get("dropped", 0) + 1
+                label = f"dropped_{why}"
+                tally[label] = tally.get(label, 0) + 1
+            return kept
+
         try:
-            for batch in sized_batches(data, 64, 4 << 20):  # a filter's code and data stay in cache
-                results = []
-                for doc in batch:
-                    if languages is not None and doc.metadata.get("lang") not in languages:
-                        results.append(True)
-                        continue
-                    start = clock()
-                    results.append(self.filter(doc))
-                    times.append(clock() - start)
-                for doc, result in zip(batch, results):
-                    if result is True:
-                        yield doc
-                        continue
-                    tally["dropped"] = tally.get("dropped", 0) + 1
-                    label = f"dropped_{result[1]}"
-                    tally[label] = tally.get(label, 0) + 1
+            batch, chars = [], 0
+            for doc in data:  # a batch at a time (``sized_batches``' bounds): a filter's code and data stay in cache
+                batch.append(doc)
+                chars += len(doc.text)
+                if len(batch) >= 64 or chars >= 4 << 20:
+                    yield from filtered(batch)
+                    batch, chars = [], 0
+            yield from filtered(batch)
         finally:
             self._tally = None
             tally["total"] = len(times)
@@ -113,8 +138,8 @@ class SizeFilter(CodeFilter):
         self.max_bytes = max_bytes
 
     def reason(self, doc: Document):
-        if utf8_size_above(doc.text, self.max_bytes):
-            return "too_large"
+        if len(doc.text) * 4 > self.max_bytes and utf8_size_above(doc.text, self.max_bytes):  # (4 bytes a
+            return "too_large"  # character at most: most texts are short enough not to ask)
 
 
 def required_text(pattern: str) -> str:
@@ -176,6 +201,11 @@ class AnyMatch:
         return False
 
 
+def _hex_literal(text: str) -> bytes:
+    """A Hyperscan expression matching ``text``'s UTF-8 bytes literally."""
+    return b"".join(b"\\x%02x" % byte for byte in text.encode("utf-8", "surrogatepass"))
+
+
 class LiteralScan:
     """Which of a list of texts a text holds, from one Hyperscan scan of its UTF-8 (the UTF-8 of a text holds the
     UTF-8 of a piece exactly where the text holds the piece)."""
@@ -184,8 +214,7 @@ class LiteralScan:
         import hyperscan
 
         self.pieces = list(pieces)
-        self.db = Database([b"".join(b"\\x%02x" % byte for byte in t.encode("utf-8", "surrogatepass"))
-                            for t in self.pieces], hyperscan.HS_FLAG_SINGLEMATCH)
+        self.db = Database([_hex_literal(t) for t in self.pieces], hyperscan.HS_FLAG_SINGLEMATCH)
 
     def __call__(self, text: str) -> set[str]:
         found: list[int] = []
@@ -290,6 +319,18 @@ def required_texts(data) -> list[set[str]]:
     return sets
 
 
+def _ascii_required_texts(pattern: str, flags: int) -> list[set[str]]:
+    """``required_texts`` of a pattern, the sets with a text beyond ASCII left out (IGNORECASE matches its other
+    cases, which a caseless scan of bytes does not see)."""
+    from re import _parser
+
+    try:
+        sets = required_texts(_parser.parse(pattern, flags).data)
+    except Exception:  # another Python's internals: no sets, no shortcut
+        return []
+    return [texts for texts in sets if all(t and t.isascii() for t in texts)]
+
+
 # the non-ASCII letters re.IGNORECASE matches to ASCII ones (Kelvin sign, long s, dotted and dotless i): mapped
 # before lower-casing, a header holds a marker's literal text in lower case wherever the marker matches it
 _ASCII_FOLDS = (("\u212a", "k"), ("\u017f", "s"), ("\u0130", "i"), ("\u0131", "i"))
@@ -307,6 +348,34 @@ def _fold(text: str) -> str:
         if letter in text:
             text = text.replace(letter, ascii_letter)
     return text.lower()
+
+
+class CaselessScan:
+    """Whether a text may hold, in any case, a text of each of some sets (``sets``: ASCII texts), as IGNORECASE
+    sees them: one caseless Hyperscan scan of its UTF-8 for every text and for the four letters IGNORECASE takes for
+    ASCII ones (``_ASCII_FOLDS``: a text holding one may match where no text is found, so it may hold them all).
+    A no is certain; a yes is a maybe, for the exact search to settle."""
+
+    def __init__(self, sets: list[set[str]]):
+        import hyperscan
+
+        if not sets or not all(t and t.isascii() for texts in sets for t in texts):
+            raise ValueError(f"CaselessScan: non-empty sets of non-empty ASCII texts, not {sets}")
+        self.sets = [frozenset(texts) for texts in sets]
+        self.pieces = sorted(set().union(*self.sets))
+        self.db = Database([_hex_literal(t) for t in self.pieces + [letter for letter, _ in _ASCII_FOLDS]],
+                           hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
+
+    def __call__(self, text: str) -> bool:
+        found: list[int] = []
+        self.db.scan(text.encode("utf-8", "surrogatepass"), _append_id, found)
+        if len(self.sets) == 1:  # (the common case: one set, any of its texts)
+            return bool(found)
+        n = len(self.pieces)
+        if any(i >= n for i in found):
+            return True
+        held = {self.pieces[i] for i in found}
+        return not any(held.isdisjoint(texts) for texts in self.sets)
 
 
 class LineSearch:
@@ -355,13 +424,30 @@ class AutogeneratedFilter(CodeFilter):
         texts = {text if text.isascii() else "" for text, _ in self.lower_patterns}
         self.needles = sorted(t for t in texts if not any(o != t and o in t for o in texts))
         self.header_lines = header_lines
+        # One caseless Hyperscan scan for the needles and for the four letters IGNORECASE takes for ASCII ones (in
+        # UTF-8: a header holding one is searched, as a folded one may hold a needle): most files hold none near
+        # their start, and are kept without splitting their header off, lower-casing it or a scan per needle.
+        self.prescan = None if "" in self.needles else CaselessScan([set(self.needles)])
+        # the same for the hand-written proof markers, below the header: a text that lacks the texts one of them
+        # needs holds no proof (one scan instead of an IGNORECASE search of the text)
+        needed = [sets for m in read_list(handwritten) for sets in _ascii_required_texts(m, re.I | re.M)] \
+            if handwritten else []
+        self.handwritten_prescan = CaselessScan(needed) if needed else None
+
+    def _header_may_match(self, text: str) -> bool:
+        """False when no marker can match the header: the text around it holds no needle, in any case, and none of
+        the folded letters. Around it: the first window of 512, 2 KiB or 8 KiB characters that holds more line
+        breaks than the header has lines (the header's lines, split from a window no longer than it, are in it) or
+        the whole text, else 8 KiB (the longest window the header is split from)."""
+        for size in (512, 2048, 8192):
+            window = text[:size]
+            if len(window) < size or window.count("\n") > self.header_lines:
+                break
+        return self.prescan(window)
 
     def reason(self, doc: Document):
-        window = doc.text[:512]
-        if window.count("\n") > self.header_lines and window.isascii() and \
-                not _holds_any(window.lower(), self.needles):
-            return None  # the header is in these 512 characters (more lines than its own), and none of it holds a
-            # text a marker needs: no need to split it off
+        if self.prescan is not None and not self._header_may_match(doc.text):
+            return None
         # the header is most often in the first 512 characters: no need to split 8 KiB (once more lines than the
         # header's are there, the header's own are whole; the lines past it, the last one maybe cut, are not used)
         for size in (512, 2048, 8192):
@@ -387,6 +473,8 @@ class AutogeneratedFilter(CodeFilter):
         """Whether the markers match in order from ``start`` on (each search starts where the previous ended, so
         the whole check is one pass over the text)."""
         if not self.handwritten:
+            return False
+        if self.handwritten_prescan is not None and not self.handwritten_prescan(text[start:]):
             return False
         pos = start
         for search in self.handwritten:

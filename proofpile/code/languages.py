@@ -18,13 +18,15 @@ class DetectLanguage(CodeFilter):
     def __init__(self, languages: str):
         super().__init__()
         self.table = LanguageTable.load(languages)
+        self.read_labels = {lang: f"lang/{lang}/read" for lang in self.table.slugs}  # made once, counted per file
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         meta = doc.metadata
         lang = self.table.detect(meta.get("path") or "", doc.text, meta.pop("stack_lang", None))
-        if lang in self.table.slugs:
+        label = self.read_labels.get(lang)
+        if label is not None:
             meta["lang"] = lang
-            self.count(f"lang/{lang}/read")
+            self.count(label)
             return True
         if lang is None or lang == "unknown":
             return False, "unknown_language"

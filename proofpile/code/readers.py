@@ -15,12 +15,13 @@ with ``O_NOFOLLOW`` and must be regular, and at most ``max_bytes + 1`` bytes are
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import stat
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Generator, Iterable, Iterator, NamedTuple
 
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
@@ -92,6 +93,9 @@ class GitBlobs:
         self.proc.stdout.close()
 
 
+_entry_name = operator.attrgetter("name")
+
+
 def _utf8(name: str) -> bool:
     """Whether a file name (decoded with surrogateescape) is valid UTF-8: ids and meta must be."""
     if name.isascii():  # most are; undecodable bytes became surrogates, which are not ASCII
@@ -126,10 +130,13 @@ def _safe_dir(root: str, path: str, safe: dict[str, bool]) -> bool:
     return ok
 
 
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
 def read_regular_file(path: str, max_bytes: int) -> tuple[bytes | None, str | None]:
     """At most ``max_bytes + 1`` bytes of a regular file that is not a symlink -> (bytes, None) or (None, reason)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as e:
         return None, "symlink" if e.errno == 40 else "unreadable"  # ELOOP: the last component is a symlink
     try:
@@ -138,15 +145,23 @@ def read_regular_file(path: str, max_bytes: int) -> tuple[bytes | None, str | No
             return None, "special_file"
         if st.st_size > max_bytes:
             return None, "too_large"  # not read at all: a 2 GB sparse file costs one fstat
+        if 0 < st.st_size <= 1 << 20:  # most files: all of them in one read of the size fstat gave
+            data = os.read(fd, st.st_size)
+            if len(data) == st.st_size:
+                return data, None
+            os.lseek(fd, 0, os.SEEK_SET)  # it shrank since: read as any other file
         chunks, remaining = [], max_bytes + 1  # the file may have grown since fstat
         while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
+            done = max_bytes + 1 - remaining
+            # the size fstat gave, asked for: a read of 1 MiB allocated (and freed) a 1 MiB buffer per file, which
+            # cost more than the read itself (past it, or for a file whose size fstat does not say, 1 MiB at a time)
+            chunk = os.read(fd, min(remaining, st.st_size - done if st.st_size > done else 1 << 20, 1 << 20))
             if not chunk:
                 break
             chunks.append(chunk)
             remaining -= len(chunk)
-            if max_bytes + 1 - remaining == st.st_size:  # the size fstat gave, all read: no read for the end (a
-                break  # file that grows now is read as it was, as it would be had it grown after that read)
+            if done + len(chunk) == st.st_size:  # the size fstat gave, all read: no read for the end (a file that
+                break  # grows now is read as it was, as it would be had it grown after that read)
         data = b"".join(chunks)
         if len(data) > max_bytes:
             return None, "too_large"
@@ -215,38 +230,41 @@ class CodeReader(PipelineStep):
         if not os.path.isdir(root):
             raise FileNotFoundError(f"code source directory not found: {source['path']}")
 
+        is_license_file, known_extension = self.licenses.is_license_file, self.table.extension_of
+
         def listing(rel: str, inherited: str | None) -> tuple[list[Item], list[str], str | None]:
             """One directory: its files (as items), its subdirectories to descend into, its license."""
             path = os.path.join(root, rel) if rel else root
             try:
                 with os.scandir(path) as it:
-                    entries = sorted(it, key=lambda e: e.name)
+                    entries = sorted(it, key=_entry_name)
             except OSError:
                 self._count(counting, "unreadable_dir")
                 return [], [], inherited
             license = inherited
             for e in entries:
-                if self.licenses.is_license_file(e.name) and e.is_file(follow_symlinks=False):
+                if is_license_file(e.name) and e.is_file(follow_symlinks=False):
                     data, _ = read_regular_file(e.path, _LICENSE_READ)
                     if data is not None:
                         license = self.licenses.identify(data[:_LICENSE_READ].decode("utf-8", "replace"))
                         break
             files, subdirs = [], []
+            parent = f"{rel}/" if rel else ""
             for e in entries:
-                erel = f"{rel}/{e.name}" if rel else e.name
-                if not _utf8(e.name):
+                name = e.name
+                if not (name.isascii() or _utf8(name)):
                     self._count(counting, "invalid_path")
                 elif e.is_symlink():
                     self._count(counting, self._symlink_reason(root, e.path))
                 elif e.is_dir(follow_symlinks=False):
-                    if e.name in self.skip_dirs:
+                    if name in self.skip_dirs:
                         self._count(counting, "vendored_dir")
                     else:
-                        subdirs.append(erel)
-                elif not self.table.known(e.name):
+                        subdirs.append(parent + name)
+                elif known_extension(name) is None:
                     continue
                 elif e.is_file(follow_symlinks=False):
-                    files.append(Item(index, erel, license=license))
+                    files.append(Item(index, parent + name, license))
                 else:
                     self._count(counting, "special_file")
             return files, subdirs, license
@@ -354,30 +372,53 @@ class CodeReader(PipelineStep):
 
     # -- reading -------------------------------------------------------------------------------------------------
     def _document(self, data: bytes | None, reason: str | None, doc_id: str, meta: dict,
-                  meta_has_none: bool = True) -> Document | None:
-        """The document of a file read (``data``) or its drop (``reason``); ``meta``'s None values are left out
-        (``meta_has_none=False``: it has none)."""
+                  meta_made: bool = False) -> Document | None:
+        """The document of a file read (``data``) or its drop (``reason``); its metadata is the subset, then
+        ``meta`` without its None values (``meta_made=True``: ``meta`` is that already)."""
         if data is not None:
             text, reason = decode_source(data)
         if reason:
             self.stat_update(f"dropped_{reason}")
             return None
-        meta = {"subset": SUBSET, **({k: v for k, v in meta.items() if v is not None} if meta_has_none else meta)}
+        if not meta_made:
+            meta = {"subset": SUBSET, **{k: v for k, v in meta.items() if v is not None}}
         self._files_read += 1  # added to the stats as ``files_read`` when ``run`` ends
         return Document(text=text, id=doc_id, metadata=meta)
 
-    def read_dir_file(self, source: dict, item: Item, root: str, safe_dirs: dict[str, bool]) -> Document | None:
-        path = os.path.join(root, item.key)
-        parent = path.rpartition("/")[0] if "/" in item.key else root  # os.path.dirname: the key is relative, clean
-        if not _safe_dir(root, parent, safe_dirs):
-            self.stat_update("dropped_symlink_outside_root")
-            return None
-        data, reason = read_regular_file(path, self._cap(item.key))
+    def read_dir_files(self, source: dict, items: Iterable[Item], times: list[float], rank: int = 0,
+                       world_size: int = 1, n: int = 0) -> Generator[Document, None, int]:
+        """The documents of a directory source's items: those whose index (from ``n`` on) modulo ``world_size`` is
+        ``rank``; the time of each file read in ``times``. Returns ``n`` plus the number of items. A file under a
+        directory that now leads outside the root (swapped for a symlink since it was listed) is not read."""
+        root = os.path.realpath(source["path"])
+        prefix = root if root.endswith("/") else root + "/"  # os.path.join(root, key): the key is relative, clean
         name = self._source_name(source)
-        meta = {"source": "dir", "repo": name, "path": item.key, "license": item.license}
-        if item.license is None:
-            del meta["license"]
-        return self._document(data, reason, f"{name}:{item.key}", meta, meta_has_none=False)
+        safe_dirs: dict[str, bool] = {}
+        safe_parent = None  # the last directory found safe: items come a directory at a time
+        clock = time.perf_counter
+        for item in items:
+            n += 1
+            if (n - 1) % world_size != rank:
+                continue
+            start = clock()  # track_time() per file, added to the stats at the end
+            key = item.key
+            path = prefix + key
+            parent = path.rpartition("/")[0] if "/" in key else root
+            if parent != safe_parent:  # (_safe_dir's answer for a directory never changes: it is remembered)
+                if not _safe_dir(root, parent, safe_dirs):
+                    self.stat_update("dropped_symlink_outside_root")
+                    times.append(clock() - start)
+                    continue
+                safe_parent = parent
+            data, reason = read_regular_file(path, self._cap(key))
+            meta = {"subset": SUBSET, "source": "dir", "repo": name, "path": key}
+            if item.license is not None:
+                meta["license"] = item.license
+            doc = self._document(data, reason, f"{name}:{key}", meta, meta_made=True)
+            times.append(clock() - start)
+            if doc is not None:
+                yield doc
+        return n
 
     def read_parquet_row_group(self, source: dict, item: Item) -> Iterator[Document]:
         import pyarrow.parquet as pq
@@ -441,16 +482,10 @@ class CodeReader(PipelineStep):
         for index, source in enumerate(self.sources):
             kind = source["kind"]
             if kind == "dir":
-                root, safe_dirs, times = os.path.realpath(source["path"]), {}, []
+                times = []
                 try:
-                    for item in self.list_dir(index, source, counting):
-                        if n % world_size == rank:
-                            start = time.perf_counter()  # track_time() per file, added to the stats at the end
-                            doc = self.read_dir_file(source, item, root, safe_dirs)
-                            times.append(time.perf_counter() - start)
-                            if doc is not None:
-                                yield doc
-                        n += 1
+                    n = yield from self.read_dir_files(source, self.list_dir(index, source, counting), times, rank,
+                                                       world_size, n)
                 finally:
                     add_times(self.stats, times)
             elif kind == "git":
