@@ -41,6 +41,11 @@ def compile_database(expressions: list[bytes], flags: int | list[int], mode: int
     return db, scratch
 
 
+def literal(text: str) -> bytes:
+    """A Hyperscan expression matching ``text``'s UTF-8 bytes literally."""
+    return b"".join(b"\\x%02x" % byte for byte in text.encode("utf-8", "surrogatepass"))
+
+
 class Database:
     """A step's Hyperscan database: compiled (or loaded from the cache) on its first scan in the process that scans;
     pickled to a worker, it carries its expressions only (a compiled database does not pickle)."""

@@ -17,6 +17,7 @@ from proofpile import mathspans
 from proofpile.config import read_list
 from proofpile.decontam.formal import SYSTEM_OF_LANG, FormalBenchmarkHygiene, anchored_at_line_starts
 from proofpile.hyperscan_db import Database
+from proofpile.hyperscan_db import literal as _hex_literal
 from proofpile.lazy_model import LazyModel, lid176_path
 from proofpile.stats import add_counts, add_times
 
@@ -199,11 +200,6 @@ class AnyMatch:
                 if (at_start is not None and at_start(text)) or search(text):
                     return True
         return False
-
-
-def _hex_literal(text: str) -> bytes:
-    """A Hyperscan expression matching ``text``'s UTF-8 bytes literally."""
-    return b"".join(b"\\x%02x" % byte for byte in text.encode("utf-8", "surrogatepass"))
 
 
 class LiteralScan:

@@ -321,12 +321,11 @@ def key_scan(folder: str, system: str):
     """A Hyperscan database of the statement keys of ``system`` (its UTF-8 literals), None when there are none."""
     import hyperscan
 
-    from proofpile.hyperscan_db import Database
+    from proofpile.hyperscan_db import Database, literal
 
     keys, _ = load_statements(folder)
     texts = sorted(key for s, key in keys if s == system)
-    return Database([b"".join(b"\\x%02x" % byte for byte in key.encode("utf-8", "surrogatepass")) for key in texts],
-                    hyperscan.HS_FLAG_SINGLEMATCH) if texts else None
+    return Database([literal(key) for key in texts], hyperscan.HS_FLAG_SINGLEMATCH) if texts else None
 
 
 def _append_id(pattern_id, start, end, flags, found):
