@@ -227,6 +227,43 @@ def test_tex_prose_read_a_chunk_at_a_time_is_the_prose_of_the_whole_window():
             assert TeXFilter(FILTERS / "tex-sectioning.txt", prose_chars=chars).prose(text) == whole(text, chars)
 
 
+def test_language_rules_judge_a_batch_as_each_document_alone():
+    """The language rules step has TeX's English check judge a batch's TeX documents from one lid.176 call
+    (``prepare``): the same documents kept, in the same order, with the same counts, as each judged alone, whatever
+    the batch boundaries; a document the batch did not prepare is still judged."""
+    from proofpile.code.filters import LanguageFilters, PythonFilter, TeXFilter
+
+    def rules():
+        return LanguageFilters(PythonFilter(FILTERS / "python-math-imports.txt"),
+                               TeXFilter(FILTERS / "tex-sectioning.txt", 0.5, prose_chars=1000))
+
+    texts = [(f"\\section{{Intro}}\n{ENGLISH * 4}", "TeX", "a.tex"), (f"\\section{{E}}\n{GERMAN * 4}", "TeX", "b.tex"),
+             ("import numpy as np\n", "Python", "c.py"), ("x = 1\n", "Python", "d.py"), (ENGLISH, "TeX", "e.tex"),
+             (f"\\section{{Intro}}\n{ENGLISH}", "TeX", "f.sty"), ("\\section{x}\n$$ $$", "TeX", "g.tex"),
+             (f"\\section{{I}}\n{ENGLISH}", "Julia", "h.jl")]
+    docs = lambda: [Document(text=t, id=str(i), metadata={"lang": lang, "path": path})  # noqa: E731
+                    for i, (t, lang, path) in enumerate(texts * 5)]
+    alone = rules()
+    expected = [d.id for d in docs() if alone.filter(d) is True]
+    assert len(expected) == 5 * 3 and "0" in expected and "1" not in expected  # English kept, German dropped
+    for batch_docs, lid_calls in ((1, 15), (3, 10), (1024, 1)):  # lid.176 once per batch holding an English check
+        step = rules()
+        step.batch_docs = batch_docs
+        model, calls = step.rules["TeX"].lid.get(), []
+        step.rules["TeX"].lid.get = lambda: model  # the real model, its calls counted
+        predict = model.predict
+        model.predict = lambda texts, **kw: calls.append(len(texts)) or predict(texts, **kw)
+        assert [d.id for d in step.run(iter(docs()))] == expected
+        assert len(calls) == lid_calls and sum(calls) == 15, calls
+        counts = {k: v.total for k, v in step.stats.stats.items() if not k.startswith("time")}
+        assert counts["dropped_tex_not_english"] == 10 and counts["dropped_tex_no_sectioning"] == 5, counts
+        assert counts["dropped_tex_extension"] == 5 and counts["dropped_python_no_math_import"] == 5, counts
+        assert counts["total"] == 35 and counts["forwarded"] == 10, counts  # (Julia: no rule here, uncounted)
+    tex = rules().rules["TeX"]
+    tex.prepare(docs()[:2])  # prepared for other documents: this one is judged on its own
+    assert tex.filter(docs()[1]) == (False, "tex_not_english")
+
+
 def test_tex_english_on_a_real_paper(shared_fixture):
     """A real arXiv paper (a long preamble of macros, then a title block of Spanish names and places): English."""
     from proofpile.code.filters import TeXFilter
