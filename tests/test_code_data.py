@@ -84,6 +84,8 @@ def test_rules_yaml():
     assert set(rules["julia"]) == {"large_bytes", "min_tests_if_large"}
     assert 0 < rules["tex"]["min_english"] < 1
     assert 500 <= rules["tex"]["prose_chars"] <= 5000  # lid.176 needs a paragraph or two, not a page
+    assert 200 <= rules["tex"]["quick_chars"] < rules["tex"]["prose_chars"]
+    assert rules["tex"]["min_english"] <= rules["tex"]["quick_sure"] < 1  # sure is surer than the threshold
 
 
 def test_vendored_dirs():
@@ -262,6 +264,35 @@ def test_language_rules_judge_a_batch_as_each_document_alone():
     tex = rules().rules["TeX"]
     tex.prepare(docs()[:2])  # prepared for other documents: this one is judged on its own
     assert tex.filter(docs()[1]) == (False, "tex_not_english")
+
+
+def test_tex_quick_look_decides_plain_files_and_reads_on_for_the_others():
+    """With a quick look, lid.176 first reads the prose's first ``quick_chars``: a file plainly in one language is
+    decided there (one short read), a file it is unsure of is read to ``prose_chars`` as without the quick look, and
+    a prose no longer than the quick look is read once. Settings that could decide otherwise than the whole prose
+    are refused, naming the key."""
+    from proofpile.code.filters import TeXFilter
+
+    quick = TeXFilter(FILTERS / "tex-sectioning.txt", 0.5, prose_chars=1000, quick_chars=300, quick_sure=0.9)
+    whole = TeXFilter(FILTERS / "tex-sectioning.txt", 0.5, prose_chars=1000)
+    model, reads = quick.lid.get(), []
+    predict = model.predict
+    model.predict = lambda texts, **kw: reads.append([len(t) for t in texts]) or predict(texts, **kw)
+    quick.lid.get = lambda: model
+    english, german = f"\\section{{Intro}}\n{ENGLISH * 8}", f"\\section{{E}}\n{GERMAN * 8}"
+    # a few German words, then English: lid.176 is unsure on the first 300 characters, English on 1,000
+    mixed = f"\\section{{Intro}}\n{GERMAN[:60]} {ENGLISH * 8}"
+    assert quick.english_scores([(english, 0), (german, 0)]) == pytest.approx(
+        [whole.english(english), whole.english(german)], abs=0.1)
+    assert reads == [[300, 300]]  # both decided on the quick look
+    reads.clear()
+    scores = quick.english_scores([(mixed, 0), ("\\section{A} Short English words here.", 0)])
+    assert reads[0][1] < 300 and len(reads) == 2 and reads[1] == [1000], reads  # the unsure one read on
+    assert scores[0] == whole.english(mixed) > 0.5 and quick.filter(doc(mixed, "TeX", "m.tex")) is True
+    for kwargs, key in (({"quick_chars": 1000}, "tex.quick_chars"), ({"quick_chars": 300, "quick_sure": 0.4},
+                        "tex.quick_sure"), ({"quick_chars": 300, "quick_sure": 1.2}, "tex.quick_sure")):
+        with pytest.raises(ValueError, match=key):
+            TeXFilter(FILTERS / "tex-sectioning.txt", 0.5, prose_chars=1000, **kwargs)
 
 
 def test_tex_english_on_a_real_paper(shared_fixture):

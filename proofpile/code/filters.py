@@ -742,37 +742,45 @@ class TeXFilter(LanguageFilter):
     _WINDOWS = (2048, 8192, 20000)  # characters of text read for the prose, tried in turn
 
     def __init__(self, sectioning: str, min_english: float = 0.5, lid_model: str | None = None,
-                 prose_chars: int = 1000):
+                 prose_chars: int = 1000, quick_chars: int = 0, quick_sure: float = 0.9):
         super().__init__()
         self.sectioning = re.compile(rf"\\(?:{_words(read_list(sectioning))})\*?\s*[\[{{]")
         self.min_english = min_english
         self.prose_chars = prose_chars
+        if not 0 <= quick_chars < prose_chars:
+            raise ValueError(f"tex.quick_chars: {quick_chars} is not between 0 (no quick look) and tex.prose_chars "
+                             f"({prose_chars})")
+        if quick_chars and not (min_english <= quick_sure <= 1 and 1 - quick_sure < min_english):
+            raise ValueError(f"tex.quick_sure: {quick_sure} must be at least tex.min_english ({min_english}) and 1 "
+                             f"minus it below tex.min_english: a sure score decides as the whole prose's would")
+        self.quick_chars, self.quick_sure = quick_chars, quick_sure
         self.lid = LazyModel(lid_model or lid176_path())
 
-    def prose(self, text: str, start: int = 0) -> str:
-        """At most ``prose_chars`` characters of the prose of ``text`` from ``start`` on (math, commands and TeX's
-        special characters removed). A window never cuts a math span in two (``_paragraph_end``): a cut one would be
-        read as prose."""
+    def prose(self, text: str, start: int = 0, chars: int | None = None) -> str:
+        """At most ``chars`` (default ``prose_chars``) characters of the prose of ``text`` from ``start`` on (math,
+        commands and TeX's special characters removed). A window never cuts a math span in two
+        (``_paragraph_end``): a cut one would be read as prose."""
+        chars = chars or self.prose_chars
         for size in self._WINDOWS:
-            prose = self._window_prose(text[start:_paragraph_end(text, start + size)])
-            if len(prose) >= self.prose_chars or start + size >= len(text):
+            prose = self._window_prose(text[start:_paragraph_end(text, start + size)], chars)
+            if len(prose) >= chars or start + size >= len(text):
                 break
-        return prose[: self.prose_chars]
+        return prose[:chars]
 
-    def _window_prose(self, window: str) -> str:
-        """The prose of ``window`` (``_tex_prose(mathspans.strip(window))``), or a text of at least ``prose_chars``
+    def _window_prose(self, window: str, chars: int) -> str:
+        """The prose of ``window`` (``_tex_prose(mathspans.strip(window))``), or a text of at least ``chars``
         characters that it starts with: the window is read a chunk at a time, and no further once the prose is long
         enough. A chunk ends where a math span was (the prose gets a space there), and only where every ``[`` read
         so far is closed by a ``]`` read too: a command's optional argument (``\\cite[p. 3]``) then ends in the
         chunk, so no command is cut in two, and the prose of the text read is the chunks' prose joined by spaces."""
         done, have, chunk, size, bracket_open = [], 0, [], 0, False  # have: len(" ".join(done))
         for piece in mathspans.prose_pieces(window):
-            if have + size >= self.prose_chars and not bracket_open:  # (a chunk's prose is never longer)
+            if have + size >= chars and not bracket_open:  # (a chunk's prose is never longer)
                 prose = _tex_prose(" ".join(chunk) + " ")
                 if prose:
                     have += len(prose) + 1 if done else len(prose)
                     done.append(prose)
-                    if have >= self.prose_chars:
+                    if have >= chars:
                         return " ".join(done)
                 chunk, size = [], 0
             chunk.append(piece)
@@ -783,7 +791,23 @@ class TeXFilter(LanguageFilter):
         return " ".join(done + [prose]) if prose else " ".join(done)
 
     def english(self, text: str, start: int = 0) -> float:
-        return self.english_of_proses([self.prose(text, start)])[0]
+        return self.english_scores([(text, start)])[0]
+
+    def english_scores(self, texts: list[tuple[str, int]]) -> list[float]:
+        """lid.176's probability of English of the prose of each (text, start). With a quick look (``quick_chars``),
+        first of the prose's first ``quick_chars`` characters, which decides when lid.176 is sure there (at least
+        ``quick_sure``, or at most 1 minus it) or when that is all the prose; the others then of ``prose_chars``.
+        Most files are plainly in one language: lid.176's cost grows with the length it reads. One call of lid.176
+        for each round."""
+        if not self.quick_chars:
+            return self.english_of_proses([self.prose(text, start) for text, start in texts])
+        quick = [self.prose(text, start, self.quick_chars) for text, start in texts]
+        scores = self.english_of_proses(quick)
+        unsure = [i for i, (prose, score) in enumerate(zip(quick, scores))
+                  if len(prose) >= self.quick_chars and 1 - self.quick_sure < score < self.quick_sure]
+        for i, score in zip(unsure, self.english_of_proses([self.prose(*texts[i]) for i in unsure])):
+            scores[i] = score
+        return scores
 
     def english_of_proses(self, proses: list[str]) -> list[float]:
         """lid.176's English probability of each prose (0 for an empty one), from one call for all of them."""
@@ -808,7 +832,7 @@ class TeXFilter(LanguageFilter):
         cost ~70% more."""
         starts = [self._english_start(doc) for doc in docs]
         pending = [(doc, start) for doc, start in zip(docs, starts) if start.__class__ is int]
-        scores = self.english_of_proses([self.prose(doc.text, start) for doc, start in pending])
+        scores = self.english_scores([(doc.text, start) for doc, start in pending])
         self._prepared = {id(doc): start for doc, start in zip(docs, starts) if start.__class__ is str}
         for (doc, _), score in zip(pending, scores):
             self._prepared[id(doc)] = "not_english" if score < self.min_english else None

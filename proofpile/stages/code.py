@@ -164,7 +164,7 @@ def filter_steps(cfg: StageConfig) -> list:
             MapleFilter(rules["maple_max_bytes"]),
             JuliaFilter(**rules["julia"]),
             TeXFilter(f("tex-sectioning.txt"), rules["tex"]["min_english"], cfg.params.lid_model,
-                      rules["tex"]["prose_chars"]),
+                      rules["tex"]["prose_chars"], rules["tex"]["quick_chars"], rules["tex"]["quick_sure"]),
             CoqFilter(f("coq-keywords.txt")),
             LeanFilter(f("lean-keywords.txt")),
             IsabelleFilter(f("isabelle-keywords.txt")),
