@@ -735,7 +735,8 @@ class TeXFilter(LanguageFilter):
     The English check reads the prose from the first sectioning command on (the preamble, title and author block
     before it are package names, macro definitions and proper names, not prose: on a real paper they pulled English
     below the threshold) and judges its first ``prose_chars`` characters (lid.176 is reliable on a kilobyte of prose;
-    its cost grows with the length). The prose is built from a window of the text that grows until it holds that
+    its cost grows with the length), after a quick look at fewer that decides when lid.176 is sure there
+    (``english_scores``). The prose is built from a window of the text that grows until it holds that
     much, so a long file costs what a short one does."""
 
     name, language, slug = "📜 TeX", "TeX", "tex"
