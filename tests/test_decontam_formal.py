@@ -99,14 +99,25 @@ def test_a_file_is_ruled_out_by_one_scan_only_when_no_block_can_match():
 
 
 def test_comment_spans_are_the_comment_patterns_matches():
-    """Lean's two comment kinds found apart are what their alternation finds, also when one holds the other."""
-    from proofpile.decontam.formal import _ISABELLE_COMMENT, _LEAN_COMMENT, comment_spans
+    """The comments found in linear time are the matches of the comment patterns (and removing them is their
+    ``sub``), also when one kind holds the other, openers have no closer, or the text is random strokes."""
+    import random
 
-    for text in ("a -- b /- c -/ d\n/- e -- f -/ g", "/--/ -/-- x\n--/- y -/", "/- open -- line\n", "-/- a -/",
-                 "--/-x-/\n/-/--/", "theorem t : a /- b\n c -/ := d -- e", "", "no comments"):
+    from proofpile.decontam.formal import _ISABELLE_COMMENT, _LEAN_COMMENT, comment_spans, without_comments
+
+    rng = random.Random(7)
+    texts = ["a -- b /- c -/ d\n/- e -- f -/ g", "/--/ -/-- x\n--/- y -/", "/- open -- line\n", "-/- a -/",
+             "--/-x-/\n/-/--/", "theorem t : a /- b\n c -/ := d -- e", "", "no comments",
+             "-- see a /- b\n" * 50 + "theorem t : True := trivial", "/- a -/ " + "x /- y\n" * 30 + "-- z"]
+    texts += ["".join(rng.choice(["/", "-", "*", "(", ")", "\n", "a", " "]) for _ in range(rng.randint(0, 40)))
+              for _ in range(3000)]
+    for text in texts:
         assert comment_spans(text, "lean") == [m.span() for m in _LEAN_COMMENT.finditer(text)], text
+        assert without_comments(text, "lean") == _LEAN_COMMENT.sub(" ", text), text
         isabelle = text.replace("/-", "(*").replace("-/", "*)")
         assert comment_spans(isabelle, "isabelle") == [m.span() for m in _ISABELLE_COMMENT.finditer(isabelle)]
+        assert comment_spans(text, "isabelle") == [m.span() for m in _ISABELLE_COMMENT.finditer(text)], text
+        assert without_comments(text, "isabelle") == _ISABELLE_COMMENT.sub(" ", text), text
 
 
 def test_proofstep_goals_of_benchmark_theorems_are_removed():

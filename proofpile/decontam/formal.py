@@ -64,7 +64,7 @@ def statement_key(text: str, system: str) -> str | None:
     """The normalised statement of a theorem block or header (None if it is not one)."""
     if system != "lean" and _system(system) == "isabelle":
         if "(*" in text:
-            text = _ISABELLE_COMMENT.sub(" ", text)
+            text = without_comments(text, "isabelle")
         head = _ISABELLE_HEAD.match(text)
         if not head:
             return None
@@ -89,7 +89,7 @@ def statement_key(text: str, system: str) -> str | None:
         if head is not None and (cut == -1 or head.end() <= cut):
             body = text[head.end():] if cut == -1 else text[head.end():cut]
         else:
-            text = _LEAN_COMMENT.sub(" ", text)
+            text = without_comments(text, "lean")
             head = _LEAN_HEAD.match(text)
             if not head:
                 return None
@@ -138,7 +138,7 @@ def _norm_expr(text: str) -> str:
 
 def goal_key_of_statement(statement: str) -> tuple[str, frozenset] | None:
     """(target, hypothesis types) of a Lean statement, as a goal would show them."""
-    text = _LEAN_COMMENT.sub(" ", statement)
+    text = without_comments(statement, "lean")
     head = _LEAN_HEAD.match(text)
     if not head:
         return None
@@ -295,25 +295,47 @@ def theorem_blocks(text: str, system: str) -> list[tuple[int, int]]:
 
 
 _COMMENT_OPENERS = {"lean": ("--", "/-"), "isabelle": ("(*",)}
-_LEAN_BLOCK_COMMENT, _LEAN_LINE_COMMENT = (re.compile(p, re.S) for p in _LEAN_COMMENT.pattern.split("|"))
 
 
 def comment_spans(text: str, system: str) -> list[tuple[int, int]]:
-    """Where the comments of a file are (the matches ``_LEAN_COMMENT.sub`` / ``_ISABELLE_COMMENT.sub`` replace).
-    Lean's two kinds are found apart, each by a scan for its own opener (re tries their alternation at every
-    character): when no comment of one kind overlaps one of the other, both lists together are what the alternation
-    finds (a comment starting at a position is of the one kind its first character allows, and neither scan skipped
-    a comment the other did not)."""
+    """Where the comments of a source file are: the matches of ``_LEAN_COMMENT`` / ``_ISABELLE_COMMENT``, found in
+    time linear in the text. re gives an opener without a closer after it a scan to the end of the text, once per
+    such opener (a file of ``-- see /-`` lines, or Isabelle text quoting ``(*``, cost minutes); no opener after the
+    last closer has one, so none is tried there."""
     if system != "lean":
-        return [m.span() for m in _ISABELLE_COMMENT.finditer(text)]
-    blocks = [m.span() for m in _LEAN_BLOCK_COMMENT.finditer(text)] if "/-" in text else []
-    lines = [m.span() for m in _LEAN_LINE_COMMENT.finditer(text)] if "--" in text else []
-    if not blocks or not lines:
-        return blocks or lines
-    spans = sorted(blocks + lines)
-    if all(a[1] <= b[0] for a, b in zip(spans, spans[1:])):
-        return spans
-    return [m.span() for m in _LEAN_COMMENT.finditer(text)]  # one kind inside the other
+        last = text.rfind("*)")
+        return [m.span() for m in _ISABELLE_COMMENT.finditer(text, 0, last + 2)] if last != -1 else []
+    # the leftmost comment from ``pos`` on, as the alternation finds it: a block comment (to the first ``-/`` after
+    # its ``/-``) or a line comment (to the end of its line); the next opener of each kind is looked for again only
+    # once the scan has passed it, so the text is read a bounded number of times
+    spans, pos, block, line = [], 0, text.find("/-"), text.find("--")
+    while block != -1 or line != -1:
+        if block != -1 and (line == -1 or block < line):
+            end = text.find("-/", block + 2)
+            if end == -1:  # no closer after this opener: none after it has one either
+                block = -1
+                continue
+            pos = end + 2
+            spans.append((block, pos))
+        else:
+            end = text.find("\n", line)
+            pos = len(text) if end == -1 else end
+            spans.append((line, pos))
+        if block != -1 and block < pos:
+            block = text.find("/-", pos)
+        if line != -1 and line < pos:
+            line = text.find("--", pos)
+    return spans
+
+
+def without_comments(text: str, system: str) -> str:
+    """``_LEAN_COMMENT.sub(" ", text)`` / ``_ISABELLE_COMMENT.sub(" ", text)``, in linear time (``comment_spans``)."""
+    pieces, pos = [], 0
+    for start, end in comment_spans(text, system):
+        pieces.append(text[pos:start])
+        pos = end
+    pieces.append(text[pos:])
+    return " ".join(pieces)
 
 
 @cache
