@@ -14,6 +14,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from proofpile import mathspans
+from proofpile.batches import sized_batches
 from proofpile.config import read_list
 from proofpile.decontam.formal import SYSTEM_OF_LANG, FormalBenchmarkHygiene, anchored_at_line_starts
 from proofpile.hyperscan_db import Database
@@ -94,14 +95,8 @@ class CodeFilter(BaseFilter):
             return kept
 
         try:
-            batch, chars = [], 0
-            for doc in data:  # a batch at a time (``sized_batches``' bounds): a filter's code and data stay in cache
-                batch.append(doc)
-                chars += len(doc.text)
-                if len(batch) >= self.batch_docs or chars >= self.batch_chars:
-                    yield from filtered(batch)
-                    batch, chars = [], 0
-            yield from filtered(batch)
+            for batch in sized_batches(data, self.batch_docs, self.batch_chars):  # a filter's code and data stay
+                yield from filtered(batch)  # in cache
         finally:
             self._tally = None
             tally["total"] = len(times)
@@ -148,8 +143,8 @@ class SizeFilter(CodeFilter):
         self.max_bytes = max_bytes
 
     def reason(self, doc: Document):
-        if len(doc.text) * 4 > self.max_bytes and utf8_size_above(doc.text, self.max_bytes):  # (4 bytes a
-            return "too_large"  # character at most: most texts are short enough not to ask)
+        if utf8_size_above(doc.text, self.max_bytes):
+            return "too_large"
 
 
 def required_text(pattern: str) -> str:
@@ -222,13 +217,7 @@ class LiteralScan:
         self.db = Database([_hex_literal(t) for t in self.pieces], hyperscan.HS_FLAG_SINGLEMATCH)
 
     def __call__(self, text: str) -> set[str]:
-        found: list[int] = []
-        self.db.scan(text.encode("utf-8", "surrogatepass"), _append_id, found)
-        return {self.pieces[i] for i in found}
-
-
-def _append_id(pattern_id, start, end, flags, found):
-    found.append(pattern_id)
+        return {self.pieces[i] for i in self.db.ids(text.encode("utf-8", "surrogatepass"))}
 
 
 def _alternatives(pattern: re.Pattern, flags: int) -> list | None:
@@ -372,8 +361,7 @@ class CaselessScan:
                            hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
 
     def __call__(self, text: str) -> bool:
-        found: list[int] = []
-        self.db.scan(text.encode("utf-8", "surrogatepass"), _append_id, found)
+        found = self.db.ids(text.encode("utf-8", "surrogatepass"))
         if len(self.sets) == 1:  # (the common case: one set, any of its texts)
             return bool(found)
         n = len(self.pieces)
@@ -827,27 +815,24 @@ class TeXFilter(LanguageFilter):
         section = self.sectioning.search(doc.text)
         return "no_sectioning" if section is None else section.start()
 
+    def outcomes(self, docs: list[Document]) -> list[str | None]:
+        """What ``check`` returns for each document, the English checks from one call of lid.176 for all of them:
+        one at a time, between the other rules' work, lid.176 found its model cold in the CPU caches and cost ~70%
+        more."""
+        outcomes = [self._english_start(doc) for doc in docs]
+        pending = [i for i, start in enumerate(outcomes) if start.__class__ is int]
+        scores = self.english_scores([(docs[i].text, outcomes[i]) for i in pending])
+        for i, score in zip(pending, scores):
+            outcomes[i] = "not_english" if score < self.min_english else None
+        return outcomes
+
     def prepare(self, docs: list[Document]) -> None:
-        """The outcome of ``check`` for every document of a batch, the English checks from one call of lid.176 for
-        all of them: one at a time, between the other rules' work, lid.176 found its model cold in the CPU caches and
-        cost ~70% more."""
-        starts = [self._english_start(doc) for doc in docs]
-        pending = [(doc, start) for doc, start in zip(docs, starts) if start.__class__ is int]
-        scores = self.english_scores([(doc.text, start) for doc, start in pending])
-        self._prepared = {id(doc): start for doc, start in zip(docs, starts) if start.__class__ is str}
-        for (doc, _), score in zip(pending, scores):
-            self._prepared[id(doc)] = "not_english" if score < self.min_english else None
+        self._prepared = {id(doc): outcome for doc, outcome in zip(docs, self.outcomes(docs))}
 
     _prepared: dict[int, str | None] = {}  # id of a document of the batch being judged -> what check returns
 
     def check(self, doc):
-        if id(doc) in self._prepared:
-            return self._prepared.pop(id(doc))
-        start = self._english_start(doc)
-        if start.__class__ is str:
-            return start
-        if self.english(doc.text, start) < self.min_english:
-            return "not_english"
+        return self._prepared.pop(id(doc)) if id(doc) in self._prepared else self.outcomes([doc])[0]
 
 
 class FormalHygiene(CodeFilter, FormalBenchmarkHygiene):

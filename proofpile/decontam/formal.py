@@ -328,10 +328,11 @@ def comment_spans(text: str, system: str) -> list[tuple[int, int]]:
     return spans
 
 
-def without_comments(text: str, system: str) -> str:
-    """``_LEAN_COMMENT.sub(" ", text)`` / ``_ISABELLE_COMMENT.sub(" ", text)``, in linear time (``comment_spans``)."""
+def without_comments(text: str, system: str, spans: list[tuple[int, int]] | None = None) -> str:
+    """``_LEAN_COMMENT.sub(" ", text)`` / ``_ISABELLE_COMMENT.sub(" ", text)``, in linear time (``comment_spans``,
+    or ``spans`` when found already)."""
     pieces, pos = [], 0
-    for start, end in comment_spans(text, system):
+    for start, end in comment_spans(text, system) if spans is None else spans:
         pieces.append(text[pos:start])
         pos = end
     pieces.append(text[pos:])
@@ -350,10 +351,6 @@ def key_scan(folder: str, system: str):
     return Database([literal(key) for key in texts], hyperscan.HS_FLAG_SINGLEMATCH) if texts else None
 
 
-def _append_id(pattern_id, start, end, flags, found):
-    found.append(pattern_id)
-
-
 def may_hold_statement(text: str, system: str, folder: str = str(FORMAL_DIR)) -> bool:
     """False when no theorem block of the source file ``text`` can have a benchmark statement's key, from one scan of
     the whole file instead of a ``statement_key`` per block (most files hold no benchmark theorem).
@@ -369,23 +366,16 @@ def may_hold_statement(text: str, system: str, folder: str = str(FORMAL_DIR)) ->
     if scan is None:
         return False
     if any(opener in text for opener in _COMMENT_OPENERS[system]):
-        pieces, pos, spanning = [], 0, []
-        for start, end in comment_spans(text, system):
-            pieces.append(text[pos:start])
-            pos = end
-            if text.find("\n", start, end) != -1:
-                spanning.append((start, end))
-        pieces.append(text[pos:])
+        spans = comment_spans(text, system)
+        spanning = [(start, end) for start, end in spans if text.find("\n", start, end) != -1]
         if spanning:
             bounds = sorted({q for block in theorem_blocks(text, system) for q in block})
             for start, end in spanning:
                 i = bisect.bisect_right(bounds, start)
                 if i < len(bounds) and bounds[i] < end:  # a block starts or ends inside the comment
                     return True
-        text = " ".join(pieces)
-    found: list[int] = []
-    scan.scan(utf8_without_whitespace(text), _append_id, found)
-    return bool(found)
+        text = without_comments(text, system, spans)
+    return bool(scan.ids(utf8_without_whitespace(text)))
 
 
 _ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # the ASCII characters str.isspace holds
